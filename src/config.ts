@@ -1,0 +1,101 @@
+/**
+ * Settings: one table drives the CLI flags, the environment variables, the config file keys,
+ * the `--help` text and validation. Precedence: flag > environment > config file > default.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { GatewayError } from './core/errors.js';
+
+interface SettingSpec<T extends z.ZodType> {
+  /** Flag name without dashes; the env var is its SCREAMING_SNAKE form, the config key its camelCase form. */
+  readonly flag: string;
+  readonly schema: T;
+  readonly help: string;
+}
+
+function setting<T extends z.ZodType>(flag: string, schema: T, help: string): SettingSpec<T> {
+  return { flag, schema, help };
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+
+export const SETTINGS = {
+  rtmpPort: setting('rtmp-port', port.default(1935), 'RTMP listen port'),
+  httpPort: setting('http-port', port.default(8000), 'HTTP listen port'),
+  host: setting('host', z.string().min(1).default('0.0.0.0'), 'interface to listen on (both servers)'),
+  segmentDuration: setting('segment-duration', positive.max(30).default(2), 'target segment duration in seconds (cuts at the first keyframe after it)'),
+  partDuration: setting('part-duration', positive.max(2).default(0.2), 'LL-HLS part / CMAF chunk target duration in seconds'),
+  playlistWindow: setting('playlist-window', z.coerce.number().int().min(2).max(1000).default(6), 'segments listed in a live media playlist'),
+  cacheMaxBytes: setting('cache-max-bytes', z.coerce.number().int().min(1 << 20).default(512 * 1024 * 1024), 'bytes of segments kept after they leave the live window (LRU)'),
+  endedStreamTtl: setting('ended-stream-ttl', z.coerce.number().min(0).default(300), 'seconds an ended stream stays listed (ENDLIST) before it is forgotten'),
+  corsOrigin: setting('cors-origin', z.string().default('*'), 'Access-Control-Allow-Origin value ("" to disable)'),
+  maxConnections: setting('max-connections', z.coerce.number().int().min(1).default(1000), 'maximum concurrent RTMP connections'),
+  maxMessageSize: setting('max-message-size', z.coerce.number().int().min(1024).max(0xffffff).default(8 * 1024 * 1024), 'largest RTMP message accepted, bytes'),
+  handshakeTimeout: setting('handshake-timeout', positive.default(10), 'seconds a client has to finish the RTMP handshake and publish/play'),
+  idleTimeout: setting('idle-timeout', positive.default(30), 'seconds without data before an RTMP connection is closed'),
+  logLevel: setting('log-level', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'log level'),
+  logPretty: setting('log-pretty', bool.optional(), 'pretty logs (default: when stdout is a terminal)'),
+} as const;
+
+type Specs = typeof SETTINGS;
+export type Config = { [K in keyof Specs]: z.output<Specs[K]['schema']> };
+export type SettingKey = keyof Specs;
+
+export function envName(flag: string): string {
+  return flag.toUpperCase().replace(/-/g, '_');
+}
+
+/** Reads a JSON config file whose keys are the camelCase setting names. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new GatewayError('config', `cannot read config file: ${(err as Error).message}`, { path });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError('config', `config file is not valid JSON: ${(err as Error).message}`, { path });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new GatewayError('config', 'config file must hold a JSON object', { path });
+  }
+  const known = new Set(Object.keys(SETTINGS));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new GatewayError('config', `unknown setting "${key}" in config file`, { path });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Resolves the configuration from its three sources. `flags` holds values given on the command
+ * line keyed by camelCase name; `env` is usually process.env.
+ */
+export function resolveConfig(
+  flags: Partial<Record<SettingKey, unknown>> = {},
+  env: NodeJS.ProcessEnv = {},
+  file: Record<string, unknown> = {},
+): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec<z.ZodType>][]) {
+    const fromEnv = env[envName(spec.flag)];
+    const raw = flags[key] ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ?? file[key];
+    const result = spec.schema.safeParse(raw);
+    if (result.success) out[key] = result.data;
+    else {
+      const source = flags[key] !== undefined ? `--${spec.flag}` : fromEnv ? envName(spec.flag) : `config key ${key}`;
+      problems.push(`${source}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+  if (problems.length) throw new GatewayError('config', `invalid settings: ${problems.join(', ')}`);
+  return out as Config;
+}
+
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...resolveConfig(), ...overrides };
+}

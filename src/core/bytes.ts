@@ -1,0 +1,30 @@
+/** Small helpers for reading and writing big-endian numbers in Uint8Arrays. */
+
+export function readU16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+export function readU24(b: Uint8Array, o: number): number {
+  return (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+}
+export function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+}
+export function readI24(b: Uint8Array, o: number): number {
+  const v = readU24(b, o);
+  return v & 0x800000 ? v - 0x1000000 : v;
+}
+export function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+}
+export function writeU24(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 16) & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = v & 0xff;
+}
+export function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 24) & 0xff;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}

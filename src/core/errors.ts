@@ -1,0 +1,35 @@
+/**
+ * Every failure the gateway reports carries the stage it happened in and enough context
+ * (stream, message type, byte offset) to find the cause without a debugger.
+ */
+export type ErrorStage =
+  | 'rtmp.handshake'
+  | 'rtmp.chunk'
+  | 'rtmp.amf'
+  | 'rtmp.session'
+  | 'flv'
+  | 'codec.avc'
+  | 'codec.hevc'
+  | 'codec.aac'
+  | 'mux.fmp4'
+  | 'mux.ts'
+  | 'segmenter'
+  | 'packager'
+  | 'http'
+  | 'config'
+  | 'ladder';
+
+export class GatewayError extends Error {
+  readonly stage: ErrorStage;
+  readonly context: Record<string, unknown>;
+
+  constructor(stage: ErrorStage, message: string, context: Record<string, unknown> = {}) {
+    const where = Object.entries(context)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ');
+    super(`${stage}: ${message}${where ? ` (${where})` : ''}`);
+    this.name = 'GatewayError';
+    this.stage = stage;
+    this.context = context;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Stage contracts: the codec-neutral track description and frame that every stage of the
+ * pipeline consumes and produces (ingest -> core Stream -> segmenter -> muxers).
+ *
+ * Timestamps are integers in the track's own timescale:
+ *   - video: 90 kHz (RTMP milliseconds * 90), so MPEG-TS and fMP4 share them exactly;
+ *   - audio: the sample rate, so an AAC frame lasts exactly 1024 ticks.
+ * They are already unwrapped (monotonic 53-bit numbers, never the 32-bit RTMP clock).
+ */
+
+export const VIDEO_TIMESCALE = 90_000;
+
+export type VideoCodec = 'avc' | 'hevc';
+export type AudioCodec = 'aac';
+
+export interface VideoTrack {
+  readonly kind: 'video';
+  readonly codec: VideoCodec;
+  /** Always VIDEO_TIMESCALE. */
+  readonly timescale: number;
+  /** Coded picture size after cropping (display size). */
+  readonly width: number;
+  readonly height: number;
+  /** Frames per second from the SPS VUI or metadata; undefined when unknown. */
+  readonly fps?: number;
+  /** RFC 6381 codec string, e.g. `avc1.64001f`. */
+  readonly codecString: string;
+  /**
+   * Decoder configuration record exactly as it goes into the sample entry:
+   * AVCDecoderConfigurationRecord (avcC) or HEVCDecoderConfigurationRecord (hvcC).
+   */
+  readonly config: Uint8Array;
+  /** Parameter sets in raw NAL form (no length prefix), for Annex B output (MPEG-TS). */
+  readonly parameterSets: readonly Uint8Array[];
+  /** Byte length of the NAL unit length prefix in frame data (1, 2 or 4). */
+  readonly nalLengthSize: number;
+}
+
+export interface AudioTrack {
+  readonly kind: 'audio';
+  readonly codec: AudioCodec;
+  /** Equals sampleRate. */
+  readonly timescale: number;
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** MPEG-4 Audio Object Type (2 = AAC-LC, 5 = SBR/HE-AAC, 29 = PS). */
+  readonly objectType: number;
+  /** RFC 6381 codec string, e.g. `mp4a.40.2`. */
+  readonly codecString: string;
+  /** AudioSpecificConfig bytes (ISO/IEC 14496-3 §1.6.2.1). */
+  readonly config: Uint8Array;
+  /** Samples per frame: 1024 for AAC-LC (960 is not supported by the muxers). */
+  readonly samplesPerFrame: number;
+}
+
+export type Track = VideoTrack | AudioTrack;
+export type TrackKind = Track['kind'];
+
+export interface Frame {
+  readonly kind: TrackKind;
+  /** Decode timestamp, track timescale. */
+  readonly dts: number;
+  /** Presentation timestamp, track timescale (pts - dts is the composition offset, may be 0). */
+  readonly pts: number;
+  /** Sync sample (IDR for video; every audio frame is one). */
+  readonly key: boolean;
+  /**
+   * Video: the access unit in length-prefixed (AVCC/HVCC) form, `nalLengthSize` bytes per length.
+   * Audio: one raw AAC access unit (no ADTS header).
+   * A view into ingest buffers: never mutated downstream.
+   */
+  readonly data: Uint8Array;
+  /** Wall clock (ms since epoch) when the frame arrived at the gateway; for PROGRAM-DATE-TIME and latency. */
+  readonly wallclock: number;
+}

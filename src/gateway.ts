@@ -1,0 +1,71 @@
+/** Composition root: wires ingest, packagers, cache and HTTP into one running gateway. */
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { SegmentCache } from './cache/segment-cache.js';
+import { StreamRegistry } from './core/stream.js';
+import { createHttpApp } from './http/server.js';
+import { OutputRegistry } from './packager/output-registry.js';
+import { RtmpServer } from './rtmp/server.js';
+
+export interface RunningGateway {
+  readonly rtmpPort: number;
+  readonly httpPort: number;
+  readonly streams: StreamRegistry;
+  readonly outputs: OutputRegistry;
+  readonly cache: SegmentCache;
+  /** Stops accepting, ends every stream (playlists get ENDLIST), closes sockets. */
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  const streams = new StreamRegistry();
+  const cache = new SegmentCache(config.cacheMaxBytes);
+  const outputs = new OutputRegistry(streams, config, cache);
+  streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
+  streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
+
+  const rtmp = new RtmpServer({
+    registry: streams,
+    logger: logger.child({ component: 'rtmp' }),
+    maxConnections: config.maxConnections,
+    maxMessageSize: config.maxMessageSize,
+    handshakeTimeout: config.handshakeTimeout,
+    idleTimeout: config.idleTimeout,
+  });
+  const app = createHttpApp({
+    outputs,
+    cache,
+    logger: logger.child({ component: 'http' }),
+    corsOrigin: config.corsOrigin,
+    segmentDuration: config.segmentDuration,
+    partDuration: config.partDuration,
+    playlistWindow: config.playlistWindow,
+  });
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, app);
+
+  const rtmpPort = await rtmp.listen(config.rtmpPort, config.host);
+  const httpPort = await new Promise<number>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.httpPort, config.host, () => {
+      const addr = httpServer.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : config.httpPort);
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      httpServer.close();
+      await rtmp.close();
+      for (const s of streams.list()) streams.unpublish(s);
+      outputs.close();
+      httpServer.closeIdleConnections();
+      // Blocked playlist requests end as their streams end; whatever is still open goes now.
+      setTimeout(() => httpServer.closeAllConnections(), 500).unref();
+    })();
+    return stopping;
+  };
+
+  return { rtmpPort, httpPort, streams, outputs, cache, stop };
+}

@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import type { StreamOutput } from '../packager/stream-output.js';
+
+export interface RenditionView {
+  id: string;
+  kind: 'video' | 'audio';
+  codec: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  sampleRate?: number;
+  channels?: number;
+  bitrate: number;
+  peakBitrate: number;
+  segments: number;
+}
+
+export interface StreamView {
+  app: string;
+  key: string;
+  live: boolean;
+  startedAt: string;
+  uptimeSeconds: number;
+  renditions: RenditionView[];
+  viewers: number;
+  urls: { hls: string; dash: string; hlsTs: string; flv: string };
+}
+
+export function streamView(output: StreamOutput): StreamView {
+  const renditions: RenditionView[] = [];
+  for (const t of output.tracks()) {
+    const track = t.track!;
+    const base = { id: t.id, codec: track.codecString, bitrate: Math.round(t.averageBitrate), peakBitrate: Math.round(t.peakBitrate), segments: t.segments.length };
+    if (track.kind === 'video') renditions.push({ ...base, kind: 'video', width: track.width, height: track.height, fps: track.fps });
+    else renditions.push({ ...base, kind: 'audio', sampleRate: track.sampleRate, channels: track.channels });
+  }
+  const end = output.endedAt ?? Date.now();
+  const base = `/${encodeURIComponent(output.app)}/${encodeURIComponent(output.key)}`;
+  return {
+    app: output.app,
+    key: output.key,
+    live: !output.ended,
+    startedAt: new Date(output.startedAt).toISOString(),
+    uptimeSeconds: Math.round((end - output.startedAt) / 1000),
+    renditions,
+    viewers: output.stream.subscriberCount > 0 ? 0 : 0,
+    urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv` },
+  };
+}
+
+export function apiRoutes(outputs: OutputRegistry): Router {
+  const router = Router();
+  router.get('/api/streams', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json({ streams: outputs.list().map(streamView) });
+  });
+  router.get('/api/streams/:app/:key', (req, res) => {
+    const output = outputs.get(String(req.params['app']), String(req.params['key']));
+    if (!output) {
+      res.status(404).json({ error: 'unknown stream' });
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json(streamView(output));
+  });
+  router.get('/api/time', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('text/plain').send(new Date().toISOString());
+  });
+  router.get('/healthz', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('text/plain').send('ok');
+  });
+  return router;
+}

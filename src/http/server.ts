@@ -1,0 +1,61 @@
+/** The HTTP side: express app with CORS, HLS routes, API and health. */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { SegmentCache } from '../cache/segment-cache.js';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import { apiRoutes } from './api-routes.js';
+import { hlsRoutes } from './hls-routes.js';
+
+export interface HttpAppOptions {
+  readonly outputs: OutputRegistry;
+  readonly cache: SegmentCache;
+  readonly logger: Logger;
+  readonly corsOrigin: string;
+  readonly segmentDuration: number;
+  readonly partDuration: number;
+  readonly playlistWindow: number;
+}
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    if (options.corsOrigin) {
+      res.setHeader('Access-Control-Allow-Origin', options.corsOrigin);
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Length, ETag, Date');
+    }
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? '*');
+      res.setHeader('Access-Control-Max-Age', '86400');
+      res.status(204).end();
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.status(405).setHeader('Allow', 'GET, HEAD, OPTIONS').end();
+      return;
+    }
+    next();
+  });
+  app.use(apiRoutes(options.outputs));
+  app.use(
+    hlsRoutes({
+      outputs: options.outputs,
+      cache: options.cache,
+      segmentDuration: options.segmentDuration,
+      partDuration: options.partDuration,
+      playlistWindow: options.playlistWindow,
+    }),
+  );
+  app.use((_req, res) => {
+    res.status(404).type('text').send('not found');
+  });
+  // Express error handler: a bad request never takes the server down.
+  app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    options.logger.warn({ err: err.message }, 'http request failed');
+    if (!res.headersSent) res.status(400).type('text').send('bad request');
+    else res.destroy();
+  });
+  return app;
+}

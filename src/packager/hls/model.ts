@@ -1,0 +1,80 @@
+/**
+ * Typed models of HLS playlists (RFC 8216bis). Builders fill them from the packager's state;
+ * `serialize.ts` turns them into text. Nothing else writes playlist syntax.
+ */
+
+export interface HlsPart {
+  readonly duration: number;
+  readonly uri: string;
+  readonly independent: boolean;
+}
+
+export interface HlsSegment {
+  readonly sequence: number;
+  readonly duration: number;
+  readonly uri: string;
+  /** EXT-X-MAP URI when it differs from the previous segment's (or on the first listed). */
+  readonly map?: string;
+  readonly discontinuity: boolean;
+  /** ms since epoch. */
+  readonly programDateTime?: number;
+  /** LL-HLS parts, listed for the most recent segments only. */
+  readonly parts?: readonly HlsPart[];
+}
+
+export interface HlsServerControl {
+  readonly canBlockReload: boolean;
+  readonly partHoldBack?: number;
+  readonly holdBack?: number;
+  readonly canSkipUntil?: number;
+}
+
+export interface HlsRenditionReport {
+  readonly uri: string;
+  readonly lastMsn: number;
+  readonly lastPart?: number;
+}
+
+export interface MediaPlaylist {
+  readonly version: number;
+  readonly targetDuration: number;
+  readonly mediaSequence: number;
+  readonly discontinuitySequence: number;
+  readonly independentSegments: boolean;
+  readonly partTarget?: number;
+  readonly serverControl?: HlsServerControl;
+  /** EXT-X-SKIP: segments omitted from a delta update. */
+  readonly skippedSegments?: number;
+  readonly segments: readonly HlsSegment[];
+  /** Parts of the segment in progress (listed after the last complete segment). */
+  readonly openParts?: readonly HlsPart[];
+  readonly preloadHintUri?: string;
+  readonly renditionReports?: readonly HlsRenditionReport[];
+  readonly endList: boolean;
+}
+
+export interface HlsAudioMedia {
+  readonly groupId: string;
+  readonly name: string;
+  readonly uri: string;
+  readonly isDefault: boolean;
+  readonly channels?: number;
+  readonly language?: string;
+}
+
+export interface HlsVariant {
+  readonly uri: string;
+  readonly bandwidth: number;
+  readonly averageBandwidth?: number;
+  readonly codecs: string;
+  readonly resolution?: { readonly width: number; readonly height: number };
+  readonly frameRate?: number;
+  readonly audioGroup?: string;
+}
+
+export interface MultivariantPlaylist {
+  readonly version: number;
+  readonly independentSegments: boolean;
+  readonly audio: readonly HlsAudioMedia[];
+  readonly variants: readonly HlsVariant[];
+}

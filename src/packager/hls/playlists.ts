@@ -1,0 +1,164 @@
+/**
+ * Builds the HLS models for a stream from the packager state. URIs are relative:
+ *   /APP/KEY/index.m3u8                 multivariant
+ *   /APP/KEY/REND/index.m3u8            media playlist (REND = src, 720p, ..., audio)
+ *   /APP/KEY/REND/init-S-N.mp4          CMAF header N of publish session S
+ *   /APP/KEY/REND/seg-S-N.m4s           CMAF segment N
+ *   /APP/KEY/REND/part-S-N.I.m4s        LL-HLS part I of segment N
+ */
+import type { HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
+import type { StreamOutput } from '../stream-output.js';
+import { initFileName, partFileName, segmentFileName, type TrackOutput } from '../track-output.js';
+
+/** RFC 8216bis §8: EXT-X-MAP in a playlist needs version 6; LL-HLS delta updates need 9. */
+const HLS_VERSION = 9;
+/** Parts are listed for this many complete segments before the live edge. */
+const SEGMENTS_WITH_PARTS = 3;
+/** Guess for BANDWIDTH before a segment has been measured. */
+const UNMEASURED_BANDWIDTH = 1_000_000;
+
+export interface MediaPlaylistOptions {
+  readonly window: number;
+  readonly segmentDuration: number;
+  readonly partDuration: number;
+  readonly lowLatency: boolean;
+  /** `_HLS_skip=YES`: a delta update omitting old segments. */
+  readonly skip?: boolean;
+}
+
+
+export function targetDurationOf(track: TrackOutput, segmentDuration: number): number {
+  return Math.max(Math.ceil(segmentDuration), Math.round(track.maxSegmentDuration));
+}
+
+/** PART-TARGET: the configured part duration, or the longest part seen when a frame rate made it longer. */
+export function partTargetOf(track: TrackOutput, partDuration: number): number {
+  return Math.max(partDuration, Math.ceil(track.maxPartDuration * 1000) / 1000);
+}
+
+export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOptions, others: readonly TrackOutput[] = []): MediaPlaylist {
+  const all = track.segments;
+  const listed = all.slice(Math.max(0, all.length - options.window));
+  const targetDuration = targetDurationOf(track, options.segmentDuration);
+  const ll = options.lowLatency && !track.ended;
+  const partTarget = partTargetOf(track, options.partDuration);
+  const canSkipUntil = targetDuration * 6;
+
+  let discontinuitySequence = track.droppedDiscontinuities;
+  for (let i = 0; i < all.length - listed.length; i++) if (all[i]!.discontinuity) discontinuitySequence++;
+
+  // Delta update (RFC 8216bis §6.2.5.1): skip segments older than CAN-SKIP-UNTIL from the edge.
+  let skipped = 0;
+  if (ll && options.skip) {
+    let fromEdge = 0;
+    for (let i = listed.length - 1; i >= 0; i--) {
+      fromEdge += listed[i]!.duration;
+      if (fromEdge > canSkipUntil) {
+        skipped = i + 1;
+        break;
+      }
+    }
+  }
+
+  const segments: HlsSegment[] = [];
+  let previousInit: number | undefined;
+  for (let i = 0; i < listed.length; i++) {
+    const s = listed[i]!;
+    const withParts = ll && i >= listed.length - SEGMENTS_WITH_PARTS;
+    if (i < skipped) {
+      previousInit = s.initId;
+      continue;
+    }
+    segments.push({
+      sequence: s.sequence,
+      duration: s.duration,
+      uri: segmentFileName(track.session, s.sequence),
+      map: s.initId !== previousInit ? initFileName(track.session, s.initId) : undefined,
+      discontinuity: s.discontinuity && i > 0,
+      programDateTime: s.programDateTime,
+      parts: withParts ? s.parts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, s.sequence, p.index), independent: p.independent })) : undefined,
+    });
+    previousInit = s.initId;
+  }
+
+  let openParts: HlsPart[] | undefined;
+  let preloadHintUri: string | undefined;
+  let renditionReports: HlsRenditionReport[] | undefined;
+  if (ll && track.openSequence !== undefined) {
+    const open = track.openSequence;
+    openParts = track.openParts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, open, p.index), independent: p.independent }));
+    preloadHintUri = partFileName(track.session, open, track.openParts.length);
+    renditionReports = others
+      .filter((o) => o !== track && o.lastSegment !== undefined)
+      .map((o) => ({ uri: `../${o.id}/index.m3u8`, ...lastPartOf(o) }));
+  }
+
+  return {
+    version: HLS_VERSION,
+    targetDuration,
+    mediaSequence: listed.length > 0 ? listed[0]!.sequence : (track.openSequence ?? 0),
+    discontinuitySequence,
+    independentSegments: true,
+    partTarget: ll ? partTarget : undefined,
+    serverControl: ll
+      ? { canBlockReload: true, partHoldBack: 3 * partTarget, holdBack: 3 * targetDuration, canSkipUntil }
+      : undefined,
+    skippedSegments: skipped > 0 ? skipped : undefined,
+    segments,
+    openParts,
+    preloadHintUri,
+    renditionReports,
+    endList: track.ended,
+  };
+}
+
+/** LAST-MSN / LAST-PART of a track's live edge (RFC 8216bis §4.4.5.4). */
+export function lastPartOf(track: TrackOutput): { lastMsn: number; lastPart?: number } {
+  if (track.openSequence !== undefined && track.openParts.length > 0) {
+    return { lastMsn: track.openSequence, lastPart: track.openParts.length - 1 };
+  }
+  const last = track.lastSegment;
+  if (!last) return { lastMsn: 0 };
+  return { lastMsn: last.sequence, lastPart: last.parts.length > 0 ? last.parts.length - 1 : undefined };
+}
+
+export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPlaylist {
+  const audio = output.audio.track ? output.audio : undefined;
+  const audioTrack = output.audio.track?.kind === 'audio' ? output.audio.track : undefined;
+  const variants: HlsVariant[] = [];
+  for (const video of output.videos.values()) {
+    const vt = video.track;
+    if (!vt || vt.kind !== 'video') continue;
+    const peak = (video.peakBitrate || UNMEASURED_BANDWIDTH) + (audio?.peakBitrate ?? 0);
+    const average = video.averageBitrate + (audio?.averageBitrate ?? 0);
+    variants.push({
+      uri: `${video.id}/index.m3u8`,
+      bandwidth: peak,
+      averageBandwidth: average > 0 ? average : undefined,
+      codecs: audioTrack ? `${vt.codecString},${audioTrack.codecString}` : vt.codecString,
+      resolution: { width: vt.width, height: vt.height },
+      frameRate: vt.fps,
+      audioGroup: audio ? 'audio' : undefined,
+    });
+  }
+  if (variants.length === 0 && audio && audioTrack) {
+    // Audio-only stream: the audio playlist is the one variant.
+    variants.push({
+      uri: `${audio.id}/index.m3u8`,
+      bandwidth: audio.peakBitrate || 128_000,
+      averageBandwidth: audio.averageBitrate > 0 ? audio.averageBitrate : undefined,
+      codecs: audioTrack.codecString,
+    });
+    return { version: HLS_VERSION, independentSegments: true, audio: [], variants };
+  }
+  variants.sort((a, b) => b.bandwidth - a.bandwidth);
+  return {
+    version: HLS_VERSION,
+    independentSegments: true,
+    audio:
+      audio && audioTrack
+        ? [{ groupId: 'audio', name: 'audio', uri: `${audio.id}/index.m3u8`, isDefault: true, channels: audioTrack.channels }]
+        : [],
+    variants,
+  };
+}

@@ -1,0 +1,77 @@
+/** Text form of the HLS models (RFC 8216bis §4). */
+import type { HlsPart, MediaPlaylist, MultivariantPlaylist } from './model.js';
+
+/** EXTINF and part durations with millisecond precision, trailing zeros kept short. */
+export function formatDuration(seconds: number): string {
+  return (Math.round(seconds * 1000) / 1000).toFixed(3);
+}
+
+function quoted(value: string): string {
+  return `"${value.replace(/"/g, "'")}"`;
+}
+
+function partLine(part: HlsPart): string {
+  return `#EXT-X-PART:DURATION=${formatDuration(part.duration)},URI=${quoted(part.uri)}${part.independent ? ',INDEPENDENT=YES' : ''}`;
+}
+
+export function serializeMediaPlaylist(p: MediaPlaylist): string {
+  const out: string[] = ['#EXTM3U', `#EXT-X-VERSION:${p.version}`, `#EXT-X-TARGETDURATION:${p.targetDuration}`];
+  if (p.serverControl) {
+    const sc = p.serverControl;
+    const attrs: string[] = [];
+    if (sc.canBlockReload) attrs.push('CAN-BLOCK-RELOAD=YES');
+    if (sc.canSkipUntil !== undefined) attrs.push(`CAN-SKIP-UNTIL=${formatDuration(sc.canSkipUntil)}`);
+    if (sc.holdBack !== undefined) attrs.push(`HOLD-BACK=${formatDuration(sc.holdBack)}`);
+    if (sc.partHoldBack !== undefined) attrs.push(`PART-HOLD-BACK=${formatDuration(sc.partHoldBack)}`);
+    out.push(`#EXT-X-SERVER-CONTROL:${attrs.join(',')}`);
+  }
+  if (p.partTarget !== undefined) out.push(`#EXT-X-PART-INF:PART-TARGET=${formatDuration(p.partTarget)}`);
+  out.push(`#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`);
+  if (p.discontinuitySequence > 0) out.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
+  if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  if (p.skippedSegments) out.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${p.skippedSegments}`);
+  for (const s of p.segments) {
+    if (s.discontinuity) out.push('#EXT-X-DISCONTINUITY');
+    if (s.map) out.push(`#EXT-X-MAP:URI=${quoted(s.map)}`);
+    if (s.programDateTime !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
+    if (s.parts) for (const part of s.parts) out.push(partLine(part));
+    out.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
+  }
+  if (p.openParts) for (const part of p.openParts) out.push(partLine(part));
+  if (p.preloadHintUri) out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${quoted(p.preloadHintUri)}`);
+  if (p.renditionReports) {
+    for (const r of p.renditionReports) {
+      out.push(`#EXT-X-RENDITION-REPORT:URI=${quoted(r.uri)},LAST-MSN=${r.lastMsn}${r.lastPart !== undefined ? `,LAST-PART=${r.lastPart}` : ''}`);
+    }
+  }
+  if (p.endList) out.push('#EXT-X-ENDLIST');
+  return out.join('\n') + '\n';
+}
+
+export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
+  const out: string[] = ['#EXTM3U', `#EXT-X-VERSION:${p.version}`];
+  if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  for (const a of p.audio) {
+    const attrs = [
+      'TYPE=AUDIO',
+      `GROUP-ID=${quoted(a.groupId)}`,
+      `NAME=${quoted(a.name)}`,
+      `LANGUAGE=${quoted(a.language ?? 'und')}`,
+      `DEFAULT=${a.isDefault ? 'YES' : 'NO'}`,
+      'AUTOSELECT=YES',
+    ];
+    if (a.channels) attrs.push(`CHANNELS=${quoted(String(a.channels))}`);
+    attrs.push(`URI=${quoted(a.uri)}`);
+    out.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
+  }
+  for (const v of p.variants) {
+    const attrs = [`BANDWIDTH=${Math.round(v.bandwidth)}`];
+    if (v.averageBandwidth !== undefined) attrs.push(`AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)}`);
+    attrs.push(`CODECS=${quoted(v.codecs)}`);
+    if (v.resolution) attrs.push(`RESOLUTION=${v.resolution.width}x${v.resolution.height}`);
+    if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    if (v.audioGroup) attrs.push(`AUDIO=${quoted(v.audioGroup)}`);
+    out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,50 @@
+/**
+ * Stream outputs by `app/key`: live ones, and ended ones kept (with ENDLIST playlists) for a
+ * while so players finish what they buffered.
+ */
+import type { SegmentCache } from '../cache/segment-cache.js';
+import type { LiveStream, StreamRegistry } from '../core/stream.js';
+import { StreamOutput, type PackagerConfig } from './stream-output.js';
+
+export class OutputRegistry {
+  private readonly outputs = new Map<string, StreamOutput>();
+  private readonly endedTtlMs: number;
+  private readonly cache: SegmentCache;
+  private readonly config: PackagerConfig;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(streams: StreamRegistry, config: PackagerConfig & { endedStreamTtl: number }, cache: SegmentCache) {
+    this.cache = cache;
+    this.config = config;
+    this.endedTtlMs = config.endedStreamTtl * 1000;
+    streams.on('publish', (stream) => this.add(stream));
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(10_000, Math.max(1000, this.endedTtlMs / 4)));
+    this.sweepTimer.unref();
+  }
+
+  private add(stream: LiveStream): void {
+    // A new publish of a key replaces whatever ended output it had.
+    this.outputs.set(stream.path, new StreamOutput(stream, this.config, this.cache));
+  }
+
+  get(app: string, key: string): StreamOutput | undefined {
+    return this.outputs.get(`${app}/${key}`);
+  }
+
+  list(): StreamOutput[] {
+    return [...this.outputs.values()];
+  }
+
+  /** Forgets ended outputs past their time to live. */
+  sweep(now = Date.now()): void {
+    for (const [path, output] of this.outputs) {
+      if (output.endedAt !== undefined && now - output.endedAt >= this.endedTtlMs) this.outputs.delete(path);
+    }
+  }
+
+  close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const output of this.outputs.values()) if (!output.ended) output.close();
+  }
+}

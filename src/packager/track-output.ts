@@ -1,0 +1,234 @@
+/**
+ * What the packagers know about one track of one rendition: its init segments, the segments of
+ * the live window (bytes pinned here, never evictable), the parts of the segment in progress,
+ * and measured bitrates. Protocol-neutral: HLS and DASH both render from it.
+ */
+import { EventEmitter } from 'node:events';
+import type { Track, TrackKind } from '../core/media.js';
+import type { SegmentCache } from '../cache/segment-cache.js';
+import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../segmenter/types.js';
+import type { MediaClock } from './media-clock.js';
+
+export interface PartInfo {
+  readonly index: number;
+  readonly duration: number;
+  readonly independent: boolean;
+  readonly byteLength: number;
+}
+
+export interface SegmentInfo {
+  readonly sequence: number;
+  readonly startTime: number;
+  readonly timescale: number;
+  /** Exact duration in ticks (DASH SegmentTimeline) and in seconds (EXTINF). */
+  readonly durationTicks: number;
+  readonly duration: number;
+  readonly initId: number;
+  readonly discontinuity: boolean;
+  readonly byteLength: number;
+  /** Wall clock of the first sample, from the stream's media clock. */
+  readonly programDateTime: number;
+  readonly parts: readonly PartInfo[];
+}
+
+export interface TrackOutputOptions {
+  /** Segments listed in the live window. */
+  readonly window: number;
+  readonly cache: SegmentCache;
+  /** Cache key prefix: `app/key/rendition`. */
+  readonly cacheKey: string;
+  readonly clock: MediaClock;
+  /** Per-publish session id carried in media file names, so a republished key never reuses a URL. */
+  readonly session: string;
+  /** Segments kept listed beyond the window for the DASH time-shift buffer and late requests. */
+  readonly extraSegments?: number;
+}
+
+export function initFileName(session: string, id: number): string {
+  return `init-${session}-${id}.mp4`;
+}
+export function segmentFileName(session: string, sequence: number): string {
+  return `seg-${session}-${sequence}.m4s`;
+}
+export function partFileName(session: string, sequence: number, index: number): string {
+  return `part-${session}-${sequence}.${index}.m4s`;
+}
+
+export const MIME = {
+  init: 'video/mp4',
+  audioInit: 'audio/mp4',
+  videoSegment: 'video/iso.segment',
+  audioSegment: 'audio/mp4',
+} as const;
+
+export class TrackOutput extends EventEmitter<{ update: [] }> implements SegmentSink {
+  readonly id: string;
+  readonly kind: TrackKind;
+  readonly session: string;
+  track: Track | undefined;
+  currentInitId = -1;
+  ended = false;
+  /** Segments of the live window, oldest first. */
+  readonly segments: SegmentInfo[] = [];
+  /** Parts of the segment in progress. */
+  readonly openParts: PartInfo[] = [];
+  /** Media sequence of the segment in progress (the next to complete). */
+  openSequence: number | undefined;
+  /** Peak and average bits per second over the segments produced so far. */
+  peakBitrate = 0;
+  private totalBits = 0;
+  private totalSeconds = 0;
+  private readonly inits = new Map<number, Uint8Array>();
+  private readonly liveSegments = new Map<number, CmafSegment>();
+  private readonly openPartBytes: Uint8Array[] = [];
+  private readonly options: TrackOutputOptions;
+  /** Longest segment seen, seconds: EXT-X-TARGETDURATION and DASH maxSegmentDuration. */
+  maxSegmentDuration = 0;
+  maxPartDuration = 0;
+  /** Discontinuities among segments no longer listed (EXT-X-DISCONTINUITY-SEQUENCE). */
+  droppedDiscontinuities = 0;
+
+  constructor(id: string, kind: TrackKind, options: TrackOutputOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.id = id;
+    this.kind = kind;
+    this.options = options;
+    this.session = options.session;
+  }
+
+  get averageBitrate(): number {
+    return this.totalSeconds > 0 ? this.totalBits / this.totalSeconds : 0;
+  }
+
+  get initContentType(): string {
+    return this.kind === 'video' ? MIME.init : MIME.audioInit;
+  }
+
+  get contentType(): string {
+    return this.kind === 'video' ? MIME.videoSegment : MIME.audioSegment;
+  }
+
+  onInit(init: InitSegment): void {
+    this.track = init.track;
+    this.currentInitId = init.id;
+    this.inits.set(init.id, init.bytes);
+    this.emit('update');
+  }
+
+  onPart(part: CmafPart): void {
+    if (this.openSequence !== part.segment) {
+      this.openSequence = part.segment;
+      this.openParts.length = 0;
+      this.openPartBytes.length = 0;
+    }
+    this.options.clock.anchor(part.startTime, part.timescale, part.wallclock);
+    const duration = part.duration / part.timescale;
+    if (duration > this.maxPartDuration) this.maxPartDuration = duration;
+    this.openParts.push({ index: part.index, duration, independent: part.independent, byteLength: part.bytes.byteLength });
+    this.openPartBytes.push(part.bytes);
+    this.emit('update');
+  }
+
+  onSegment(segment: CmafSegment): void {
+    const duration = segment.duration / segment.timescale;
+    const info: SegmentInfo = {
+      sequence: segment.sequence,
+      startTime: segment.startTime,
+      timescale: segment.timescale,
+      durationTicks: segment.duration,
+      duration,
+      initId: segment.initId,
+      discontinuity: segment.discontinuity,
+      byteLength: segment.byteLength,
+      programDateTime: this.options.clock.wallclockAt(segment.startTime, segment.timescale),
+      parts: segment.parts.map((p) => ({
+        index: p.index,
+        duration: p.duration / p.timescale,
+        independent: p.independent,
+        byteLength: p.bytes.byteLength,
+      })),
+    };
+    if (duration > this.maxSegmentDuration) this.maxSegmentDuration = duration;
+    if (duration > 0) {
+      const bits = segment.byteLength * 8;
+      // A very short segment (a stream's last) would inflate the peak: measure over >= half a target.
+      if (duration >= 0.5) this.peakBitrate = Math.max(this.peakBitrate, bits / duration);
+      this.totalBits += bits;
+      this.totalSeconds += duration;
+      if (this.peakBitrate === 0) this.peakBitrate = bits / duration;
+    }
+    this.segments.push(info);
+    this.liveSegments.set(segment.sequence, segment);
+    this.openSequence = segment.sequence + 1;
+    this.openParts.length = 0;
+    this.openPartBytes.length = 0;
+    this.trimWindow();
+    this.emit('update');
+  }
+
+  /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.openParts.length = 0;
+    this.openPartBytes.length = 0;
+    for (const [sequence, segment] of this.liveSegments) this.moveToCache(sequence, segment);
+    this.liveSegments.clear();
+    for (const [id, bytes] of this.inits) {
+      this.options.cache.set(`${this.options.cacheKey}/${initFileName(this.options.session, id)}`, { chunks: [bytes], byteLength: bytes.byteLength, contentType: this.initContentType });
+    }
+    this.inits.clear();
+    this.emit('update');
+  }
+
+  init(id: number): Uint8Array | undefined {
+    return this.inits.get(id);
+  }
+
+  segment(sequence: number): CmafSegment | undefined {
+    return this.liveSegments.get(sequence);
+  }
+
+  /** Bytes of part `index` of segment `sequence`, whether complete or in progress. */
+  part(sequence: number, index: number): Uint8Array | undefined {
+    if (sequence === this.openSequence) return this.openPartBytes[index];
+    const segment = this.liveSegments.get(sequence);
+    return segment?.parts[index]?.bytes;
+  }
+
+  /** The segment listed last (most recent complete one). */
+  get lastSegment(): SegmentInfo | undefined {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private trimWindow(): void {
+    const keep = this.options.window + (this.options.extraSegments ?? 2);
+    while (this.segments.length > keep) {
+      const old = this.segments.shift()!;
+      if (old.discontinuity) this.droppedDiscontinuities++;
+      const segment = this.liveSegments.get(old.sequence);
+      if (segment) {
+        this.liveSegments.delete(old.sequence);
+        this.moveToCache(old.sequence, segment);
+      }
+    }
+    // Init segments no longer referenced by any listed segment go to the cache too.
+    const referenced = new Set(this.segments.map((s) => s.initId));
+    referenced.add(this.currentInitId);
+    for (const [id, bytes] of this.inits) {
+      if (!referenced.has(id)) {
+        this.options.cache.set(`${this.options.cacheKey}/${initFileName(this.options.session, id)}`, { chunks: [bytes], byteLength: bytes.byteLength, contentType: this.initContentType });
+        this.inits.delete(id);
+      }
+    }
+  }
+
+  private moveToCache(sequence: number, segment: CmafSegment): void {
+    this.options.cache.set(`${this.options.cacheKey}/${segmentFileName(this.options.session, sequence)}`, {
+      chunks: segment.chunks,
+      byteLength: segment.byteLength,
+      contentType: this.contentType,
+    });
+  }
+}

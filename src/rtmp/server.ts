@@ -1,0 +1,101 @@
+/** The RTMP listener: sockets, limits and timeouts around RtmpSession. */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { GatewayError } from '../core/errors.js';
+import type { StreamRegistry } from '../core/stream.js';
+import { RtmpSession } from './session.js';
+
+export interface RtmpServerOptions {
+  readonly registry: StreamRegistry;
+  readonly logger: Logger;
+  readonly maxConnections: number;
+  readonly maxMessageSize: number;
+  /** Seconds to finish the handshake and start publishing. */
+  readonly handshakeTimeout: number;
+  /** Seconds without received data before the connection is dropped. */
+  readonly idleTimeout: number;
+}
+
+export class RtmpServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly options: RtmpServerOptions;
+  private nextId = 1;
+
+  constructor(options: RtmpServerOptions) {
+    this.options = options;
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.maxConnections = options.maxConnections;
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Stops accepting and ends every connection (publishes end cleanly). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const id = this.nextId++;
+    const log = this.options.logger.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    let closedReason: string | undefined;
+    const session = new RtmpSession(
+      {
+        write: (bytes) => {
+          if (!socket.destroyed) socket.write(bytes);
+        },
+        close: () => {
+          if (!socket.destroyed) socket.end();
+        },
+      },
+      { registry: this.options.registry, logger: log, maxMessageSize: this.options.maxMessageSize },
+    );
+    const handshakeTimer = setTimeout(() => {
+      if (!session.publishing) finish('no publish within the handshake timeout', true);
+    }, this.options.handshakeTimeout * 1000);
+    handshakeTimer.unref();
+
+    const finish = (reason: string, destroy: boolean): void => {
+      if (closedReason !== undefined) return;
+      closedReason = reason;
+      clearTimeout(handshakeTimer);
+      session.close(reason);
+      this.sockets.delete(socket);
+      if (destroy) socket.destroy();
+      log.debug({ reason }, 'rtmp connection closed');
+    };
+
+    socket.setTimeout(this.options.idleTimeout * 1000, () => finish('idle timeout', true));
+    socket.on('data', (data: Buffer) => {
+      try {
+        session.push(data);
+        if (session.publishing) clearTimeout(handshakeTimer);
+      } catch (err) {
+        const message = err instanceof GatewayError ? err.message : `unexpected: ${(err as Error).message}`;
+        log.warn({ err: message }, 'rtmp protocol error, dropping connection');
+        finish(message, true);
+      }
+    });
+    socket.on('error', (err) => finish(`socket error: ${err.message}`, true));
+    socket.on('close', () => finish('closed by peer', false));
+    socket.on('end', () => finish('ended by peer', false));
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * One RTMP connection's protocol state: handshake, chunk stream, the NetConnection / NetStream
+ * commands a publisher (OBS, ffmpeg, librtmp) sends, and the media it publishes. Transport-free:
+ * bytes come in through `push`, bytes go out through the `RtmpTransport` it was given, so it can
+ * be driven by a socket or by a test.
+ */
+import type { Logger } from 'pino';
+import { GatewayError } from '../core/errors.js';
+import type { LiveStream, StreamRegistry } from '../core/stream.js';
+import { FlvIngest, type IngestEvent } from '../flv/ingest.js';
+import { NAME_PATTERN } from '../http/names.js';
+import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
+import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
+import { ServerHandshake } from './handshake.js';
+import {
+  MessageType,
+  UserControlEvent,
+  ackPayload,
+  parseUserControl,
+  setChunkSizePayload,
+  setPeerBandwidthPayload,
+  userControlPayload,
+  windowAckSizePayload,
+  parseAggregate,
+} from './messages.js';
+
+export interface RtmpTransport {
+  write(bytes: Uint8Array): void;
+  /** Closes after what was written is flushed. */
+  close(): void;
+}
+
+export interface RtmpSessionOptions {
+  readonly registry: StreamRegistry;
+  readonly logger: Logger;
+  readonly maxMessageSize: number;
+  /** Our outgoing chunk size. */
+  readonly outChunkSize?: number;
+}
+
+/** Chunk stream ids we send on (the values ffmpeg and nginx-rtmp use). */
+const CSID_PROTOCOL = 2;
+const CSID_COMMAND = 3;
+const CSID_STATUS = 5;
+const WINDOW_ACK_SIZE = 5_000_000;
+const PUBLISH_STREAM_ID = 1;
+
+type SessionState = 'handshake' | 'connecting' | 'connected' | 'publishing' | 'closed';
+
+/** Strips `?query` (tokens) from an app or stream name: they never reach logs or URLs. */
+export function splitQuery(name: string): { name: string; query: string } {
+  const q = name.indexOf('?');
+  return q < 0 ? { name, query: '' } : { name: name.slice(0, q), query: name.slice(q + 1) };
+}
+
+export class RtmpSession {
+  private state: SessionState = 'handshake';
+  private readonly handshake = new ServerHandshake();
+  private readonly reader: ChunkReader;
+  private readonly writer: ChunkWriter;
+  private readonly transport: RtmpTransport;
+  private readonly registry: StreamRegistry;
+  private log: Logger;
+  private app = '';
+  private stream: LiveStream | undefined;
+  private ingest: FlvIngest | undefined;
+  private peerWindowAck = 2_500_000;
+  private lastAckSent = 0;
+  private nextStreamId = PUBLISH_STREAM_ID;
+
+  constructor(transport: RtmpTransport, options: RtmpSessionOptions) {
+    this.transport = transport;
+    this.registry = options.registry;
+    this.log = options.logger;
+    this.reader = new ChunkReader({ maxMessageSize: options.maxMessageSize });
+    this.writer = new ChunkWriter();
+    this.outChunkSize = options.outChunkSize ?? 4096;
+  }
+
+  private readonly outChunkSize: number;
+
+  get publishing(): LiveStream | undefined {
+    return this.stream;
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Feeds received bytes. Throws GatewayError on a protocol violation (the caller closes). */
+  push(data: Uint8Array): void {
+    if (this.state === 'closed') return;
+    let rest = data;
+    if (this.state === 'handshake') {
+      const r = this.handshake.push(data);
+      for (const out of r.send) this.transport.write(out);
+      if (!r.done) return;
+      this.state = 'connecting';
+      rest = r.rest;
+      if (rest.byteLength === 0) return;
+    }
+    const messages = this.reader.push(rest);
+    for (const message of messages) {
+      if (this.isClosed) return;
+      this.handleMessage(message);
+    }
+    this.maybeAcknowledge();
+  }
+
+  /** The connection is gone (socket closed or error): end what it published. */
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.stream) {
+      this.log.info({ reason }, 'publish ended');
+      this.registry.unpublish(this.stream);
+      this.stream = undefined;
+    }
+  }
+
+  private maybeAcknowledge(): void {
+    const received = this.reader.bytesReceived;
+    if (received - this.lastAckSent >= this.peerWindowAck) {
+      this.lastAckSent = received;
+      this.send(CSID_PROTOCOL, MessageType.Acknowledgement, 0, ackPayload(received >>> 0));
+    }
+  }
+
+  private send(csid: number, type: number, streamId: number, payload: Uint8Array, timestamp = 0): void {
+    this.transport.write(this.writer.encode({ csid, type, streamId, timestamp, payload }));
+  }
+
+  private sendCommand(streamId: number, ...values: Amf0Value[]): void {
+    this.send(streamId === 0 ? CSID_COMMAND : CSID_STATUS, MessageType.CommandAMF0, streamId, encodeAmf0(...values));
+  }
+
+  private sendStatus(streamId: number, level: 'status' | 'error' | 'warning', code: string, description: string): void {
+    this.sendCommand(streamId, 'onStatus', 0, null, { level, code, description, details: description });
+  }
+
+  private handleMessage(message: RtmpMessage): void {
+    switch (message.type) {
+      case MessageType.SetChunkSize:
+      case MessageType.Abort:
+      case MessageType.Acknowledgement:
+      case MessageType.SetPeerBandwidth:
+        return; // the chunk reader already applied what affects parsing
+      case MessageType.WindowAckSize:
+        if (message.payload.byteLength >= 4) {
+          const v = new DataView(message.payload.buffer, message.payload.byteOffset, 4).getUint32(0);
+          if (v > 0) this.peerWindowAck = v;
+        }
+        return;
+      case MessageType.UserControl: {
+        const event = parseUserControl(message.payload);
+        if (event && event.type === UserControlEvent.PingRequest) {
+          this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.PingResponse, event.value));
+        }
+        return;
+      }
+      case MessageType.CommandAMF0:
+        return this.handleCommand(decodeAmf0(message.payload), message);
+      case MessageType.CommandAMF3:
+        // AMF3 command messages carry a leading 0 byte, then AMF0 values (FMS behaviour).
+        return this.handleCommand(decodeAmf0(message.payload.subarray(1)), message);
+      case MessageType.DataAMF0:
+        return this.handleData(decodeAmf0(message.payload));
+      case MessageType.DataAMF3:
+        return this.handleData(decodeAmf0(message.payload.subarray(1)));
+      case MessageType.Audio:
+        return this.handleMedia('audio', message.timestamp, message.payload);
+      case MessageType.Video:
+        return this.handleMedia('video', message.timestamp, message.payload);
+      case MessageType.Aggregate:
+        for (const sub of parseAggregate(message.payload, message.timestamp)) {
+          if (sub.type === MessageType.Audio) this.handleMedia('audio', sub.timestamp, sub.payload);
+          else if (sub.type === MessageType.Video) this.handleMedia('video', sub.timestamp, sub.payload);
+        }
+        return;
+      default:
+        this.log.debug({ type: message.type }, 'ignored rtmp message');
+    }
+  }
+
+  private handleCommand(values: Amf0Value[], message: RtmpMessage): void {
+    const name = values[0];
+    const txn = typeof values[1] === 'number' ? values[1] : 0;
+    if (typeof name !== 'string') {
+      throw new GatewayError('rtmp.session', 'command without a name', { type: message.type });
+    }
+    switch (name) {
+      case 'connect':
+        return this.onConnect(txn, values[2]);
+      case 'releaseStream':
+      case 'FCPublish':
+        this.sendCommand(0, '_result', txn, null, undefined);
+        if (name === 'FCPublish') this.sendCommand(0, 'onFCPublish', 0, null, { code: 'NetStream.Publish.Start', description: 'FCPublish' });
+        return;
+      case 'createStream':
+        this.requireConnected(name);
+        this.sendCommand(0, '_result', txn, null, this.nextStreamId);
+        return;
+      case 'publish':
+        return this.onPublish(txn, values[3], message.streamId || PUBLISH_STREAM_ID);
+      case 'FCUnpublish':
+      case 'deleteStream':
+      case 'closeStream':
+        if (this.stream) {
+          this.log.info({ command: name }, 'publisher stopped');
+          this.registry.unpublish(this.stream);
+          this.stream = undefined;
+          this.ingest = undefined;
+          this.state = 'connected';
+        }
+        if (name === 'FCUnpublish') this.sendCommand(0, '_result', txn, null, undefined);
+        return;
+      case 'getStreamLength':
+      case '_checkbw':
+      case 'receiveAudio':
+      case 'receiveVideo':
+        if (txn > 0) this.sendCommand(0, '_result', txn, null, undefined);
+        return;
+      case 'play':
+        this.sendStatus(message.streamId || PUBLISH_STREAM_ID, 'error', 'NetStream.Play.StreamNotFound', 'RTMP play is not available on this server yet');
+        return;
+      case '_result':
+      case '_error':
+      case 'onBWDone':
+        return;
+      default:
+        this.log.debug({ command: name }, 'unknown rtmp command');
+        if (txn > 0) {
+          this.sendCommand(0, '_error', txn, null, {
+            level: 'error',
+            code: 'NetConnection.Call.Failed',
+            description: `Method not found (${name.slice(0, 64)})`,
+          });
+        }
+    }
+  }
+
+  private requireConnected(command: string): void {
+    if (this.state === 'connecting') {
+      throw new GatewayError('rtmp.session', `${command} before connect`, {});
+    }
+  }
+
+  private onConnect(txn: number, commandObject: Amf0Value): void {
+    if (this.state !== 'connecting') throw new GatewayError('rtmp.session', 'connect sent twice', {});
+    const obj = isObject(commandObject) ? commandObject : {};
+    const appRaw = typeof obj['app'] === 'string' ? obj['app'] : '';
+    const app = splitQuery(appRaw).name.replace(/\/+$/, '');
+    if (!NAME_PATTERN.test(app)) {
+      this.sendCommand(0, '_error', txn, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: 'invalid application name' });
+      this.transport.close();
+      this.state = 'closed';
+      return;
+    }
+    this.app = app;
+    this.log = this.log.child({ app });
+    this.send(CSID_PROTOCOL, MessageType.WindowAckSize, 0, windowAckSizePayload(WINDOW_ACK_SIZE));
+    this.send(CSID_PROTOCOL, MessageType.SetPeerBandwidth, 0, setPeerBandwidthPayload(WINDOW_ACK_SIZE, 2));
+    this.send(CSID_PROTOCOL, MessageType.SetChunkSize, 0, setChunkSizePayload(this.outChunkSize));
+    this.writer.chunkSize = this.outChunkSize;
+    this.sendCommand(
+      0,
+      '_result',
+      txn,
+      { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1 },
+      { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding: 0 },
+    );
+    this.sendCommand(0, 'onBWDone', 0, null);
+    this.state = 'connected';
+  }
+
+  private onPublish(txn: number, nameValue: Amf0Value, streamId: number): void {
+    this.requireConnected('publish');
+    const raw = typeof nameValue === 'string' ? nameValue : '';
+    const { name } = splitQuery(raw);
+    if (!NAME_PATTERN.test(name)) {
+      this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'invalid stream name');
+      this.log.warn('publish refused: invalid stream name');
+      this.transport.close();
+      this.close('bad name');
+      return;
+    }
+    if (this.stream) {
+      this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'already publishing on this connection');
+      return;
+    }
+    const stream = this.registry.publish(this.app, name);
+    if (!stream) {
+      this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', `${this.app}/${name} is already being published`);
+      this.log.warn({ stream: `${this.app}/${name}` }, 'publish refused: stream is already live');
+      this.transport.close();
+      this.close('duplicate publish');
+      return;
+    }
+    this.stream = stream;
+    this.ingest = new FlvIngest();
+    this.log = this.log.child({ stream: stream.path });
+    this.state = 'publishing';
+    void txn;
+    this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamBegin, streamId));
+    this.sendStatus(streamId, 'status', 'NetStream.Publish.Start', `${stream.path} is now published`);
+    this.log.info('publish started');
+  }
+
+  private handleData(values: Amf0Value[]): void {
+    if (!this.stream) return;
+    let i = 0;
+    if (values[0] === '@setDataFrame') i = 1;
+    if (values[i] !== 'onMetaData') return;
+    const meta = values[i + 1];
+    if (isObject(meta)) {
+      const clean: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(meta)) if (typeof v !== 'object' || v === null) clean[k] = v;
+      this.stream.metadata = clean;
+      this.log.info({ metadata: clean }, 'stream metadata');
+    }
+  }
+
+  private handleMedia(kind: 'audio' | 'video', timestamp: number, payload: Uint8Array): void {
+    const stream = this.stream;
+    const ingest = this.ingest;
+    if (!stream || !ingest || payload.byteLength === 0) return;
+    const now = Date.now();
+    const events: IngestEvent[] = kind === 'video' ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
+    for (const event of events) {
+      if (event.type === 'frame') stream.pushFrame(event.frame);
+      else if (event.type === 'track') {
+        const t = event.track;
+        this.log.info(
+          t.kind === 'video'
+            ? { codec: t.codecString, width: t.width, height: t.height, fps: t.fps }
+            : { codec: t.codecString, sampleRate: t.sampleRate, channels: t.channels },
+          `${t.kind} track`,
+        );
+        stream.pushTrack(t);
+      } else this.log.warn({ code: event.code }, event.message);
+    }
+  }
+}
+
+function isObject(v: Amf0Value | undefined): v is Record<string, Amf0Value> & object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}

@@ -1,0 +1,322 @@
+/**
+ * Chunking for one track: decides where parts and segments are cut and has the CMAF muxer
+ * write them. One rule for every rendition (Shaka Packager's consistent chunking): a segment
+ * starts at the first keyframe whose `floor(dts / segmentTicks)` differs from the current
+ * segment's; a part starts at the first frame whose `floor(dts / partTicks)` differs from the
+ * current part's. Renditions with keyframes at the same instants are therefore cut identically
+ * without talking to each other.
+ *
+ * A *follower* track (audio beside video) does not decide anything: it is cut at the times the
+ * leading track chose, so segment N spans the same media time in every track.
+ */
+import type { Frame, Track, TrackKind } from '../core/media.js';
+import { buildFragment, buildSegmentHeader, type FragmentSample } from '../mux/fmp4/fragment.js';
+import { buildInitSegment } from '../mux/fmp4/init.js';
+import type { CmafPart, SegmentSink } from './types.js';
+
+export interface TrackSegmenterOptions {
+  /** Segment target in seconds. */
+  readonly segmentDuration: number;
+  /** Part target in seconds. */
+  readonly partDuration: number;
+  /** Media sequence number of the first segment. */
+  readonly firstSequence?: number;
+}
+
+/** A cut requested by the leading track, in seconds of media time (exact rational via ticks). */
+interface PendingCut {
+  /** The instant in this track's ticks. */
+  readonly at: number;
+  readonly segment: boolean;
+}
+
+const STYP = buildSegmentHeader();
+
+export class TrackSegmenter {
+  readonly kind: TrackKind;
+  private readonly sink: SegmentSink;
+  private readonly segmentSeconds: number;
+  private readonly partSeconds: number;
+  private track: Track | undefined;
+  private initId = -1;
+  private timescale = 1;
+  private segmentTicks = 1;
+  private partTicks = 1;
+
+  private sequence: number;
+  private fragmentSequence = 1;
+  /** Frames of the part being collected. */
+  private pending: Frame[] = [];
+  private parts: CmafPart[] = [];
+  private segmentStarted = false;
+  private segmentStart = 0;
+  private segmentWallclock = 0;
+  private partStart = 0;
+  private discontinuity = false;
+  private lastDts = -1;
+  private readonly cuts: PendingCut[] = [];
+  /** Follower mode: where the leader's first segment starts, in this track's ticks. */
+  private leaderStart: number | undefined;
+  /** Sum of durations of the parts already emitted in the open segment. */
+  private segmentDurationSoFar = 0;
+
+  constructor(kind: TrackKind, sink: SegmentSink, options: TrackSegmenterOptions) {
+    this.kind = kind;
+    this.sink = sink;
+    this.segmentSeconds = options.segmentDuration;
+    this.partSeconds = options.partDuration;
+    this.sequence = options.firstSequence ?? 0;
+  }
+
+  get currentTrack(): Track | undefined {
+    return this.track;
+  }
+
+  /** The sequence number the next completed segment will carry. */
+  get nextSequence(): number {
+    return this.sequence;
+  }
+
+  /** A new (or first) configuration: a new init segment; media after it starts a new segment. */
+  setTrack(track: Track): void {
+    if (this.track) {
+      this.closeSegment(undefined);
+      this.discontinuity = true;
+    }
+    this.track = track;
+    this.timescale = track.timescale;
+    this.segmentTicks = Math.max(1, Math.round(this.segmentSeconds * track.timescale));
+    this.partTicks = Math.max(1, Math.round(this.partSeconds * track.timescale));
+    this.initId++;
+    this.sink.onInit({ kind: this.kind, id: this.initId, track, bytes: buildInitSegment(track) });
+  }
+
+  /** Whether a segment is open (the first sync sample, or the leader's start, was seen). */
+  get started(): boolean {
+    return this.segmentStarted;
+  }
+
+  /**
+   * Leader mode: this track decides its own cuts (video, or audio when there is no video).
+   * Returns what the frame did, so followers can be cut at the same instant.
+   */
+  pushLeading(frame: Frame): 'start' | 'segment' | 'part' | null {
+    if (!this.track) return null;
+    let cut: 'start' | 'segment' | 'part' | null = null;
+    if (!this.segmentStarted) {
+      if (!frame.key) return null; // a segment must start with a sync sample
+      this.openSegment(frame);
+      cut = 'start';
+    } else if (frame.key && Math.floor(frame.dts / this.segmentTicks) !== Math.floor(this.segmentStart / this.segmentTicks)) {
+      this.closeSegment(frame.dts);
+      this.openSegment(frame);
+      cut = 'segment';
+    } else if (Math.floor(frame.dts / this.partTicks) !== Math.floor(this.partStart / this.partTicks)) {
+      this.closePart(frame.dts);
+      this.partStart = frame.dts;
+      cut = 'part';
+    }
+    this.pending.push(frame);
+    this.lastDts = frame.dts;
+    return cut;
+  }
+
+  /** Follower mode: frames are collected and cut where the leader's `cutAt` calls say. */
+  pushFollowing(frame: Frame): void {
+    if (!this.track) return;
+    this.lastDts = frame.dts;
+    if (!this.segmentStarted) {
+      if (this.leaderStart === undefined) {
+        // Before the leader starts: keep a short preroll, the leader decides where we begin.
+        this.pending.push(frame);
+        while (this.pending.length > 1 && frame.dts - this.pending[0]!.dts > this.segmentTicks) this.pending.shift();
+        return;
+      }
+      if (frame.dts < this.leaderStart) return;
+      this.openSegment(frame);
+    }
+    this.pending.push(frame);
+    this.applyCuts();
+  }
+
+  /** Follower mode: the leader opened its first segment (or a new one after a gap) at this instant. */
+  leaderStartedAt(ticks: number, timescale: number): void {
+    if (!this.track) return;
+    const at = this.toOwnTicks(ticks, timescale);
+    if (this.segmentStarted) {
+      this.cutAt(ticks, timescale, true);
+      return;
+    }
+    this.leaderStart = at;
+    const kept = this.pending.filter((f) => f.dts >= at);
+    this.pending = [];
+    if (kept.length > 0) {
+      this.openSegment(kept[0]!);
+      this.pending = kept;
+    }
+  }
+
+  /**
+   * Follower mode: the leader cut a part (or segment) at `ticks` of `timescale`. Frames of this
+   * track decoding before that instant close the current part; the cut is applied as soon as this
+   * track is known to have every frame before the instant.
+   */
+  cutAt(ticks: number, timescale: number, segment: boolean): void {
+    if (!this.track || this.leaderStart === undefined) return;
+    this.cuts.push({ at: this.toOwnTicks(ticks, timescale), segment });
+    this.applyCuts();
+  }
+
+  /**
+   * A follower whose leader never started becomes a leader: its held frames are replayed
+   * through the leading rule so they are not lost.
+   */
+  leadFromBacklog(): void {
+    const held = this.pending;
+    this.pending = [];
+    this.cuts.length = 0;
+    this.leaderStart = undefined;
+    if (this.segmentStarted) {
+      this.segmentStarted = false;
+      this.parts = [];
+      this.segmentDurationSoFar = 0;
+    }
+    for (const frame of held) this.pushLeading(frame);
+  }
+
+  /**
+   * Seconds of media this follower holds without a cut from its leader: a leader that stops
+   * sending (a video track with no frames) must not make the follower hold frames forever.
+   */
+  backlogSeconds(): number {
+    if (this.pending.length === 0) return 0;
+    return (this.lastDts - this.pending[0]!.dts) / this.timescale;
+  }
+
+  /** Flushes everything: the last part and segment close with the last frame's estimated duration. */
+  end(): void {
+    this.cuts.length = 0;
+    this.closeSegment(undefined);
+  }
+
+  private toOwnTicks(ticks: number, timescale: number): number {
+    return timescale === this.timescale ? ticks : Math.round((ticks * this.timescale) / timescale);
+  }
+
+  private applyCuts(): void {
+    while (this.cuts.length > 0 && this.segmentStarted) {
+      const cut = this.cuts[0]!;
+      const last = this.pending[this.pending.length - 1];
+      // Every frame before the cut has arrived once the newest one ends at or past it.
+      if (last === undefined || last.dts + this.frameDurationHint() < cut.at) return;
+      this.cuts.shift();
+      const before = this.pending.filter((f) => f.dts < cut.at);
+      const after = this.pending.filter((f) => f.dts >= cut.at);
+      const next = after[0];
+      this.pending = before;
+      if (cut.segment) {
+        this.closeSegment(next?.dts);
+        this.pending = after;
+        if (next) this.openSegment(next);
+      } else {
+        if (before.length > 0) this.closePart(next?.dts);
+        this.pending = after;
+        if (next) this.partStart = next.dts;
+      }
+    }
+  }
+
+  private frameDurationHint(): number {
+    if (this.track?.kind === 'audio') return this.track.samplesPerFrame;
+    if (this.track?.kind === 'video' && this.track.fps) return Math.round(this.timescale / this.track.fps);
+    return Math.round(this.timescale / 30);
+  }
+
+  private openSegment(first: Frame): void {
+    this.segmentStarted = true;
+    this.segmentStart = first.dts;
+    this.partStart = first.dts;
+    this.segmentWallclock = first.wallclock;
+    this.parts = [];
+    this.segmentDurationSoFar = 0;
+  }
+
+  /** Emits the pending frames as a part; `endTime` is where the next frame starts, if known. */
+  private closePart(endTime: number | undefined): void {
+    const frames = this.pending;
+    if (frames.length === 0 || !this.track) return;
+    this.pending = [];
+    const samples: FragmentSample[] = new Array(frames.length);
+    let duration = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      const next = i + 1 < frames.length ? frames[i + 1]!.dts : endTime;
+      let d = next !== undefined ? next - f.dts : this.lastSampleDuration(frames);
+      if (d <= 0) d = 1;
+      duration += d;
+      samples[i] = { duration: d, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
+    }
+    const startTime = frames[0]!.dts;
+    const bytes = buildFragment({
+      kind: this.kind,
+      sequenceNumber: this.fragmentSequence++,
+      baseMediaDecodeTime: startTime,
+      samples,
+    });
+    const part: CmafPart = {
+      kind: this.kind,
+      segment: this.sequence,
+      index: this.parts.length,
+      startTime,
+      duration,
+      timescale: this.timescale,
+      independent: frames[0]!.key,
+      bytes,
+      wallclock: frames[0]!.wallclock,
+      frames,
+    };
+    this.parts.push(part);
+    this.segmentDurationSoFar += duration;
+    this.sink.onPart(part);
+  }
+
+  private lastSampleDuration(frames: readonly Frame[]): number {
+    if (this.track?.kind === 'audio') return this.track.samplesPerFrame;
+    if (frames.length >= 2) return frames[frames.length - 1]!.dts - frames[frames.length - 2]!.dts;
+    if (this.track?.kind === 'video' && this.track.fps) return Math.round(this.timescale / this.track.fps);
+    return this.frameDurationHint();
+  }
+
+  private closeSegment(endTime: number | undefined): void {
+    if (!this.segmentStarted) {
+      this.pending = [];
+      return;
+    }
+    this.closePart(endTime);
+    this.segmentStarted = false;
+    if (this.parts.length === 0) return;
+    const chunks: Uint8Array[] = [STYP];
+    let byteLength = STYP.byteLength;
+    for (const p of this.parts) {
+      chunks.push(p.bytes);
+      byteLength += p.bytes.byteLength;
+    }
+    this.sink.onSegment({
+      kind: this.kind,
+      sequence: this.sequence,
+      startTime: this.segmentStart,
+      duration: this.segmentDurationSoFar,
+      timescale: this.timescale,
+      initId: this.initId,
+      discontinuity: this.discontinuity,
+      chunks,
+      byteLength,
+      parts: this.parts,
+      wallclock: this.segmentWallclock,
+    });
+    this.discontinuity = false;
+    this.sequence++;
+    this.parts = [];
+    this.segmentDurationSoFar = 0;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Test media made on demand with ffmpeg (nothing large is committed): small FLV files that a
+ * publisher sends with `-c copy`. Cached per process run in the OS temp dir.
+ */
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ffmpegPath } from './tools.js';
+import { run } from './process.js';
+
+export type FixtureName = 'av720p30' | 'av720p30-bframes' | 'audio-only' | 'video-only' | 'av360p-short';
+
+const DIR = join(tmpdir(), 'streamgate-fixtures-v1');
+
+interface FixtureSpec {
+  seconds: number;
+  video?: { size: string; rate: number; gop: number; bframes: number; profile: string; bitrate: string };
+  audio?: boolean;
+}
+
+const SPECS: Record<FixtureName, FixtureSpec> = {
+  av720p30: { seconds: 10, video: { size: '1280x720', rate: 30, gop: 60, bframes: 0, profile: 'high', bitrate: '1500k' }, audio: true },
+  'av720p30-bframes': { seconds: 10, video: { size: '1280x720', rate: 30, gop: 60, bframes: 3, profile: 'high', bitrate: '1500k' }, audio: true },
+  'audio-only': { seconds: 10, audio: true },
+  'video-only': { seconds: 10, video: { size: '640x360', rate: 25, gop: 50, bframes: 0, profile: 'main', bitrate: '600k' } },
+  'av360p-short': { seconds: 6, video: { size: '640x360', rate: 30, gop: 30, bframes: 0, profile: 'baseline', bitrate: '500k' }, audio: true },
+};
+
+/** Returns the path of the fixture, making it first if needed. */
+export async function fixture(name: FixtureName): Promise<string> {
+  mkdirSync(DIR, { recursive: true });
+  const file = join(DIR, `${name}.flv`);
+  if (existsSync(file)) return file;
+  const spec = SPECS[name];
+  const args = ['-v', 'error', '-y'];
+  if (spec.video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${spec.video.size}:rate=${spec.video.rate}`);
+  if (spec.audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  args.push('-t', String(spec.seconds));
+  if (spec.video) {
+    const v = spec.video;
+    args.push(
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', v.profile, '-pix_fmt', 'yuv420p',
+      '-g', String(v.gop), '-keyint_min', String(v.gop), '-sc_threshold', '0', '-bf', String(v.bframes),
+      '-b:v', v.bitrate, '-maxrate', v.bitrate, '-bufsize', v.bitrate,
+    );
+    if (v.bframes === 0) args.push('-x264-params', 'bframes=0');
+  }
+  if (spec.audio) args.push('-c:a', 'aac', '-b:a', '128k', '-ac', '2');
+  const tmp = `${file}.${process.pid}.tmp.flv`;
+  args.push('-f', 'flv', tmp);
+  const r = await run(ffmpegPath(), args, 120_000);
+  if (r.code !== 0) throw new Error(`fixture ${name} failed: ${r.stderr}`);
+  renameSync(tmp, file);
+  return file;
+}
