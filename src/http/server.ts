@@ -5,6 +5,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import { apiRoutes } from './api-routes.js';
 import { hlsRoutes } from './hls-routes.js';
+import { dashRoutes } from './dash-routes.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -39,6 +40,15 @@ export function createHttpApp(options: HttpAppOptions): Express {
     next();
   });
   app.use(apiRoutes(options.outputs));
+  // DASH first: its in-progress (chunked) segment route must see requests before the HLS file route.
+  app.use(
+    dashRoutes({
+      outputs: options.outputs,
+      segmentDuration: options.segmentDuration,
+      partDuration: options.partDuration,
+      playlistWindow: options.playlistWindow,
+    }),
+  );
   app.use(
     hlsRoutes({
       outputs: options.outputs,

@@ -1,12 +1,17 @@
-import type { EventEmitter } from 'node:events';
 import type { Response } from 'express';
+
+/** Anything that says when it changed (TrackOutput). */
+export interface UpdateSource {
+  on(event: 'update', listener: () => void): unknown;
+  off(event: 'update', listener: () => void): unknown;
+}
 
 /**
  * Holds a request until `ready()` is true after an 'update' of one of `sources`, the time runs
  * out, or the client goes away (the response closes). No polling: every check runs on a packager event.
  */
 export function waitUntil(
-  sources: readonly EventEmitter<{ update: [] }>[],
+  sources: readonly UpdateSource[],
   ready: () => boolean,
   timeoutMs: number,
   res: Response,

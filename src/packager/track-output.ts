@@ -61,7 +61,19 @@ export const MIME = {
   audioSegment: 'audio/mp4',
 } as const;
 
-export class TrackOutput extends EventEmitter<{ update: [] }> implements SegmentSink {
+export interface TrackOutputEvents {
+  /** Anything changed (init, part, segment, end): blocking requests re-check. */
+  update: [];
+  /** A part was produced (with its frames, for muxers of other formats). */
+  part: [CmafPart];
+  /** A segment completed. */
+  segment: [CmafSegment];
+  /** A new init segment (configuration). */
+  init: [InitSegment];
+  end: [];
+}
+
+export class TrackOutput extends EventEmitter<TrackOutputEvents> implements SegmentSink {
   readonly id: string;
   readonly kind: TrackKind;
   readonly session: string;
@@ -113,6 +125,7 @@ export class TrackOutput extends EventEmitter<{ update: [] }> implements Segment
     this.track = init.track;
     this.currentInitId = init.id;
     this.inits.set(init.id, init.bytes);
+    this.emit('init', init);
     this.emit('update');
   }
 
@@ -127,6 +140,7 @@ export class TrackOutput extends EventEmitter<{ update: [] }> implements Segment
     if (duration > this.maxPartDuration) this.maxPartDuration = duration;
     this.openParts.push({ index: part.index, duration, independent: part.independent, byteLength: part.bytes.byteLength });
     this.openPartBytes.push(part.bytes);
+    this.emit('part', part);
     this.emit('update');
   }
 
@@ -164,6 +178,7 @@ export class TrackOutput extends EventEmitter<{ update: [] }> implements Segment
     this.openParts.length = 0;
     this.openPartBytes.length = 0;
     this.trimWindow();
+    this.emit('segment', segment);
     this.emit('update');
   }
 
@@ -179,6 +194,7 @@ export class TrackOutput extends EventEmitter<{ update: [] }> implements Segment
       this.options.cache.set(`${this.options.cacheKey}/${initFileName(this.options.session, id)}`, { chunks: [bytes], byteLength: bytes.byteLength, contentType: this.initContentType });
     }
     this.inits.clear();
+    this.emit('end');
     this.emit('update');
   }
 

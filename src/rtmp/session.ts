@@ -324,7 +324,8 @@ export class RtmpSession {
     const stream = this.stream;
     const ingest = this.ingest;
     if (!stream || !ingest || payload.byteLength === 0) return;
-    const now = Date.now();
+    // Sub-millisecond arrival time: availability and latency figures are measured from it.
+    const now = performance.timeOrigin + performance.now();
     const events: IngestEvent[] = kind === 'video' ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
     for (const event of events) {
       if (event.type === 'frame') stream.pushFrame(event.frame);

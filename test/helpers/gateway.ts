@@ -16,9 +16,10 @@ export interface Publisher {
 }
 
 /** A real ffmpeg publishing a file with `-c copy` (in real time unless `realtime` is false). */
-export function publish(file: string, url: string, options: { realtime?: boolean; extra?: string[] } = {}): Publisher {
+export function publish(file: string, url: string, options: { realtime?: boolean; loop?: boolean; extra?: string[] } = {}): Publisher {
   const args = ['-v', 'error', '-nostdin'];
   if (options.realtime !== false) args.push('-re');
+  if (options.loop) args.push('-stream_loop', '-1');
   args.push('-i', file, '-c', 'copy', ...(options.extra ?? []), '-f', 'flv', url);
   const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

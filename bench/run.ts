@@ -1,0 +1,43 @@
+/** `npm run bench`: the figures users feel, printed as a table (and JSON with --json). */
+import { benchAvailability } from './availability.js';
+import { benchFixture } from './fixtures.js';
+import { benchTransmux } from './transmux.js';
+
+const json = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+
+function row(name: string, value: string, target = ''): void {
+  if (!json) console.log(`${name.padEnd(58)} ${value.padStart(16)}   ${target}`);
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = {};
+  const long = await benchFixture(quick ? 60 : 300);
+  const t = await benchTransmux(long, quick ? 3 : 5);
+  results['transmux'] = t;
+  row('transmux FLV -> CMAF (media s / file MB)', `${t.mediaSeconds.toFixed(0)} s / ${t.megabytes.toFixed(1)} MB`);
+  row('transmux CPU seconds (median)', t.cpuSeconds.toFixed(3));
+  row('transmux x realtime, one core', `${t.xRealtime.toFixed(0)}x`, 'target >= 300x');
+  row('transmux MB/s, one core', t.mbPerSecond.toFixed(1));
+  row('ffmpeg -c copy -f hls fmp4: CPU s / x realtime', `${t.ffmpegCpuSeconds.toFixed(3)} / ${t.ffmpegXRealtime.toFixed(0)}x`);
+  row('ratio ours vs ffmpeg (CPU)', `${t.ratio.toFixed(2)}x`, '>= 1 means faster than ffmpeg');
+
+  const short = await benchFixture(60);
+  const a = await benchAvailability(short, quick ? 15 : 40);
+  results['availability'] = a;
+  row('first master playlist after publish start', `${a.firstPlaylistAfterPublishMs.toFixed(0)} ms`, 'target <= segment + 100 ms');
+  row(`segment listed after its closing frame (n=${a.segmentSamples}) median`, `${a.segmentMedianMs.toFixed(2)} ms`, 'target < 5 ms');
+  row('segment listed after its closing frame p95', `${a.segmentP95Ms.toFixed(2)} ms`);
+  row(`part listed after its closing frame (n=${a.partSamples}) median`, `${a.partMedianMs.toFixed(2)} ms`, 'target < 5 ms');
+  row('part listed after its closing frame p95', `${a.partP95Ms.toFixed(2)} ms`);
+
+  if (json) console.log(JSON.stringify(results, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,188 @@
+/**
+ * DASH routes: the dynamic MPD, and LL-DASH delivery of the segment still being written.
+ * Media files are the HLS route's CMAF files (same URLs); only the in-progress segment is
+ * answered here, with chunked transfer, so a low-latency player gets each CMAF chunk as it is
+ * produced: the MPD signals it with availabilityTimeComplete="false" and availabilityTimeOffset
+ * (ISO/IEC 23009-1 §5.3.9.5.3), and dash.js then fetches that segment progressively.
+ *
+ * Mount order: `dashRoutes` (or at least `serveInProgressSegment`) before the HLS file route;
+ * every request it does not own falls through with next().
+ */
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import type { StreamOutput } from '../packager/stream-output.js';
+import type { TrackOutput } from '../packager/track-output.js';
+import type { CmafPart, CmafSegment } from '../segmenter/types.js';
+import { buildMpd } from '../packager/dash/mpd.js';
+import { serializeMpd } from '../packager/dash/serialize.js';
+import { buildSegmentHeader } from '../mux/fmp4/fragment.js';
+import { sendText } from './send.js';
+import { waitUntil } from './wait.js';
+import { NAME_PATTERN } from './names.js';
+
+export const DASH_MIME = 'application/dash+xml';
+
+export interface DashRouteOptions {
+  readonly outputs: OutputRegistry;
+  readonly segmentDuration: number;
+  readonly partDuration: number;
+  readonly playlistWindow: number;
+  /** LL-DASH signalling in the MPD (default true; the in-progress route is always mounted). */
+  readonly lowLatency?: boolean;
+}
+
+export type InProgressSegmentOptions = Pick<DashRouteOptions, 'outputs' | 'segmentDuration'>;
+
+const SEGMENT_FILE = /^seg-([0-9a-z]{1,16})-(\d{1,12})\.m4s$/;
+/** The same bytes the segmenter puts in front of every complete segment (see track-segmenter). */
+const STYP = buildSegmentHeader();
+
+export function dashRoutes(options: DashRouteOptions): Router {
+  const router = Router();
+  const { outputs } = options;
+  /** How long a first MPD request waits for the stream's first segments (as the HLS master). */
+  const firstSegmentWaitMs = (options.segmentDuration * 3 + 2) * 1000;
+
+  router.get('/:app/:key/index.mpd', async (req, res) => {
+    const output = findOutput(outputs, req, res);
+    if (!output) return;
+    if (!output.ready) {
+      const sources = [...output.videos.values(), output.audio];
+      const ok = await waitUntil(sources, () => output.ready || output.ended, firstSegmentWaitMs, res);
+      if (!ok || !output.ready) {
+        if (!res.headersSent && !res.writableEnded) res.status(404).type('text').send('stream has no media yet');
+        return;
+      }
+    }
+    const mpd = buildMpd(output, {
+      segmentDuration: options.segmentDuration,
+      partDuration: options.partDuration,
+      window: options.playlistWindow,
+      utcTimingUrl: timeUrlFor(req),
+      lowLatency: options.lowLatency ?? true,
+    });
+    sendText(res, serializeMpd(mpd), DASH_MIME, mpd.type === 'static' ? 'public, max-age=60' : 'no-cache');
+  });
+
+  router.get('/:app/:key/:rendition/:file', serveInProgressSegment(options));
+  return router;
+}
+
+/** Absolute URL of /api/time as this client reached us: dash.js resolves UTCTiming against the page, not the MPD. */
+function timeUrlFor(req: Request): string {
+  const host = req.get('host');
+  return host ? `${req.protocol}://${host}/api/time` : '/api/time';
+}
+
+function findOutput(outputs: OutputRegistry, req: Request, res: Response): StreamOutput | undefined {
+  const { app, key } = req.params as Record<string, string>;
+  if (!NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '')) {
+    res.status(404).type('text').send('not found');
+    return undefined;
+  }
+  const output = outputs.get(app!, key!);
+  if (!output) res.status(404).type('text').send('unknown stream');
+  return output;
+}
+
+/**
+ * `GET /:app/:key/:rendition/seg-SESSION-N.m4s` where N is the track's open segment: answered
+ * with chunked transfer (no Content-Length), `styp` + every part so far, then each part as it is
+ * produced, ending with the segment. N = open + 1 waits (bounded) for that segment to open.
+ * Anything else: next().
+ */
+export function serveInProgressSegment(options: InProgressSegmentOptions): RequestHandler {
+  const { outputs } = options;
+  const segmentWaitMs = (options.segmentDuration * 3 + 1) * 1000;
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const { app, key, rendition, file } = req.params as Record<string, string | undefined>;
+    const match = SEGMENT_FILE.exec(file ?? '');
+    if (!match || !NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '') || !NAME_PATTERN.test(rendition ?? '')) {
+      next();
+      return;
+    }
+    const session = match[1]!;
+    const sequence = Number(match[2]);
+    const track = outputs.get(app!, key!)?.rendition(rendition!);
+    if (!track || track.session !== session || track.ended || track.openSequence === undefined) {
+      next();
+      return;
+    }
+    if (sequence === track.openSequence + 1) {
+      // A player whose clock runs slightly ahead asks for the next segment before it opens.
+      await waitUntil([track], () => track.ended || track.openSequence !== sequence - 1, segmentWaitMs, res);
+      if (res.writableEnded || res.destroyed) return;
+    }
+    if (track.ended || track.openSequence !== sequence || track.segment(sequence) !== undefined) {
+      next();
+      return;
+    }
+    const timeoutMs = Math.max(options.segmentDuration, track.maxSegmentDuration) * 3000 + 1000;
+    streamOpenSegment(req, res, track, sequence, timeoutMs);
+  };
+}
+
+/**
+ * Writes segment `sequence` while it grows. Parts are written strictly in index order; a part
+ * event that skips ahead is caught up from the track's own part store. Writes ignore
+ * backpressure on purpose: the data is bounded by one segment, already held in memory.
+ */
+export function streamOpenSegment(req: Request, res: Response, track: TrackOutput, sequence: number, timeoutMs: number): void {
+  res.status(200);
+  res.setHeader('Content-Type', track.contentType);
+  // The response is complete only at its end; intermediaries must not serve a prefix as the segment.
+  res.setHeader('Cache-Control', 'no-cache');
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  let written = 0;
+  let finished = false;
+
+  const writePartsFrom = (parts: readonly Uint8Array[] | undefined): void => {
+    if (parts) {
+      for (; written < parts.length; written++) res.write(parts[written]!);
+      return;
+    }
+    for (;;) {
+      const bytes = track.part(sequence, written);
+      if (!bytes) return;
+      res.write(bytes);
+      written++;
+    }
+  };
+
+  const finish = (complete: boolean): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    track.off('part', onPart);
+    track.off('segment', onSegment);
+    track.off('end', onEnd);
+    res.off('close', onClose);
+    if (res.writableEnded || res.destroyed) return;
+    // An incomplete segment must not look complete to the client: cut the connection instead.
+    if (complete) res.end();
+    else res.destroy();
+  };
+  const onPart = (part: CmafPart): void => {
+    if (part.segment === sequence) writePartsFrom(undefined);
+    else if (part.segment > sequence) finish(false);
+  };
+  const onSegment = (segment: CmafSegment): void => {
+    if (segment.sequence === sequence) {
+      writePartsFrom(segment.parts.map((p) => p.bytes));
+      finish(true);
+    } else if (segment.sequence > sequence) finish(false);
+  };
+  const onEnd = (): void => finish(written > 0);
+  const onClose = (): void => finish(false);
+  const timer = setTimeout(() => finish(false), timeoutMs);
+
+  res.write(STYP);
+  writePartsFrom(undefined);
+  track.on('part', onPart);
+  track.on('segment', onSegment);
+  track.on('end', onEnd);
+  res.on('close', onClose);
+}

@@ -1,0 +1,114 @@
+/**
+ * HLS with MPEG-TS segments (classic players): multivariant and media playlists without LL-HLS,
+ * and the TS files they name, answered from the live window, else the LRU cache. Mount before
+ * the CMAF HLS router.
+ *
+ *   GET /:app/:key/ts.m3u8
+ *   GET /:app/:key/:rendition/ts.m3u8
+ *   GET /:app/:key/:rendition/ts-SESSION-N.ts
+ */
+import { Router, type Request, type Response } from 'express';
+import type { SegmentCache } from '../cache/segment-cache.js';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import type { TsMuxerOptions } from '../mux/ts/muxer.js';
+import { attachTsOutputs, TS_CONTENT_TYPE, type TsStreamOutput } from '../packager/hls/ts-output.js';
+import { buildTsMediaPlaylist, buildTsMultivariantPlaylist } from '../packager/hls/ts-playlists.js';
+import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
+import type { StreamOutput } from '../packager/stream-output.js';
+import { sendChunks, sendText } from './send.js';
+import { waitUntil } from './wait.js';
+import { NAME_PATTERN } from './names.js';
+
+const M3U8 = 'application/vnd.apple.mpegurl';
+const TS_FILE = /^ts-([0-9a-z]{1,16})-(\d{1,12})\.ts$/;
+
+export interface TsRouteOptions {
+  readonly outputs: Pick<OutputRegistry, 'get'>;
+  readonly cache: SegmentCache;
+  readonly segmentDuration: number;
+  readonly playlistWindow: number;
+  readonly muxer?: TsMuxerOptions;
+}
+
+export function tsRoutes(options: TsRouteOptions): Router {
+  const router = Router();
+  const { outputs, cache } = options;
+  /** How long a first playlist request waits for the stream's first segment. */
+  const firstSegmentWaitMs = (options.segmentDuration * 3 + 2) * 1000;
+
+  /** The stream and its TS renditions (attached here if the registry did not do it eagerly). */
+  const find = (req: Request, res: Response): { output: StreamOutput; ts: TsStreamOutput } | undefined => {
+    const { app, key } = req.params as Record<string, string>;
+    if (!NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '')) {
+      res.status(404).type('text').send('not found');
+      return undefined;
+    }
+    const output = outputs.get(app!, key!);
+    if (!output) {
+      res.status(404).type('text').send('unknown stream');
+      return undefined;
+    }
+    return { output, ts: attachTsOutputs(output, { cache, muxer: options.muxer }) };
+  };
+
+  router.get('/:app/:key/ts.m3u8', async (req, res) => {
+    const found = find(req, res);
+    if (!found) return;
+    const { output, ts } = found;
+    if (!ts.ready) {
+      const ok = await waitUntil(ts.list(), () => ts.ready || ts.ended, firstSegmentWaitMs, res);
+      if (res.writableEnded || res.destroyed) return;
+      if (!ok || !ts.ready) {
+        res.status(404).type('text').send('stream has no media yet');
+        return;
+      }
+    }
+    sendText(res, serializeMultivariantPlaylist(buildTsMultivariantPlaylist(output, ts)), M3U8, ts.ended ? 'public, max-age=60' : 'no-cache');
+  });
+
+  router.get('/:app/:key/:rendition/ts.m3u8', async (req, res) => {
+    const rendition = String(req.params['rendition']);
+    if (!NAME_PATTERN.test(rendition)) {
+      res.status(404).type('text').send('not found');
+      return;
+    }
+    const found = find(req, res);
+    if (!found) return;
+    const r = found.ts.rendition(rendition);
+    if (!r) {
+      res.status(404).type('text').send('unknown rendition');
+      return;
+    }
+    if (r.segments.length === 0 && !r.ended) {
+      await waitUntil([r], () => r.segments.length > 0 || r.ended, firstSegmentWaitMs, res);
+      if (res.writableEnded || res.destroyed) return;
+    }
+    if (r.segments.length === 0) {
+      res.status(404).type('text').send('rendition has no media yet');
+      return;
+    }
+    const playlist = buildTsMediaPlaylist(r, { window: options.playlistWindow, segmentDuration: options.segmentDuration });
+    sendText(res, serializeMediaPlaylist(playlist), M3U8, r.ended ? 'public, max-age=60' : 'no-cache');
+  });
+
+  router.get('/:app/:key/:rendition/:file', (req, res, next) => {
+    const { app, key, rendition, file } = req.params as Record<string, string>;
+    const match = TS_FILE.exec(file ?? '');
+    if (!match || !NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '') || !NAME_PATTERN.test(rendition ?? '')) {
+      next();
+      return;
+    }
+    const session = match[1]!;
+    const sequence = Number(match[2]);
+    const etag = `"${session}-${rendition}-${file}"`;
+    const output = outputs.get(app!, key!);
+    const r = output?.session === session ? attachTsOutputs(output, { cache, muxer: options.muxer }).rendition(rendition!) : undefined;
+    const bytes = r?.segment(sequence);
+    if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, TS_CONTENT_TYPE, etag);
+    const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
+    if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
+    res.status(404).type('text').send('not found');
+  });
+
+  return router;
+}

@@ -1,0 +1,133 @@
+/**
+ * Typed model of an MPEG-DASH Media Presentation Description (ISO/IEC 23009-1, 5th ed.).
+ * `mpd.ts` fills it from the packager state; `serialize.ts` turns it into XML. Nothing else
+ * writes MPD syntax.
+ *
+ * Units: wall-clock instants are ms since the epoch; durations are seconds (xs:duration in the
+ * XML); media times (`t`, `d`, presentationTime) are integer ticks of the stated timescale.
+ *
+ *   MPD ─ ServiceDescription*            (§K: latency targets, playback rate)
+ *       ─ Period+ ─ AdaptationSet+ ─ AudioChannelConfiguration* ProducerReferenceTime* Role*
+ *       │                          └ Representation+ ─ AudioChannelConfiguration*
+ *       │                                           └ SegmentTemplate ─ SegmentTimeline ─ S+
+ *       ─ UTCTiming*                     (§5.8.4.11; after Period in the schema's sequence)
+ */
+
+/** A scheme/value pair: Role, AudioChannelConfiguration, UTCTiming (§5.8.2 DescriptorType). */
+export interface Descriptor {
+  readonly schemeIdUri: string;
+  readonly value?: string;
+}
+
+/** §5.3.9.6: one S element. `t` only where the timeline is not contiguous; `r` repeats `d`. */
+export interface TimelineEntry {
+  readonly t?: number;
+  readonly d: number;
+  /** Additional repeats of `d` (0 = this segment only). */
+  readonly r?: number;
+}
+
+/** §5.3.9.4 SegmentTemplate with a §5.3.9.6 SegmentTimeline. */
+export interface SegmentTemplate {
+  readonly timescale: number;
+  /** URL template with $RepresentationID$ / $Number$ (§5.3.9.4.4). */
+  readonly media: string;
+  readonly initialization: string;
+  readonly startNumber: number;
+  readonly presentationTimeOffset: number;
+  /** Seconds a segment is available before its end (§5.3.9.5.3; LL-DASH chunked delivery). */
+  readonly availabilityTimeOffset?: number;
+  /** false: at the availability time only a prefix of the segment exists (LL-DASH). */
+  readonly availabilityTimeComplete?: boolean;
+  readonly timeline: readonly TimelineEntry[];
+}
+
+export interface Representation {
+  readonly id: string;
+  /** bits per second (§5.3.5.2). */
+  readonly bandwidth: number;
+  readonly codecs: string;
+  readonly width?: number;
+  readonly height?: number;
+  /** FrameRateType: an integer or a fraction, e.g. `30000/1001`. */
+  readonly frameRate?: string;
+  readonly sar?: string;
+  readonly audioSamplingRate?: number;
+  readonly audioChannelConfiguration?: readonly Descriptor[];
+  readonly segmentTemplate: SegmentTemplate;
+}
+
+/** §5.12 ProducerReferenceTime: maps a media time to the producer's wall clock. */
+export interface ProducerReferenceTime {
+  readonly id: number;
+  readonly type: 'encoder' | 'captured' | 'application';
+  /** ms since epoch. */
+  readonly wallClockTime: number;
+  /** Ticks of the enclosing SegmentTemplate's timescale. */
+  readonly presentationTime: number;
+  /** The clock the wall-clock time was taken from. */
+  readonly utcTiming?: Descriptor;
+}
+
+export interface AdaptationSet {
+  readonly id: number;
+  readonly contentType: 'video' | 'audio';
+  readonly mimeType: string;
+  readonly lang?: string;
+  readonly segmentAlignment: boolean;
+  readonly startWithSap?: number;
+  readonly maxWidth?: number;
+  readonly maxHeight?: number;
+  readonly par?: string;
+  readonly audioChannelConfiguration?: readonly Descriptor[];
+  readonly producerReferenceTimes?: readonly ProducerReferenceTime[];
+  readonly roles?: readonly Descriptor[];
+  readonly representations: readonly Representation[];
+}
+
+export interface Period {
+  readonly id: string;
+  /** Seconds from availabilityStartTime (dynamic) or presentation start (static). */
+  readonly start: number;
+  readonly adaptationSets: readonly AdaptationSet[];
+}
+
+/** Annex K.4 (5th ed.): the service's latency and playback-rate envelope. */
+export interface ServiceDescription {
+  readonly id: number;
+  /** Milliseconds; referenceId names the ProducerReferenceTime the latency is measured against. */
+  readonly latency?: { readonly target: number; readonly min?: number; readonly max?: number; readonly referenceId?: number };
+  readonly playbackRate?: { readonly min: number; readonly max: number };
+}
+
+export type MpdType = 'static' | 'dynamic';
+
+export interface Mpd {
+  readonly type: MpdType;
+  readonly profiles: readonly string[];
+  /** ms since epoch; required for dynamic (§5.3.1.2). */
+  readonly availabilityStartTime?: number;
+  /** ms since epoch. */
+  readonly publishTime?: number;
+  /** Seconds; absent: the MPD never changes (static, or a dynamic one that has ended). */
+  readonly minimumUpdatePeriod?: number;
+  readonly timeShiftBufferDepth?: number;
+  readonly suggestedPresentationDelay?: number;
+  readonly maxSegmentDuration?: number;
+  readonly minBufferTime: number;
+  readonly mediaPresentationDuration?: number;
+  readonly serviceDescriptions?: readonly ServiceDescription[];
+  readonly periods: readonly Period[];
+  readonly utcTimings?: readonly Descriptor[];
+}
+
+export const DASH_NAMESPACE = 'urn:mpeg:dash:schema:mpd:2011';
+export const PROFILE_ISOFF_LIVE = 'urn:mpeg:dash:profile:isoff-live:2011';
+export const PROFILE_CMAF = 'urn:mpeg:dash:profile:cmaf:2019';
+/** ISO/IEC 23009-1 §5.8.5.7: GET returns an xs:dateTime (our /api/time answers ISO 8601). */
+export const UTC_HTTP_ISO = 'urn:mpeg:dash:utc:http-iso:2014';
+export const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
+/** ISO/IEC 23001-8 (CICP) ChannelConfiguration index. */
+export const CICP_CHANNEL_CONFIGURATION = 'urn:mpeg:mpegB:cicp:ChannelConfiguration';
+/** §5.8.5.4: plain channel count, for layouts CICP has no index for. */
+export const DASH_CHANNEL_COUNT = 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011';

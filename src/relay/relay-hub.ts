@@ -1,0 +1,181 @@
+/**
+ * RTMP play and HTTP-FLV fan-out for one live stream: metadata, sequence headers and a GOP
+ * cache for players that join late, then live messages. Every message body is built once and
+ * its encoded forms (RTMP chunks, FLV tag) are cached on it, so N players cost N writes of the
+ * same bytes, never N encodings.
+ */
+import type { Frame, Track } from '../core/media.js';
+import type { LiveStream, StreamSink } from '../core/stream.js';
+import { audioFrameBody, audioSequenceHeaderBody, frameMs, videoFrameBody, videoSequenceHeaderBody } from './tag-bodies.js';
+
+export const TAG_AUDIO = 8;
+export const TAG_VIDEO = 9;
+export const TAG_SCRIPT = 18;
+
+export interface RelayMessage {
+  readonly type: typeof TAG_AUDIO | typeof TAG_VIDEO | typeof TAG_SCRIPT;
+  /** RTMP/FLV millisecond clock. */
+  readonly timestamp: number;
+  readonly body: Uint8Array;
+  /** A video keyframe: a lagging player may resume here. */
+  readonly key: boolean;
+  /** Encoded forms, filled lazily by the first player of each kind. */
+  encoded: Map<string, Uint8Array> | undefined;
+}
+
+export interface RelayPlayer {
+  /** Sends a live message (the player may drop it to stay within its queue bound). */
+  send(message: RelayMessage): void;
+  /** The stream ended. */
+  end(): void;
+}
+
+export interface RelayStart {
+  readonly metadata: RelayMessage | undefined;
+  readonly headers: readonly RelayMessage[];
+  readonly gop: readonly RelayMessage[];
+}
+
+/** The GOP cache never holds more than this, whatever the keyframe interval. */
+const GOP_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+
+export function message(type: RelayMessage['type'], timestamp: number, body: Uint8Array, key = false): RelayMessage {
+  return { type, timestamp, body, key, encoded: undefined };
+}
+
+/** The encoded form of a message for one output kind, computed once. */
+export function encodedOnce(m: RelayMessage, kind: string, encode: (m: RelayMessage) => Uint8Array): Uint8Array {
+  m.encoded ??= new Map();
+  let bytes = m.encoded.get(kind);
+  if (!bytes) {
+    bytes = encode(m);
+    m.encoded.set(kind, bytes);
+  }
+  return bytes;
+}
+
+export class RelayHub implements StreamSink {
+  readonly stream: LiveStream;
+  private readonly players = new Set<RelayPlayer>();
+  private videoHeader: RelayMessage | undefined;
+  private audioHeader: RelayMessage | undefined;
+  private videoCodec: 'avc' | 'hevc' = 'avc';
+  private videoTimescale = 90_000;
+  private audioTimescale = 48_000;
+  private gop: RelayMessage[] = [];
+  private gopBytes = 0;
+  private hasVideo = false;
+  private readonly unsubscribe: () => void;
+  /** The metadata message, rebuilt when the stream's metadata or tracks change. */
+  metadataBuilder: ((stream: LiveStream) => Uint8Array) | undefined;
+
+  constructor(stream: LiveStream, metadataBuilder?: (stream: LiveStream) => Uint8Array) {
+    this.stream = stream;
+    this.metadataBuilder = metadataBuilder;
+    this.unsubscribe = stream.subscribe(this);
+  }
+
+  get playerCount(): number {
+    return this.players.size;
+  }
+
+  /** What a joining player is sent before live messages. */
+  start(): RelayStart {
+    const headers: RelayMessage[] = [];
+    if (this.videoHeader) headers.push(this.videoHeader);
+    if (this.audioHeader) headers.push(this.audioHeader);
+    const ts = this.gop[0]?.timestamp ?? 0;
+    const metadata = this.metadataBuilder ? message(TAG_SCRIPT, ts, this.metadataBuilder(this.stream)) : undefined;
+    // Headers carry the GOP's first timestamp so a player's clock never goes backwards.
+    return { metadata, headers: headers.map((h) => message(h.type, ts, h.body, h.key)), gop: [...this.gop] };
+  }
+
+  addPlayer(player: RelayPlayer): void {
+    this.players.add(player);
+    if (this.stream.ended) player.end();
+  }
+
+  removePlayer(player: RelayPlayer): void {
+    this.players.delete(player);
+  }
+
+  onTrack(track: Track): void {
+    if (track.kind === 'video') {
+      this.hasVideo = true;
+      this.videoCodec = track.codec;
+      this.videoTimescale = track.timescale;
+      this.videoHeader = message(TAG_VIDEO, 0, videoSequenceHeaderBody(track), true);
+      this.gop = [];
+      this.gopBytes = 0;
+      this.broadcast(this.videoHeader);
+    } else {
+      this.audioTimescale = track.timescale;
+      this.audioHeader = message(TAG_AUDIO, 0, audioSequenceHeaderBody(track));
+      this.broadcast(this.audioHeader);
+    }
+  }
+
+  onFrame(frame: Frame): void {
+    let m: RelayMessage;
+    if (frame.kind === 'video') {
+      m = message(TAG_VIDEO, frameMs(frame, this.videoTimescale), videoFrameBody(frame, this.videoCodec), frame.key);
+      if (frame.key) {
+        this.gop = [];
+        this.gopBytes = 0;
+      }
+    } else {
+      m = message(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameBody(frame));
+      // Audio-only: keep about the last second for joiners.
+      if (!this.hasVideo) {
+        while (this.gop.length > 0 && m.timestamp - this.gop[0]!.timestamp > 1000) this.gopBytes -= this.gop.shift()!.body.byteLength;
+      }
+    }
+    if (this.hasVideo && this.gop.length === 0 && !(frame.kind === 'video' && frame.key)) {
+      // Nothing is cached until the first keyframe: a joiner must start with one.
+    } else if (this.gopBytes + m.body.byteLength <= GOP_CACHE_MAX_BYTES) {
+      this.gop.push(m);
+      this.gopBytes += m.body.byteLength;
+    }
+    this.broadcast(m);
+  }
+
+  onEnd(): void {
+    for (const p of this.players) p.end();
+    this.players.clear();
+    this.gop = [];
+    this.unsubscribe();
+  }
+
+  private broadcast(m: RelayMessage): void {
+    for (const p of this.players) p.send(m);
+  }
+}
+
+/**
+ * Queue bound for one player: past `maxQueuedBytes` of unsent data, messages are dropped until
+ * the next keyframe (audio-only: until the queue drains), so a slow player never slows the
+ * publisher or the others, and never holds unbounded memory.
+ */
+export class PlayerQueuePolicy {
+  private skipping = false;
+  dropped = 0;
+  constructor(private readonly maxQueuedBytes: number) {}
+
+  /** Whether to send `m` now, given how many bytes are already queued on the socket. */
+  admit(m: RelayMessage, queuedBytes: number, hasVideo: boolean): boolean {
+    if (this.skipping) {
+      const resume = hasVideo ? m.type === TAG_VIDEO && m.key : true;
+      if (resume && queuedBytes <= this.maxQueuedBytes / 2) this.skipping = false;
+      else {
+        this.dropped++;
+        return false;
+      }
+    }
+    if (m.type !== TAG_SCRIPT && queuedBytes > this.maxQueuedBytes) {
+      this.skipping = true;
+      this.dropped++;
+      return false;
+    }
+    return true;
+  }
+}

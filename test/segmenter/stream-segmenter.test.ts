@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import type { AudioTrack, Frame, VideoTrack } from '../../src/core/media.js';
+import { StreamSegmenter } from '../../src/segmenter/stream-segmenter.js';
+import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../../src/segmenter/types.js';
+
+// A real avcC (640x360 baseline) and ASC (AAC-LC 48 kHz stereo) so the muxer accepts them.
+const AVCC = Buffer.from('0142c01effe100196742c01eda0280bfe5c044000003000400000300f23c58ba8001000468ce3c80', 'hex');
+const ASC = Buffer.from('1190', 'hex');
+
+const video: VideoTrack = {
+  kind: 'video', codec: 'avc', timescale: 90000, width: 640, height: 360, fps: 30, codecString: 'avc1.42c01e',
+  config: AVCC, parameterSets: [], nalLengthSize: 4,
+};
+const audio: AudioTrack = {
+  kind: 'audio', codec: 'aac', timescale: 48000, sampleRate: 48000, channels: 2, objectType: 2,
+  codecString: 'mp4a.40.2', config: ASC, samplesPerFrame: 1024,
+};
+
+class Collector implements SegmentSink {
+  inits: InitSegment[] = [];
+  parts: CmafPart[] = [];
+  segments: CmafSegment[] = [];
+  onInit(i: InitSegment): void { this.inits.push(i); }
+  onPart(p: CmafPart): void { this.parts.push(p); }
+  onSegment(s: CmafSegment): void { this.segments.push(s); }
+}
+
+const payload = new Uint8Array([0, 0, 0, 2, 0x65, 0x88]);
+
+function videoFrame(i: number, gop = 60, offsetTicks = 0): Frame {
+  const dts = offsetTicks + i * 3000;
+  return { kind: 'video', dts, pts: dts, key: i % gop === 0, data: payload, wallclock: 0 };
+}
+function audioFrame(k: number, offsetTicks = 0): Frame {
+  const dts = offsetTicks + k * 1024;
+  return { kind: 'audio', dts, pts: dts, key: true, data: new Uint8Array([1, 2, 3]), wallclock: 0 };
+}
+
+/** Interleaves video and audio by media time; `audioLead` seconds shifts audio arrival earlier. */
+function interleave(seconds: number, audioLead = 0, gop = 60): Frame[] {
+  const events: { t: number; f: Frame }[] = [];
+  for (let i = 0; i < seconds * 30; i++) events.push({ t: i / 30, f: videoFrame(i, gop) });
+  for (let k = 0; k * 1024 < seconds * 48000; k++) events.push({ t: (k * 1024) / 48000 - audioLead, f: audioFrame(k) });
+  events.sort((a, b) => a.t - b.t);
+  return events.map((e) => e.f);
+}
+
+function run(frames: Frame[], opts = { segmentDuration: 2, partDuration: 0.2 }) {
+  const v = new Collector();
+  const a = new Collector();
+  const seg = new StreamSegmenter({ video: v, audio: a }, opts);
+  seg.onTrack(video);
+  seg.onTrack(audio);
+  for (const f of frames) seg.onFrame(f);
+  seg.onEnd();
+  return { v, a };
+}
+
+describe('StreamSegmenter', () => {
+  it('cuts video at keyframes on the segment grid and parts on the part grid', () => {
+    const { v } = run(interleave(10));
+    expect(v.inits).toHaveLength(1);
+    expect(v.segments.map((s) => s.sequence)).toEqual([0, 1, 2, 3, 4]);
+    for (const s of v.segments) {
+      expect(s.duration).toBe(180000);
+      expect(s.parts).toHaveLength(10);
+      expect(s.parts[0]!.independent).toBe(true);
+      expect(s.parts.slice(1).every((p) => !p.independent)).toBe(true);
+      expect(s.parts.every((p) => p.duration === 18000)).toBe(true);
+      expect(s.byteLength).toBe(s.chunks.reduce((n, c) => n + c.byteLength, 0));
+    }
+    expect(v.segments.map((s) => s.startTime)).toEqual([0, 180000, 360000, 540000, 720000]);
+  });
+
+  it.each([0, 0.15, -0.15])('cuts audio at the video instants (audio arriving %s s early)', (lead) => {
+    const { v, a } = run(interleave(10, lead));
+    expect(a.segments.map((s) => s.sequence)).toEqual(v.segments.map((s) => s.sequence));
+    for (let i = 0; i < a.segments.length; i++) {
+      const as = a.segments[i]!;
+      const vs = v.segments[i]!;
+      const aStart = as.startTime / 48000;
+      const vStart = vs.startTime / 90000;
+      // The first audio frame at or after the video cut.
+      expect(aStart).toBeGreaterThanOrEqual(vStart);
+      expect(aStart - vStart).toBeLessThan(1024 / 48000);
+      if (i < a.segments.length - 1) expect(Math.abs(as.duration / 48000 - vs.duration / 90000)).toBeLessThan(1024 / 48000);
+    }
+    // No audio frame lost or duplicated after the first segment's start.
+    const frames = a.parts.flatMap((p) => p.frames);
+    const dts = frames.map((f) => f.dts);
+    expect(new Set(dts).size).toBe(dts.length);
+    for (let i = 1; i < dts.length; i++) expect(dts[i]! - dts[i - 1]!).toBe(1024);
+  });
+
+  it('waits for a keyframe and makes longer segments for a long GOP', () => {
+    const frames = interleave(12, 0, 150).filter((f) => !(f.kind === 'video' && f.dts < 3000 * 5));
+    const { v } = run(frames);
+    // First keyframe at frame 150 (5 s): nothing before it; then one segment per 5 s GOP.
+    expect(v.segments[0]!.startTime).toBe(150 * 3000);
+    expect(v.segments[0]!.duration).toBe(450000);
+  });
+
+  it('audio-only streams cut on the segment grid by themselves', () => {
+    const a = new Collector();
+    const v = new Collector();
+    const seg = new StreamSegmenter({ video: v, audio: a }, { segmentDuration: 2, partDuration: 0.2, expectVideo: () => false });
+    seg.onTrack(audio);
+    for (let k = 0; k < 468; k++) seg.onFrame(audioFrame(k)); // 9.98 s
+    seg.onEnd();
+    expect(v.segments).toHaveLength(0);
+    expect(a.segments.length).toBe(5);
+    for (const s of a.segments.slice(0, -1)) expect(Math.abs(s.duration / 48000 - 2)).toBeLessThan(0.03);
+  });
+
+  it('a new sequence header starts a new init and a discontinuity', () => {
+    const v = new Collector();
+    const a = new Collector();
+    const seg = new StreamSegmenter({ video: v, audio: a }, { segmentDuration: 2, partDuration: 0.2 });
+    seg.onTrack(video);
+    for (let i = 0; i < 90; i++) seg.onFrame(videoFrame(i));
+    seg.onTrack({ ...video, width: 320, height: 180 });
+    for (let i = 90; i < 200; i++) seg.onFrame(videoFrame(i, 30));
+    seg.onEnd();
+    expect(v.inits.map((i) => i.id)).toEqual([0, 1]);
+    const after = v.segments.filter((s) => s.initId === 1);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after[0]!.discontinuity).toBe(true);
+    expect(v.segments.filter((s) => s.initId === 0).every((s) => !s.discontinuity)).toBe(true);
+  });
+});
