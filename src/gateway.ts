@@ -7,6 +7,7 @@ import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
+import { RelayRegistry } from './relay/relay-registry.js';
 
 export interface RunningGateway {
   readonly rtmpPort: number;
@@ -14,6 +15,7 @@ export interface RunningGateway {
   readonly streams: StreamRegistry;
   readonly outputs: OutputRegistry;
   readonly cache: SegmentCache;
+  readonly relays: RelayRegistry;
   /** Stops accepting, ends every stream (playlists get ENDLIST), closes sockets. */
   stop(): Promise<void>;
 }
@@ -22,11 +24,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const streams = new StreamRegistry();
   const cache = new SegmentCache(config.cacheMaxBytes);
   const outputs = new OutputRegistry(streams, config, cache);
+  const relays = new RelayRegistry(streams);
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
   const rtmp = new RtmpServer({
     registry: streams,
+    relays,
+    maxPlayerQueueBytes: config.maxPlayerQueueBytes,
     logger: logger.child({ component: 'rtmp' }),
     maxConnections: config.maxConnections,
     maxMessageSize: config.maxMessageSize,
@@ -35,7 +40,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   const app = createHttpApp({
     outputs,
+    relays,
     cache,
+    maxPlayerQueueBytes: config.maxPlayerQueueBytes,
     logger: logger.child({ component: 'http' }),
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
@@ -67,5 +74,5 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     return stopping;
   };
 
-  return { rtmpPort, httpPort, streams, outputs, cache, stop };
+  return { rtmpPort, httpPort, streams, outputs, cache, relays, stop };
 }

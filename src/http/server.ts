@@ -6,10 +6,15 @@ import type { OutputRegistry } from '../packager/output-registry.js';
 import { apiRoutes } from './api-routes.js';
 import { hlsRoutes } from './hls-routes.js';
 import { dashRoutes } from './dash-routes.js';
+import { flvRoutes } from './flv-routes.js';
+import { tsRoutes } from './ts-routes.js';
+import type { RelayRegistry } from '../relay/relay-registry.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
+  readonly relays: RelayRegistry;
   readonly cache: SegmentCache;
+  readonly maxPlayerQueueBytes: number;
   readonly logger: Logger;
   readonly corsOrigin: string;
   readonly segmentDuration: number;
@@ -40,6 +45,15 @@ export function createHttpApp(options: HttpAppOptions): Express {
     next();
   });
   app.use(apiRoutes(options.outputs));
+  app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
+  app.use(
+    tsRoutes({
+      outputs: options.outputs,
+      cache: options.cache,
+      segmentDuration: options.segmentDuration,
+      playlistWindow: options.playlistWindow,
+    }),
+  );
   // DASH first: its in-progress (chunked) segment route must see requests before the HLS file route.
   app.use(
     dashRoutes({

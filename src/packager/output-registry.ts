@@ -5,6 +5,7 @@
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import { StreamOutput, type PackagerConfig } from './stream-output.js';
+import { attachTsOutputs, tsOutputOf } from './hls/ts-output.js';
 
 export class OutputRegistry {
   private readonly outputs = new Map<string, StreamOutput>();
@@ -24,7 +25,12 @@ export class OutputRegistry {
 
   private add(stream: LiveStream): void {
     // A new publish of a key replaces whatever ended output it had.
-    this.outputs.set(stream.path, new StreamOutput(stream, this.config, this.cache));
+    const previous = this.outputs.get(stream.path);
+    if (previous) tsOutputOf(previous)?.detach();
+    const output = new StreamOutput(stream, this.config, this.cache);
+    // TS is muxed from the same frames at the same cut points; attached at once so it starts with segment 0.
+    attachTsOutputs(output, { cache: this.cache });
+    this.outputs.set(stream.path, output);
   }
 
   get(app: string, key: string): StreamOutput | undefined {
@@ -38,7 +44,10 @@ export class OutputRegistry {
   /** Forgets ended outputs past their time to live. */
   sweep(now = Date.now()): void {
     for (const [path, output] of this.outputs) {
-      if (output.endedAt !== undefined && now - output.endedAt >= this.endedTtlMs) this.outputs.delete(path);
+      if (output.endedAt !== undefined && now - output.endedAt >= this.endedTtlMs) {
+        tsOutputOf(output)?.detach();
+        this.outputs.delete(path);
+      }
     }
   }
 

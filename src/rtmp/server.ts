@@ -4,10 +4,14 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 import type { StreamRegistry } from '../core/stream.js';
 import { RtmpSession } from './session.js';
+import type { RelayRegistry } from '../relay/relay-registry.js';
 
 export interface RtmpServerOptions {
   readonly registry: StreamRegistry;
+  readonly relays: RelayRegistry;
   readonly logger: Logger;
+  /** Unsent bytes an RTMP player may queue before skipping to the next keyframe. */
+  readonly maxPlayerQueueBytes: number;
   readonly maxConnections: number;
   readonly maxMessageSize: number;
   /** Seconds to finish the handshake and start publishing. */
@@ -65,11 +69,24 @@ export class RtmpServer {
         close: () => {
           if (!socket.destroyed) socket.end();
         },
+        queuedBytes: () => socket.writableLength,
+        cork: () => {
+          // One writev per tick for whatever a fan-out burst wrote.
+          if (socket.writableCorked > 0 || socket.destroyed) return;
+          socket.cork();
+          process.nextTick(() => socket.uncork());
+        },
       },
-      { registry: this.options.registry, logger: log, maxMessageSize: this.options.maxMessageSize },
+      {
+        registry: this.options.registry,
+        relays: this.options.relays,
+        logger: log,
+        maxMessageSize: this.options.maxMessageSize,
+        maxPlayerQueueBytes: this.options.maxPlayerQueueBytes,
+      },
     );
     const handshakeTimer = setTimeout(() => {
-      if (!session.publishing) finish('no publish within the handshake timeout', true);
+      if (!session.publishing && !session.isPlaying) finish('no publish or play within the handshake timeout', true);
     }, this.options.handshakeTimeout * 1000);
     handshakeTimer.unref();
 
@@ -83,11 +100,14 @@ export class RtmpServer {
       log.debug({ reason }, 'rtmp connection closed');
     };
 
-    socket.setTimeout(this.options.idleTimeout * 1000, () => finish('idle timeout', true));
+    // Players send nothing for long stretches: only publishers and idle handshakes time out.
+    socket.setTimeout(this.options.idleTimeout * 1000, () => {
+      if (!session.isPlaying) finish('idle timeout', true);
+    });
     socket.on('data', (data: Buffer) => {
       try {
         session.push(data);
-        if (session.publishing) clearTimeout(handshakeTimer);
+        if (session.publishing || session.isPlaying) clearTimeout(handshakeTimer);
       } catch (err) {
         const message = err instanceof GatewayError ? err.message : `unexpected: ${(err as Error).message}`;
         log.warn({ err: message }, 'rtmp protocol error, dropping connection');

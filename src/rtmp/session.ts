@@ -12,6 +12,9 @@ import { NAME_PATTERN } from '../http/names.js';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
+import { PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
+import type { RelayRegistry } from '../relay/relay-registry.js';
+import { PLAY_CHUNK_SIZE, rtmpChunks } from '../relay/rtmp-encode.js';
 import {
   MessageType,
   UserControlEvent,
@@ -26,6 +29,10 @@ import {
 
 export interface RtmpTransport {
   write(bytes: Uint8Array): void;
+  /** Bytes written but not yet sent (the socket's queue): players are bounded by it. */
+  queuedBytes(): number;
+  /** Batches the writes of this tick into one writev. */
+  cork(): void;
   /** Closes after what was written is flushed. */
   close(): void;
 }
@@ -34,8 +41,10 @@ export interface RtmpSessionOptions {
   readonly registry: StreamRegistry;
   readonly logger: Logger;
   readonly maxMessageSize: number;
-  /** Our outgoing chunk size. */
-  readonly outChunkSize?: number;
+  /** Where RTMP players find live streams. */
+  readonly relays?: RelayRegistry;
+  /** Unsent bytes a player may have queued before it skips to the next keyframe. */
+  readonly maxPlayerQueueBytes?: number;
 }
 
 /** Chunk stream ids we send on (the values ffmpeg and nginx-rtmp use). */
@@ -45,7 +54,7 @@ const CSID_STATUS = 5;
 const WINDOW_ACK_SIZE = 5_000_000;
 const PUBLISH_STREAM_ID = 1;
 
-type SessionState = 'handshake' | 'connecting' | 'connected' | 'publishing' | 'closed';
+type SessionState = 'handshake' | 'connecting' | 'connected' | 'publishing' | 'playing' | 'closed';
 
 /** Strips `?query` (tokens) from an app or stream name: they never reach logs or URLs. */
 export function splitQuery(name: string): { name: string; query: string } {
@@ -74,10 +83,17 @@ export class RtmpSession {
     this.log = options.logger;
     this.reader = new ChunkReader({ maxMessageSize: options.maxMessageSize });
     this.writer = new ChunkWriter();
-    this.outChunkSize = options.outChunkSize ?? 4096;
+    this.relays = options.relays;
+    this.maxPlayerQueueBytes = options.maxPlayerQueueBytes ?? 8 * 1024 * 1024;
   }
 
-  private readonly outChunkSize: number;
+  private readonly relays: RelayRegistry | undefined;
+  private readonly maxPlayerQueueBytes: number;
+  private playing: { hub: RelayHub; player: RelayPlayer; policy: PlayerQueuePolicy } | undefined;
+
+  get isPlaying(): boolean {
+    return this.playing !== undefined;
+  }
 
   get publishing(): LiveStream | undefined {
     return this.stream;
@@ -111,6 +127,10 @@ export class RtmpSession {
   close(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    if (this.playing) {
+      this.playing.hub.removePlayer(this.playing.player);
+      this.playing = undefined;
+    }
     if (this.stream) {
       this.log.info({ reason }, 'publish ended');
       this.registry.unpublish(this.stream);
@@ -205,6 +225,11 @@ export class RtmpSession {
       case 'FCUnpublish':
       case 'deleteStream':
       case 'closeStream':
+        if (this.playing && name !== 'FCUnpublish') {
+          this.playing.hub.removePlayer(this.playing.player);
+          this.playing = undefined;
+          this.state = 'connected';
+        }
         if (this.stream) {
           this.log.info({ command: name }, 'publisher stopped');
           this.registry.unpublish(this.stream);
@@ -221,8 +246,7 @@ export class RtmpSession {
         if (txn > 0) this.sendCommand(0, '_result', txn, null, undefined);
         return;
       case 'play':
-        this.sendStatus(message.streamId || PUBLISH_STREAM_ID, 'error', 'NetStream.Play.StreamNotFound', 'RTMP play is not available on this server yet');
-        return;
+        return this.onPlay(values[3], message.streamId || PUBLISH_STREAM_ID);
       case '_result':
       case '_error':
       case 'onBWDone':
@@ -260,8 +284,8 @@ export class RtmpSession {
     this.log = this.log.child({ app });
     this.send(CSID_PROTOCOL, MessageType.WindowAckSize, 0, windowAckSizePayload(WINDOW_ACK_SIZE));
     this.send(CSID_PROTOCOL, MessageType.SetPeerBandwidth, 0, setPeerBandwidthPayload(WINDOW_ACK_SIZE, 2));
-    this.send(CSID_PROTOCOL, MessageType.SetChunkSize, 0, setChunkSizePayload(this.outChunkSize));
-    this.writer.chunkSize = this.outChunkSize;
+    this.send(CSID_PROTOCOL, MessageType.SetChunkSize, 0, setChunkSizePayload(PLAY_CHUNK_SIZE));
+    this.writer.chunkSize = PLAY_CHUNK_SIZE;
     this.sendCommand(
       0,
       '_result',
@@ -304,6 +328,52 @@ export class RtmpSession {
     this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamBegin, streamId));
     this.sendStatus(streamId, 'status', 'NetStream.Publish.Start', `${stream.path} is now published`);
     this.log.info('publish started');
+  }
+
+  private onPlay(nameValue: Amf0Value, streamId: number): void {
+    this.requireConnected('play');
+    const { name } = splitQuery(typeof nameValue === 'string' ? nameValue : '');
+    const hub = NAME_PATTERN.test(name) ? this.relays?.get(this.app, name) : undefined;
+    if (!hub) {
+      this.sendStatus(streamId, 'error', 'NetStream.Play.StreamNotFound', `no live stream ${this.app}/${name.slice(0, 128)}`);
+      this.log.info('play refused: stream not found');
+      return;
+    }
+    if (this.playing) return;
+    this.log = this.log.child({ play: hub.stream.path });
+    this.state = 'playing';
+    this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamIsRecorded, streamId));
+    this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamBegin, streamId));
+    this.sendStatus(streamId, 'status', 'NetStream.Play.Reset', `Playing and resetting ${hub.stream.path}.`);
+    this.sendStatus(streamId, 'status', 'NetStream.Play.Start', `Started playing ${hub.stream.path}.`);
+    this.send(CSID_STATUS, MessageType.DataAMF0, streamId, encodeAmf0('|RtmpSampleAccess', false, false));
+
+    const transport = this.transport;
+    const policy = new PlayerQueuePolicy(this.maxPlayerQueueBytes);
+    const hasVideo = hub.stream.video !== undefined;
+    const start = hub.start();
+    transport.cork();
+    if (start.metadata) transport.write(rtmpChunks(start.metadata));
+    for (const m of start.headers) transport.write(rtmpChunks(m));
+    for (const m of start.gop) transport.write(rtmpChunks(m));
+    const player: RelayPlayer = {
+      send: (m) => {
+        if (!policy.admit(m, transport.queuedBytes(), hasVideo || m.type === TAG_VIDEO)) return;
+        transport.cork();
+        transport.write(rtmpChunks(m));
+      },
+      end: () => {
+        if (this.state === 'closed') return;
+        this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamEOF, streamId));
+        this.sendStatus(streamId, 'status', 'NetStream.Play.UnpublishNotify', `${hub.stream.path} is now unpublished.`);
+        this.sendStatus(streamId, 'status', 'NetStream.Play.Stop', `Stopped playing ${hub.stream.path}.`);
+        this.playing = undefined;
+        this.state = 'connected';
+      },
+    };
+    this.playing = { hub, player, policy };
+    hub.addPlayer(player);
+    this.log.info('play started');
   }
 
   private handleData(values: Amf0Value[]): void {

@@ -228,3 +228,38 @@ describe('TsSegmentMuxer programs', () => {
     );
   });
 });
+
+describe('TsSegmentMuxer on real HEVC', () => {
+  /** VPS/SPS/PPS out of an HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1). */
+  function parameterSetsOfHvcC(hvcC: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let at = 23;
+    const arrays = hvcC[22]!;
+    for (let i = 0; i < arrays; i++) {
+      const count = (hvcC[at + 1]! << 8) | hvcC[at + 2]!;
+      at += 3;
+      for (let k = 0; k < count; k++) {
+        const n = (hvcC[at]! << 8) | hvcC[at + 1]!;
+        out.push(hvcC.slice(at + 2, at + 2 + n));
+        at += 2 + n;
+      }
+    }
+    return out;
+  }
+
+  it('stream_type 0x24 with HEVC AUDs and VPS/SPS/PPS before IRAPs decodes silently', async () => {
+    // The fMP4 tests' HEVC fixture (x265 in MP4, read back with mp4box), reused read-only.
+    const { loadHevcFixture } = await import('../fmp4/media-fixture.js');
+    const hevc = loadHevcFixture();
+    const track = { ...hevc.track, parameterSets: parameterSetsOfHvcC(hevc.track.config) };
+    const frames: Frame[] = hevc.samples.map((s) => ({ kind: 'video', dts: s.dts, pts: s.pts, key: s.key, data: s.data, wallclock: 0 }));
+    const ts = new TsSegmentMuxer().mux({ video: { track, frames } });
+    expect(splitPackets(ts)[1]!.payload[13]).toBe(0x24);
+    const file = join(dir, 'hevc.ts');
+    writeFileSync(file, ts);
+    expect(decodeErrors(file)).toBe('');
+    const { streams } = probeStreams(file);
+    expect(streams.map((s) => s.codec_name)).toEqual(['hevc']);
+    expect(Number(streams[0]!.nb_read_packets)).toBe(frames.length);
+  });
+});

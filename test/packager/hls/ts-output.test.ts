@@ -153,8 +153,8 @@ describe('TsRenditionOutput (audio + video)', () => {
   it('multivariant: one muxed variant with both codecs, resolution, frame rate, measured bandwidth', () => {
     const text = serializeMultivariantPlaylist(buildTsMultivariantPlaylist(p.output, p.ts));
     const m = parseM3u8(text);
-    expect(m.playlists.length).toBe(1);
-    const v = m.playlists[0]!;
+    expect(m.playlists!.length).toBe(1);
+    const v = m.playlists![0]!;
     expect(v.uri).toBe('src/ts.m3u8');
     expect(v.attributes.CODECS).toBe(`${fx.video.codecString},${fx.audio.codecString}`);
     expect(v.attributes.RESOLUTION).toEqual({ width: 320, height: 240 });
@@ -183,7 +183,7 @@ describe('TsRenditionOutput, single-track streams', () => {
     expect(streams.map((s) => s.codec_name)).toEqual(['aac']);
     expect(Number(streams[0]!.nb_read_packets)).toBe(fx.audioFrames.length);
     const m = parseM3u8(serializeMultivariantPlaylist(buildTsMultivariantPlaylist(p.output, p.ts)));
-    expect(m.playlists.map((v) => [v.uri, v.attributes.CODECS])).toEqual([['src/ts.m3u8', fx.audio.codecString]]);
+    expect(m.playlists!.map((v) => [v.uri, v.attributes.CODECS])).toEqual([['src/ts.m3u8', fx.audio.codecString]]);
   });
 
   it('video only: decodes, CODECS names video alone', () => {
@@ -197,7 +197,7 @@ describe('TsRenditionOutput, single-track streams', () => {
     expect(decodeErrors(file)).toBe('');
     expect(probeStreams(file).streams.map((s) => s.codec_name)).toEqual(['h264']);
     const m = parseM3u8(serializeMultivariantPlaylist(buildTsMultivariantPlaylist(p.output, p.ts)));
-    expect(m.playlists[0]!.attributes.CODECS).toBe(fx.video.codecString);
+    expect(m.playlists![0]!.attributes.CODECS).toBe(fx.video.codecString);
   });
 
   it('attached mid-stream: starts at the next whole segment, with a keyframe', () => {

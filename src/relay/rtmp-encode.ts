@@ -1,0 +1,23 @@
+import { ChunkWriter } from '../rtmp/chunk.js';
+import { encodedOnce, TAG_AUDIO, TAG_VIDEO, type RelayMessage } from './relay-hub.js';
+
+/** Chunk size every play session announces, so one encoding serves all players. */
+export const PLAY_CHUNK_SIZE = 4096;
+/** Message stream id of every play (createStream always answers 1). */
+export const PLAY_STREAM_ID = 1;
+const CSID_AUDIO = 4;
+const CSID_VIDEO = 6;
+const CSID_DATA = 8;
+
+/**
+ * RTMP chunks of a relay message with a type-0 header (absolute timestamp): no per-connection
+ * header compression state, so the bytes are the same for every player and encoded once.
+ */
+export function rtmpChunks(m: RelayMessage): Uint8Array {
+  return encodedOnce(m, 'rtmp', (x) => {
+    const writer = new ChunkWriter();
+    writer.chunkSize = PLAY_CHUNK_SIZE;
+    const csid = x.type === TAG_AUDIO ? CSID_AUDIO : x.type === TAG_VIDEO ? CSID_VIDEO : CSID_DATA;
+    return writer.encode({ csid, type: x.type, streamId: PLAY_STREAM_ID, timestamp: x.timestamp, payload: x.body });
+  });
+}
