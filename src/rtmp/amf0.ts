@@ -54,16 +54,14 @@ export const Amf0Marker = {
 export function ecmaArray(entries: Record<string, Amf0Value>): Amf0Object {
   const obj = plainObject();
   for (const [k, v] of Object.entries(entries)) setProperty(obj, k, v);
-  obj[AMF0_ECMA_ARRAY] = true;
-  return obj;
+  return mark(obj, AMF0_ECMA_ARRAY, true);
 }
 
 /** Builds a typed object value (encodes with marker 0x10 and the class name). */
 export function typedObject(className: string, entries: Record<string, Amf0Value>): Amf0Object {
   const obj = plainObject();
   for (const [k, v] of Object.entries(entries)) setProperty(obj, k, v);
-  obj[AMF0_CLASS_NAME] = className;
-  return obj;
+  return mark(obj, AMF0_CLASS_NAME, className);
 }
 
 export function isEcmaArray(v: Amf0Value): v is Amf0Object {
@@ -76,6 +74,15 @@ export function isAmf0Object(v: Amf0Value): v is Amf0Object {
 
 function plainObject(): Amf0Object {
   return {};
+}
+
+/**
+ * Markers are non-enumerable: metadata for the encoder, invisible to spreads, Object.entries
+ * and deep-equality checks, so an ECMA array compares equal to the plain object it holds.
+ */
+function mark<K extends typeof AMF0_ECMA_ARRAY | typeof AMF0_CLASS_NAME>(obj: Amf0Object, key: K, value: Amf0Object[K]): Amf0Object {
+  Object.defineProperty(obj, key, { value, enumerable: false, writable: true, configurable: true });
+  return obj;
 }
 
 /** defineProperty, not assignment: a key such as "__proto__" from the wire must stay data. */
@@ -181,16 +188,12 @@ class Amf0Decoder {
         return this.properties(depth, at, plainObject());
       case Amf0Marker.TypedObject: {
         const className = this.utf8(this.u16());
-        const obj = plainObject();
-        obj[AMF0_CLASS_NAME] = className;
-        return this.properties(depth, at, obj);
+        return this.properties(depth, at, mark(plainObject(), AMF0_CLASS_NAME, className));
       }
       case Amf0Marker.EcmaArray: {
         // The associative count is only a hint (encoders get it wrong); read to the end marker.
         this.u32();
-        const obj = plainObject();
-        obj[AMF0_ECMA_ARRAY] = true;
-        return this.properties(depth, at, obj);
+        return this.properties(depth, at, mark(plainObject(), AMF0_ECMA_ARRAY, true));
       }
       case Amf0Marker.StrictArray:
         return this.strictArray(depth, at);
