@@ -2,6 +2,8 @@
 import { benchAvailability } from './availability.js';
 import { benchFixture } from './fixtures.js';
 import { benchTransmux } from './transmux.js';
+import { benchHttp, wrkAvailable } from './http.js';
+import { benchFanout } from './fanout.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -30,6 +32,23 @@ async function main(): Promise<void> {
   row('segment listed after its closing frame p95', `${a.segmentP95Ms.toFixed(2)} ms`);
   row(`part listed after its closing frame (n=${a.partSamples}) median`, `${a.partMedianMs.toFixed(2)} ms`, 'target < 5 ms');
   row('part listed after its closing frame p95', `${a.partP95Ms.toFixed(2)} ms`);
+
+  if (wrkAvailable()) {
+    const h = await benchHttp([100 * 1024, 660 * 1024], quick ? 5 : 10);
+    results['http'] = h;
+    for (const r of h) {
+      row(`cached ${Math.round(r.bytes / 1024)} KB segment GET, 50 conns: ours req/s`, r.oursRps.toFixed(0));
+      if (r.nginxRps) row(`  nginx static, same bytes: req/s (ours/nginx)`, `${r.nginxRps.toFixed(0)} (${r.ratio!.toFixed(2)}x)`, 'target >= 0.8x');
+    }
+  } else row('HTTP req/s', 'skipped', 'apt-get install wrk');
+
+  const f = await benchFanout(short, [100, 200], quick ? 5 : 10);
+  results['fanout'] = f;
+  for (const r of f) {
+    row(`RTMP play fan-out ${r.players} players: ours CPU % (idle ${r.oursBaselineCpuPercent.toFixed(1)})`, `${r.oursCpuPercent.toFixed(1)} %`);
+    if (r.nginxCpuPercent !== undefined) row(`  nginx-rtmp same run: CPU % (idle ${r.nginxBaselineCpuPercent!.toFixed(1)})`, `${r.nginxCpuPercent.toFixed(1)} %`, 'target: ours <= 1.5x nginx');
+    row(`  received per player`, `${r.receivedMbitPerPlayer.toFixed(2)} Mbit/s`);
+  }
 
   if (json) console.log(JSON.stringify(results, null, 2));
 }

@@ -74,7 +74,7 @@ export class BitReader {
   /** se(v), H.264 §9.1.1 Table 9-3: k -> (-1)^(k+1) * ceil(k / 2). */
   se(what = 'se(v)'): number {
     const k = this.ue(what);
-    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
+    return k % 2 === 1 ? (k + 1) / 2 : k === 0 ? 0 : -(k / 2);
   }
 
   byteAlign(): void {

@@ -101,7 +101,7 @@ describe('RTMP publish to DASH', () => {
     const vp = await probe(videoFile);
     expect(vp.streams[0]!.codec_name).toBe('h264');
     const total = video.segments.reduce((n, s) => n + s.duration, 0);
-    expect(m.duration).toBeCloseTo(total, 2);
+    expect(m.duration).toBeCloseTo(total, 1);
 
     const audio = Object.values(Object.values(m.mediaGroups.AUDIO)[0]!)[0]!.playlists[0]!;
     expect(audio.segments.map((s) => s.resolvedUri)).toEqual(await hlsUris(`${http}/live/dash1/audio/index.m3u8`));

@@ -46,7 +46,7 @@ describe('RTMP publish to CMAF HLS', () => {
     expect(variant.attributes.RESOLUTION).toEqual({ width: 1280, height: 720 });
     expect(variant.attributes['FRAME-RATE']).toBe(30);
     expect(variant.attributes.BANDWIDTH).toBeGreaterThan(100_000);
-    expect(variant.attributes['AVERAGE-BANDWIDTH']).toBeGreaterThan(100_000);
+    expect(Number(variant.attributes['AVERAGE-BANDWIDTH'])).toBeGreaterThan(100_000);
     expect(variant.attributes.AUDIO).toBe('audio');
     const audioUri = m.mediaGroups?.AUDIO?.['audio']?.['audio']?.uri;
     expect(audioUri).toBe('audio/index.m3u8');

@@ -10,7 +10,7 @@ import { run } from './process.js';
 
 export type FixtureName = 'av720p30' | 'av720p30-bframes' | 'audio-only' | 'video-only' | 'av360p-short';
 
-const DIR = join(tmpdir(), 'streamgate-fixtures-v1');
+const DIR = join(tmpdir(), 'streamgate-fixtures-v2');
 
 interface FixtureSpec {
   seconds: number;
@@ -39,7 +39,7 @@ export async function fixture(name: FixtureName): Promise<string> {
   if (spec.video) {
     const v = spec.video;
     args.push(
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', v.profile, '-pix_fmt', 'yuv420p',
+      '-c:v', 'libx264', '-preset', 'superfast', '-profile:v', v.profile, '-pix_fmt', 'yuv420p',
       '-g', String(v.gop), '-keyint_min', String(v.gop), '-sc_threshold', '0', '-bf', String(v.bframes),
       '-b:v', v.bitrate, '-maxrate', v.bitrate, '-bufsize', v.bitrate,
     );

@@ -1,0 +1,298 @@
+/**
+ * FLV/RTMP media messages -> the stage contract of core/media.ts (Track + Frame).
+ *
+ * Pure and stateful: no I/O, never throws on bad input. Anything wrong with one message becomes a
+ * 'warning' event and the message is dropped, so one broken tag cannot take a stream down.
+ *
+ * Timing: one shared RtmpClock (32-bit ms, unwrapped) for audio and video. Video is ms * 90 with
+ * the composition time added for pts. Audio advances exactly samplesPerFrame ticks per AAC frame
+ * while that stays within half a frame of the RTMP timestamp, the usual way to undo RTMP's
+ * millisecond rounding (1024 / 44100 s is not a whole number of ms).
+ */
+import { GatewayError } from '../core/errors.js';
+import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
+import { aacCodecString, parseAudioSpecificConfig } from '../codec/aac.js';
+import { inspectAccessUnit } from '../codec/annexb.js';
+import { avcCodecString, parseAvcDecoderConfigurationRecord, parseSps } from '../codec/avc.js';
+import { hevcCodecString, parseHevcDecoderConfigurationRecord, parseHevcSps } from '../codec/hevc.js';
+import { RtmpClock } from './clock.js';
+import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec } from './tag.js';
+
+export type IngestEvent =
+  | { type: 'track'; track: Track }
+  | { type: 'frame'; frame: Frame }
+  | { type: 'warning'; code: string; message: string };
+
+export interface FlvIngestOptions {
+  /** A timestamp step larger than this (either way) re-bases the clock. Default 10 s. */
+  maxTimestampJumpMs?: number;
+}
+
+const DEFAULT_MAX_TIMESTAMP_JUMP_MS = 10_000;
+const TICKS_PER_MS = VIDEO_TIMESCALE / 1000;
+/** Audio re-anchoring by more than this is worth a warning; smaller ones are routine drift fixes. */
+const AUDIO_RESYNC_WARN_MS = 100;
+
+interface VideoState {
+  track: VideoTrack;
+  lastDts: number | undefined;
+}
+
+interface AudioState {
+  track: AudioTrack;
+  lastDts: number | undefined;
+  /** Where the next frame lands if it follows the previous one seamlessly. */
+  nextDts: number | undefined;
+  /** Inside a run of frames dropped because the RTMP clock went back (warned once per run). */
+  dropping: boolean;
+}
+
+export class FlvIngest {
+  private readonly clock: RtmpClock;
+  private video: VideoState | undefined;
+  private audio: AudioState | undefined;
+  private readonly warnedOnce = new Set<string>();
+
+  constructor(opts: FlvIngestOptions = {}) {
+    this.clock = new RtmpClock(opts.maxTimestampJumpMs ?? DEFAULT_MAX_TIMESTAMP_JUMP_MS);
+  }
+
+  get videoTrack(): VideoTrack | undefined {
+    return this.video?.track;
+  }
+
+  get audioTrack(): AudioTrack | undefined {
+    return this.audio?.track;
+  }
+
+  pushVideo(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
+    const events: IngestEvent[] = [];
+    let body;
+    try {
+      body = parseVideoTagBody(payload);
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('malformed-video-tag', e.message));
+      return events;
+    }
+    switch (body.kind) {
+      case 'sequence-header':
+        this.onVideoConfig(body.codec, body.config, events);
+        return events;
+      case 'unsupported':
+        this.warnOnce(events, `unsupported-video-${body.codecId}`, 'unsupported-codec', `video codec ${body.codecId} is not supported; video dropped`);
+        return events;
+      case 'ignored':
+      case 'end-of-sequence':
+        return events;
+      case 'frame':
+        break;
+    }
+    const state = this.video;
+    if (!state || state.track.codec !== body.codec) {
+      if (body.codec === 'av1') {
+        this.warnOnce(events, 'unsupported-video-av1', 'unsupported-codec', 'video codec av1 is not supported; video dropped');
+      } else {
+        this.warnOnce(events, 'video-before-header', 'no-sequence-header', `${body.codec} video frame before its sequence header dropped`);
+      }
+      return events;
+    }
+    let idr: boolean;
+    try {
+      const au = inspectAccessUnit(body.data, state.track.nalLengthSize, state.track.codec);
+      if (au.nalCount === 0) return events;
+      idr = au.key;
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('malformed-access-unit', e.message));
+      return events;
+    }
+    const ms = this.readClock(timestamp32, events);
+    let dts = ms * TICKS_PER_MS;
+    let pts = (ms + body.compositionTime) * TICKS_PER_MS;
+    if (state.lastDts !== undefined && dts <= state.lastDts) {
+      // The segmenter and muxers need strictly increasing decode times.
+      if (dts < state.lastDts) {
+        this.warnOnce(events, 'timestamp-backwards', 'timestamp-backwards', `video timestamp went back ${(state.lastDts - dts) / TICKS_PER_MS} ms; clamped`);
+      }
+      dts = state.lastDts + 1;
+    }
+    if (pts < dts) pts = dts;
+    state.lastDts = dts;
+    events.push({ type: 'frame', frame: { kind: 'video', dts, pts, key: body.key || idr, data: body.data, wallclock } });
+    return events;
+  }
+
+  pushAudio(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
+    const events: IngestEvent[] = [];
+    let body;
+    try {
+      body = parseAudioTagBody(payload);
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('malformed-audio-tag', e.message));
+      return events;
+    }
+    switch (body.kind) {
+      case 'sequence-header':
+        this.onAudioConfig(body.config, events);
+        return events;
+      case 'unsupported':
+        this.warnOnce(events, `unsupported-audio-${body.soundFormat}`, 'unsupported-codec', `audio format ${body.soundFormat} is not supported; audio dropped`);
+        return events;
+      case 'ignored':
+        return events;
+      case 'frame':
+        break;
+    }
+    const state = this.audio;
+    if (!state) {
+      this.warnOnce(events, 'audio-before-header', 'no-sequence-header', 'AAC frame before its sequence header dropped');
+      return events;
+    }
+    if (body.data.byteLength === 0) return events;
+    const ms = this.readClock(timestamp32, events);
+    const { sampleRate, samplesPerFrame } = state.track;
+    const anchor = Math.round((ms * sampleRate) / 1000);
+    let dts = anchor;
+    if (state.nextDts !== undefined) {
+      const drift = anchor - state.nextDts;
+      if (Math.abs(drift) * 2 <= samplesPerFrame) {
+        dts = state.nextDts;
+        state.dropping = false;
+      } else if (drift < 0) {
+        // RTMP time is behind the audio already sent: going back would break monotonic dts, so
+        // frames are dropped until the RTMP clock catches up (a brief gap instead of lost sync).
+        if (!state.dropping && -drift > (AUDIO_RESYNC_WARN_MS * sampleRate) / 1000) {
+          events.push(warning('audio-resync', `audio timestamp ${Math.round((-drift * 1000) / sampleRate)} ms behind the audio clock; dropping until it catches up`));
+        }
+        state.dropping = true;
+        return events;
+      } else {
+        state.dropping = false;
+        if (drift > (AUDIO_RESYNC_WARN_MS * sampleRate) / 1000) {
+          events.push(warning('audio-resync', `audio re-anchored ${Math.round((drift * 1000) / sampleRate)} ms forward to the RTMP timestamp`));
+        }
+      }
+    }
+    if (state.lastDts !== undefined && dts <= state.lastDts) dts = state.lastDts + 1;
+    state.lastDts = dts;
+    state.nextDts = dts + samplesPerFrame;
+    events.push({ type: 'frame', frame: { kind: 'audio', dts, pts: dts, key: true, data: body.data, wallclock } });
+    return events;
+  }
+
+  private readClock(timestamp32: number, events: IngestEvent[]): number {
+    const reading = this.clock.read(timestamp32);
+    if (reading.discontinuityMs !== undefined) {
+      events.push(warning('timestamp-jump', `timestamp jumped ${reading.discontinuityMs} ms; clock re-based to stay continuous`));
+    }
+    return reading.ms;
+  }
+
+  private onVideoConfig(codec: FlvVideoCodec, config: Uint8Array, events: IngestEvent[]): void {
+    if (codec === 'av1') {
+      this.warnOnce(events, 'unsupported-video-av1', 'unsupported-codec', 'video codec av1 is not supported; video dropped');
+      return;
+    }
+    const current = this.video?.track;
+    if (current && current.codec === codec && sameBytes(current.config, config)) return;
+    let track: VideoTrack;
+    try {
+      track = buildVideoTrack(codec, config.slice());
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('bad-sequence-header', e.message));
+      return;
+    }
+    this.video = { track, lastDts: this.video?.lastDts };
+    events.push({ type: 'track', track });
+  }
+
+  private onAudioConfig(config: Uint8Array, events: IngestEvent[]): void {
+    const current = this.audio?.track;
+    if (current && sameBytes(current.config, config)) return;
+    let track: AudioTrack;
+    try {
+      track = buildAudioTrack(config.slice());
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('bad-sequence-header', e.message));
+      return;
+    }
+    // A new sample rate is a new timescale: the previous dts values mean nothing in it.
+    const keep = current && current.sampleRate === track.sampleRate ? this.audio : undefined;
+    this.audio = { track, lastDts: keep?.lastDts, nextDts: keep?.nextDts, dropping: false };
+    events.push({ type: 'track', track });
+  }
+
+  private warnOnce(events: IngestEvent[], key: string, code: string, message: string): void {
+    if (this.warnedOnce.has(key)) return;
+    this.warnedOnce.add(key);
+    events.push(warning(code, message));
+  }
+}
+
+function warning(code: string, message: string): IngestEvent {
+  return { type: 'warning', code, message };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `config` must be owned (a copy): the track keeps it and views into it for its whole life. */
+function buildVideoTrack(codec: 'avc' | 'hevc', config: Uint8Array): VideoTrack {
+  if (codec === 'avc') {
+    const record = parseAvcDecoderConfigurationRecord(config);
+    const first = record.sps[0];
+    if (!first) throw new GatewayError('codec.avc', 'avcC carries no SPS', {});
+    if (record.pps.length === 0) throw new GatewayError('codec.avc', 'avcC carries no PPS', {});
+    const sps = parseSps(first);
+    return {
+      kind: 'video',
+      codec,
+      timescale: VIDEO_TIMESCALE,
+      width: sps.width,
+      height: sps.height,
+      fps: sps.fps,
+      codecString: avcCodecString(sps),
+      config,
+      parameterSets: [...record.sps, ...record.pps],
+      nalLengthSize: record.nalLengthSize,
+    };
+  }
+  const record = parseHevcDecoderConfigurationRecord(config);
+  const first = record.sps[0];
+  if (!first) throw new GatewayError('codec.hevc', 'hvcC carries no SPS', {});
+  const sps = parseHevcSps(first);
+  return {
+    kind: 'video',
+    codec,
+    timescale: VIDEO_TIMESCALE,
+    width: sps.width,
+    height: sps.height,
+    fps: undefined,
+    codecString: hevcCodecString(record),
+    config,
+    parameterSets: [...record.vps, ...record.sps, ...record.pps],
+    nalLengthSize: record.nalLengthSize,
+  };
+}
+
+function buildAudioTrack(config: Uint8Array): AudioTrack {
+  const asc = parseAudioSpecificConfig(config);
+  return {
+    kind: 'audio',
+    codec: 'aac',
+    timescale: asc.sampleRate,
+    sampleRate: asc.sampleRate,
+    channels: asc.channels,
+    objectType: asc.signalledObjectType,
+    codecString: aacCodecString(asc),
+    config,
+    samplesPerFrame: asc.samplesPerFrame,
+  };
+}
