@@ -1,0 +1,501 @@
+/**
+ * The I/O edge of the ladder: one ffmpeg per stream turns the source video into every rung.
+ *
+ *   source LiveStream ──▶ Transcoder (a StreamSink) ──FLV on stdin──▶ ffmpeg
+ *                            ▲                                          │ FLV per rung on fd 3, 4, ...
+ *                            └── FlvReader ▸ FlvIngest ◀────────────────┘
+ *                                   └─▶ onRungTrack / onRungFrame (rung dts on the source timeline)
+ *
+ * Only video goes through ffmpeg: the source audio track is shared by every rendition.
+ *
+ * Timing: ffmpeg is fed FLV milliseconds relative to the keyframe its run started on (so the
+ * 32-bit FLV clock never wraps inside ffmpeg) and timestamps pass through untouched
+ * (see ffmpeg-args.ts); a rung frame's dts is mapped back by adding that base. With a source clock
+ * in whole milliseconds (RTMP) rung timestamps are exactly the source's.
+ *
+ * Supervision: ffmpeg missing -> 'failed'. Crash, unparsable output, input backlog, or output
+ * lagging the input by more than `maxLagMs` (wall time a fed frame waits for every rung) ->
+ * SIGKILL, log the last stderr lines, 'restarting' with exponential back-off; the new run starts on
+ * the next source keyframe. `stop()` (or the source ending) closes stdin so ffmpeg flushes, then
+ * SIGTERM, then SIGKILL: every child is waited for, none is left behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import { GatewayError } from '../core/errors.js';
+import { VIDEO_TIMESCALE, type Frame, type Track, type VideoTrack } from '../core/media.js';
+import type { StreamSink } from '../core/stream.js';
+import { FlvIngest } from '../flv/ingest.js';
+import { FLV_TAG_VIDEO, FlvReader } from '../flv/reader.js';
+import { encodeFlvTag, flvHeader } from '../flv/writer.js';
+import { videoFrameBody, videoSequenceHeaderBody } from '../relay/tag-bodies.js';
+import { DEFAULT_BACKOFF, restartDelayMs, type BackoffOptions } from './backoff.js';
+import { buildTranscodeArgs, RUNG_FD_BASE } from './ffmpeg-args.js';
+import { resolveFfmpegPath } from './ffmpeg-path.js';
+import type { TranscodedRendition } from './ladder.js';
+import { LineRing } from './line-ring.js';
+
+export type TranscoderState = 'idle' | 'running' | 'restarting' | 'failed' | 'disabled' | 'stopped';
+
+export interface TranscoderStatus {
+  /**
+   * idle: waiting for the source's first keyframe; running; restarting: backing off or waiting
+   * for a keyframe after a failure; failed: gave up (ffmpeg missing, too many failures in a row);
+   * disabled: nothing to transcode; stopped: the stream ended.
+   */
+  state: TranscoderState;
+  /** ffmpeg runs started after a failure. */
+  restarts: number;
+  lastError?: string;
+  pid?: number;
+}
+
+export interface TranscoderLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface TranscoderOptions {
+  /** Default resolveFfmpegPath(); `null` means "no ffmpeg available". */
+  ffmpegPath?: string | null;
+  /** x264 preset, default veryfast. */
+  preset?: string;
+  encoderThreads?: number;
+  decoderThreads?: number;
+  /** Longest a fed frame may wait for every rung's output before ffmpeg counts as stuck. Default 5000. */
+  maxLagMs?: number;
+  /** Most bytes queued on ffmpeg's stdin before it counts as stuck. Default 32 MiB. */
+  maxInputBacklogBytes?: number;
+  backoff?: BackoffOptions;
+  /** Consecutive failed runs before giving up ('failed'). Default 10. */
+  maxConsecutiveFailures?: number;
+  /** A run that has produced output for this long resets the failure count. Default 10000. */
+  healthyAfterMs?: number;
+  /** After stdin closes, how long ffmpeg may take to flush before SIGTERM. Default 5000. */
+  drainTimeoutMs?: number;
+  /** SIGTERM -> SIGKILL grace. Default 2000. */
+  killGraceMs?: number;
+  /** stderr lines kept for the crash log. Default 40. */
+  stderrLines?: number;
+  /** Largest FLV tag accepted from ffmpeg. Default 16 MiB. */
+  maxTagSize?: number;
+  /** For log lines. */
+  label?: string;
+  logger?: TranscoderLogger;
+  onRungTrack?: (rung: string, track: VideoTrack) => void;
+  onRungFrame?: (rung: string, frame: Frame) => void;
+  onStatus?: (status: TranscoderStatus) => void;
+}
+
+export interface TranscoderEvents {
+  rungTrack: [rung: string, track: VideoTrack];
+  rungFrame: [rung: string, frame: Frame];
+  status: [TranscoderStatus];
+  /** A run started (pid). */
+  spawn: [pid: number];
+  /** A run ended (pid, exit code, signal). */
+  exit: [pid: number, code: number | null, signal: NodeJS.Signals | null];
+  /** stop() finished: no child left. */
+  stopped: [];
+}
+
+interface RungOutput {
+  readonly rung: TranscodedRendition;
+  readonly reader: FlvReader;
+  readonly ingest: FlvIngest;
+  /** Latest dts this run produced for the rung (source timeline), undefined before the first. */
+  lastDts: number | undefined;
+}
+
+interface PendingInput {
+  dts: number;
+  /** performance.now() when written. */
+  at: number;
+  wallclock: number;
+}
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly baseMs: number;
+  readonly outputs: RungOutput[];
+  readonly startedAt: number;
+  /** Input frames not yet out of every rung, in dts order (head index avoids O(n) shifts). */
+  readonly pending: PendingInput[];
+  pendingHead: number;
+  /** The reason it was killed by us, if so. */
+  failure: string | undefined;
+  stopping: boolean;
+  finished: boolean;
+  firstOutputAt: number | undefined;
+  closed: Promise<void>;
+  lastConfig: Uint8Array | undefined;
+  /** FLV ms of the last tag written. */
+  lastMs: number;
+}
+
+const TICKS_PER_MS = VIDEO_TIMESCALE / 1000;
+const LAG_CHECK_INTERVAL_MS = 500;
+
+/** Every live ffmpeg child of this process: killed if the gateway exits, so none is orphaned. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  liveChildren.add(child);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+}
+
+export class Transcoder extends EventEmitter<TranscoderEvents> implements StreamSink {
+  readonly rungs: readonly TranscodedRendition[];
+  private readonly opts: TranscoderOptions;
+  private readonly ffmpegPath: string | undefined;
+  private readonly stderr: LineRing;
+  private state: TranscoderState = 'idle';
+  private restarts = 0;
+  private runsStarted = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+  private source: VideoTrack | undefined;
+  private run: Run | undefined;
+  /** Back-off elapsed: the next source keyframe starts a run. */
+  private armed = true;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private stopPromise: Promise<void> | undefined;
+  /** Per rung across runs: last emitted dts (monotonic output) and last announced config. */
+  private readonly emittedDts = new Map<string, number>();
+  private readonly announced = new Map<string, VideoTrack>();
+
+  constructor(rungs: readonly TranscodedRendition[], opts: TranscoderOptions = {}) {
+    super();
+    this.rungs = rungs;
+    this.opts = opts;
+    this.stderr = new LineRing(opts.stderrLines ?? 40);
+    this.ffmpegPath = opts.ffmpegPath === null ? undefined : (opts.ffmpegPath ?? resolveFfmpegPath());
+    if (rungs.length === 0) this.setState('disabled', 'no rungs to transcode');
+    else if (!this.ffmpegPath) this.setState('failed', 'ffmpeg not found (set FFMPEG_PATH)');
+  }
+
+  status(): TranscoderStatus {
+    const s: TranscoderStatus = { state: this.state, restarts: this.restarts };
+    if (this.lastError !== undefined) s.lastError = this.lastError;
+    const pid = this.run?.child.pid;
+    if (pid !== undefined && !this.run?.finished) s.pid = pid;
+    return s;
+  }
+
+  /** The last lines ffmpeg wrote to stderr (bounded). */
+  stderrTail(): string[] {
+    return this.stderr.tail();
+  }
+
+  /** Pids of ffmpeg children that have not exited yet. */
+  pids(): number[] {
+    const run = this.run;
+    return run && run.child.exitCode === null && run.child.signalCode === null && run.child.pid !== undefined ? [run.child.pid] : [];
+  }
+
+  // --- StreamSink --------------------------------------------------------------------------
+
+  onTrack(track: Track): void {
+    if (track.kind !== 'video') return;
+    if (track.codec !== 'avc' && track.codec !== 'hevc') return;
+    this.source = track;
+    const run = this.run;
+    if (run && !run.finished && !sameBytes(run.lastConfig, track.config)) {
+      // A mid-stream sequence header change is passed on; ffmpeg's decoder re-inits from it.
+      this.writeSequenceHeader(run, track, run.lastMs);
+    }
+  }
+
+  onFrame(frame: Frame): void {
+    if (frame.kind !== 'video') return;
+    if (this.state === 'failed' || this.state === 'disabled' || this.state === 'stopped' || this.stopPromise) return;
+    const source = this.source;
+    if (!source) return;
+    let run = this.run;
+    if (!run || run.finished) {
+      if (!this.armed || !frame.key) return;
+      run = this.startRun(frame, source);
+      if (!run) return;
+    }
+    if (run.failure !== undefined || run.stopping) return;
+    this.writeFrame(run, frame, source);
+    this.checkHealth(run);
+  }
+
+  onEnd(): void {
+    void this.stop();
+  }
+
+  /** Closes ffmpeg's input, lets it flush, then SIGTERM / SIGKILL. Resolves once no child is left. */
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    clearTimeout(this.backoffTimer);
+    this.armed = false;
+    const run = this.run;
+    this.stopPromise = (async () => {
+      if (run && !run.finished) {
+        run.stopping = true;
+        run.child.stdin?.end();
+        const drained = await this.waitClosed(run, this.opts.drainTimeoutMs ?? 5_000);
+        if (!drained) {
+          run.child.kill('SIGTERM');
+          const terminated = await this.waitClosed(run, this.opts.killGraceMs ?? 2_000);
+          if (!terminated) run.child.kill('SIGKILL');
+        }
+        await run.closed;
+      }
+      this.stopLagTimer();
+      if (this.state !== 'failed' && this.state !== 'disabled') this.setState('stopped');
+      this.emit('stopped');
+    })();
+    return this.stopPromise;
+  }
+
+  // --- runs --------------------------------------------------------------------------------
+
+  private startRun(first: Frame, source: VideoTrack): Run | undefined {
+    const path = this.ffmpegPath;
+    if (!path) return undefined;
+    const args = buildTranscodeArgs(this.rungs, {
+      ...(this.opts.preset !== undefined ? { preset: this.opts.preset } : {}),
+      ...(this.opts.encoderThreads !== undefined ? { encoderThreads: this.opts.encoderThreads } : {}),
+      ...(this.opts.decoderThreads !== undefined ? { decoderThreads: this.opts.decoderThreads } : {}),
+      ...(source.fps !== undefined ? { sourceFps: source.fps } : {}),
+    });
+    const stdio: Array<'pipe' | 'ignore'> = ['pipe', 'ignore', 'pipe', ...this.rungs.map(() => 'pipe' as const)];
+    const child = spawn(path, args, { stdio });
+    track(child);
+    this.stderr.clear();
+    if (this.runsStarted++ > 0) this.restarts++;
+    const maxTagSize = this.opts.maxTagSize ?? 16 * 1024 * 1024;
+    let resolveClosed: () => void = () => {};
+    const run: Run = {
+      child,
+      baseMs: Math.floor(first.dts / TICKS_PER_MS),
+      outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined })),
+      startedAt: performance.now(),
+      pending: [],
+      pendingHead: 0,
+      failure: undefined,
+      stopping: false,
+      finished: false,
+      firstOutputAt: undefined,
+      closed: new Promise<void>((resolve) => (resolveClosed = resolve)),
+      lastConfig: undefined,
+      lastMs: 0,
+    };
+    this.run = run;
+    this.armed = false;
+
+    child.stdin?.on('error', () => {
+      // EPIPE when ffmpeg dies first; its exit is handled by 'close'.
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => this.stderr.push(text));
+    run.outputs.forEach((out, i) => {
+      const stream = child.stdio[RUNG_FD_BASE + i] as Readable | null | undefined;
+      stream?.on('data', (chunk: Buffer) => this.onOutput(run, out, chunk));
+      stream?.on('error', () => {});
+    });
+    child.on('error', (err) => {
+      // Spawn failure (ENOENT, EACCES): no point in retrying a binary that is not there.
+      if (child.pid === undefined) {
+        this.finishRun(run, null, null, `cannot start ffmpeg: ${err.message}`, true);
+        resolveClosed();
+      }
+    });
+    child.on('close', (code, signal) => {
+      liveChildren.delete(child);
+      this.finishRun(run, code, signal, undefined, false);
+      resolveClosed();
+    });
+    if (child.pid !== undefined) {
+      this.emit('spawn', child.pid);
+      this.opts.logger?.info({ stream: this.opts.label, pid: child.pid, rungs: this.rungs.map((r) => r.name) }, 'transcoder started');
+    }
+    this.setState('running');
+    this.startLagTimer();
+    child.stdin?.write(flvHeader({ audio: false, video: true }));
+    this.writeSequenceHeader(run, source, 0);
+    return run;
+  }
+
+  private writeSequenceHeader(run: Run, track: VideoTrack, ms: number): void {
+    run.lastConfig = track.config;
+    run.child.stdin?.write(encodeFlvTag(FLV_TAG_VIDEO, ms, videoSequenceHeaderBody(track)));
+  }
+
+  private writeFrame(run: Run, frame: Frame, source: VideoTrack): void {
+    const ms = Math.max(0, Math.floor(frame.dts / TICKS_PER_MS) - run.baseMs);
+    run.lastMs = ms;
+    run.child.stdin?.write(encodeFlvTag(FLV_TAG_VIDEO, ms, videoFrameBody(frame, source.codec)));
+    run.pending.push({ dts: frame.dts, at: performance.now(), wallclock: frame.wallclock });
+  }
+
+  private onOutput(run: Run, out: RungOutput, chunk: Buffer): void {
+    if (run.failure !== undefined) return;
+    let tags;
+    try {
+      tags = out.reader.push(chunk);
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      this.fail(run, `unparsable ffmpeg output for ${out.rung.name}: ${e.message}`);
+      return;
+    }
+    const name = out.rung.name;
+    for (const tag of tags) {
+      if (tag.type !== FLV_TAG_VIDEO) continue;
+      for (const ev of out.ingest.pushVideo(tag.timestamp, tag.payload, Date.now())) {
+        if (ev.type === 'track') {
+          if (ev.track.kind !== 'video') continue;
+          const prev = this.announced.get(name);
+          if (prev && sameBytes(prev.config, ev.track.config)) continue;
+          this.announced.set(name, ev.track);
+          this.opts.onRungTrack?.(name, ev.track);
+          this.emit('rungTrack', name, ev.track);
+        } else if (ev.type === 'frame') {
+          const offset = run.baseMs * TICKS_PER_MS;
+          const dts = ev.frame.dts + offset;
+          const pts = ev.frame.pts + offset;
+          out.lastDts = dts;
+          const last = this.emittedDts.get(name);
+          // After a restart the new run may repeat times the old one already produced.
+          if (last !== undefined && dts <= last) continue;
+          if (this.emittedDts.get(name) === undefined && !ev.frame.key) continue;
+          this.emittedDts.set(name, dts);
+          run.firstOutputAt ??= performance.now();
+          const frame: Frame = { ...ev.frame, dts, pts, wallclock: this.sourceWallclock(run, dts) ?? ev.frame.wallclock };
+          this.opts.onRungFrame?.(name, frame);
+          this.emit('rungFrame', name, frame);
+        }
+      }
+    }
+    this.releasePending(run);
+  }
+
+  /** The source frame's arrival time for the same dts: keeps PROGRAM-DATE-TIME equal across renditions. */
+  private sourceWallclock(run: Run, dts: number): number | undefined {
+    const p = run.pending;
+    let lo = run.pendingHead;
+    let hi = p.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const d = p[mid]!.dts;
+      if (d === dts) return p[mid]!.wallclock;
+      if (d < dts) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** Drops the input entries every rung has produced (or skipped past). */
+  private releasePending(run: Run): void {
+    let min = Infinity;
+    for (const o of run.outputs) {
+      if (o.lastDts === undefined) return;
+      if (o.lastDts < min) min = o.lastDts;
+    }
+    const p = run.pending;
+    while (run.pendingHead < p.length && p[run.pendingHead]!.dts <= min) run.pendingHead++;
+    if (run.pendingHead > 1024 && run.pendingHead * 2 > p.length) {
+      p.splice(0, run.pendingHead);
+      run.pendingHead = 0;
+    }
+    if (run.firstOutputAt !== undefined && this.failures > 0 && performance.now() - run.firstOutputAt >= (this.opts.healthyAfterMs ?? 10_000)) {
+      this.failures = 0;
+    }
+  }
+
+  private checkHealth(run: Run): void {
+    if (run.finished || run.failure !== undefined || run.stopping) return;
+    const backlog = run.child.stdin?.writableLength ?? 0;
+    const maxBacklog = this.opts.maxInputBacklogBytes ?? 32 * 1024 * 1024;
+    if (backlog > maxBacklog) {
+      this.fail(run, `ffmpeg input backlog ${backlog} bytes exceeds ${maxBacklog}`);
+      return;
+    }
+    const oldest = run.pending[run.pendingHead];
+    const maxLag = this.opts.maxLagMs ?? 5_000;
+    if (oldest && performance.now() - oldest.at > maxLag) {
+      this.fail(run, `ffmpeg output is more than ${maxLag} ms behind its input`);
+    }
+  }
+
+  private fail(run: Run, reason: string): void {
+    if (run.failure !== undefined || run.finished) return;
+    run.failure = reason;
+    run.child.kill('SIGKILL');
+  }
+
+  private finishRun(run: Run, code: number | null, signal: NodeJS.Signals | null, error: string | undefined, fatal: boolean): void {
+    if (run.finished) return;
+    run.finished = true;
+    const pid = run.child.pid;
+    if (pid !== undefined) this.emit('exit', pid, code, signal);
+    if (this.run === run) this.stopLagTimer();
+    if (run.stopping && run.failure === undefined && error === undefined) return;
+    const tail = this.stderr.tail();
+    const reason = error ?? run.failure ?? `ffmpeg exited (code ${code}, signal ${signal})${tail.length ? `: ${tail[tail.length - 1]}` : ''}`;
+    this.opts.logger?.warn({ stream: this.opts.label, pid, code, signal, stderr: tail }, `transcoder failed: ${reason}`);
+    if (this.stopPromise) {
+      this.lastError = reason;
+      return;
+    }
+    this.failures++;
+    if (fatal || this.failures > (this.opts.maxConsecutiveFailures ?? 10)) {
+      this.setState('failed', reason);
+      return;
+    }
+    this.setState('restarting', reason);
+    const delay = restartDelayMs(this.failures, this.opts.backoff ?? DEFAULT_BACKOFF);
+    this.backoffTimer = setTimeout(() => {
+      this.armed = true;
+    }, delay);
+    this.backoffTimer.unref();
+  }
+
+  private startLagTimer(): void {
+    this.stopLagTimer();
+    // Catches a stuck ffmpeg while the source is idle too (no frame to trigger the check).
+    this.lagTimer = setInterval(() => {
+      if (this.run) this.checkHealth(this.run);
+    }, LAG_CHECK_INTERVAL_MS);
+    this.lagTimer.unref();
+  }
+
+  private stopLagTimer(): void {
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.lagTimer = undefined;
+  }
+
+  private waitClosed(run: Run, timeoutMs: number): Promise<boolean> {
+    if (run.finished) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      void run.closed.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private setState(state: TranscoderState, error?: string): void {
+    this.state = state;
+    if (error !== undefined) this.lastError = error;
+    const s = this.status();
+    this.opts.onStatus?.(s);
+    this.emit('status', s);
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (!a || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,312 @@
+/**
+ * Prometheus metrics of one gateway, on a private prom-client Registry (several gateways can
+ * live in one process, as in tests). Everything is observed through events and stats the
+ * pipeline already has; nothing in the pipeline knows about metrics.
+ *
+ * Cardinality: per-stream series exist only where they must (ingest bitrate, labelled `stream`
+ * = `app/key`), only while the stream is live and for at most `maxStreamLabels` streams.
+ * Counters that live forever are labelled by `app` (at most `maxAppLabels` distinct values, the
+ * rest as "other": publishing is open by default, so app names are client-chosen), track kind,
+ * route (a fixed set) and status.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SegmentCache } from '../cache/segment-cache.js';
+import type { Frame } from '../core/media.js';
+import type { LiveStream, StreamRegistry } from '../core/stream.js';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import type { TrackOutput } from '../packager/track-output.js';
+import type { CmafPart, CmafSegment } from '../segmenter/types.js';
+import { AvailabilityTracker } from './availability.js';
+import { SlidingByteRate } from './byte-rate.js';
+import { classifyPath } from './request-kind.js';
+import { VIEWER_PROTOCOLS, type PlayerCounter, type ViewerTracker } from './viewers.js';
+
+export interface MetricsSources {
+  readonly streams: StreamRegistry;
+  readonly outputs: Pick<OutputRegistry, 'get' | 'list'>;
+  readonly relays?: PlayerCounter;
+  readonly cache: Pick<SegmentCache, 'stats'>;
+  /** HTTP viewer sessions; without it only RTMP/FLV players are counted (as `rtmp`). */
+  readonly viewers?: ViewerTracker;
+}
+
+export interface GatewayMetricsOptions {
+  /** Prefix of every gateway metric name. Default `streamgate_`. */
+  readonly prefix?: string;
+  /** Process metrics (CPU, memory, event loop lag, GC). Default true. */
+  readonly defaultMetrics?: boolean;
+  readonly maxAppLabels?: number;
+  readonly maxStreamLabels?: number;
+  /** Sliding window of the ingest bitrate gauge, ms. Default 5000. */
+  readonly bitrateWindowMs?: number;
+  /** Wall clock in ms with sub-ms precision (the same clock as Frame.wallclock). */
+  readonly now?: () => number;
+}
+
+const AVAILABILITY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+interface IngestState {
+  readonly rate: SlidingByteRate;
+  readonly unsubscribe: () => void;
+}
+
+/** First `max` distinct values keep their name; later ones share `other`. */
+class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return 'other';
+    this.seen.add(value);
+    return value;
+  }
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly framesIn: Counter<'app' | 'kind'>;
+  readonly bytesIn: Counter<'app' | 'kind'>;
+  readonly segmentsProduced: Counter<'kind'>;
+  readonly partsProduced: Counter<'kind'>;
+  readonly segmentAvailability: Histogram<'kind'>;
+  readonly partAvailability: Histogram<'kind'>;
+  readonly httpRequests: Counter<'route' | 'status'>;
+  /** Incremented by the ladder each time a transcoder process is restarted. */
+  readonly transcoderRestarts: Counter<'app'>;
+  private readonly options: Required<Omit<GatewayMetricsOptions, 'now'>> & { now: () => number };
+  private readonly apps: BoundedLabel;
+  private sources: MetricsSources | undefined;
+  private readonly ingest = new Map<LiveStream, IngestState>();
+  private readonly watchedTracks = new WeakSet<TrackOutput>();
+  private readonly detachers: (() => void)[] = [];
+
+  constructor(options: GatewayMetricsOptions = {}) {
+    this.options = {
+      prefix: options.prefix ?? 'streamgate_',
+      defaultMetrics: options.defaultMetrics ?? true,
+      maxAppLabels: options.maxAppLabels ?? 50,
+      maxStreamLabels: options.maxStreamLabels ?? 100,
+      bitrateWindowMs: options.bitrateWindowMs ?? 5000,
+      now: options.now ?? (() => performance.timeOrigin + performance.now()),
+    };
+    this.apps = new BoundedLabel(this.options.maxAppLabels);
+    const p = this.options.prefix;
+    const registers = [this.registry];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+
+    new Gauge({
+      name: `${p}streams_live`,
+      help: 'Streams being published and packaged right now',
+      registers,
+      collect() {
+        self.watchNewTrackOutputs();
+        this.set(self.sources?.streams.list().length ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${p}publishers`,
+      help: 'Live publishers by app',
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        const byApp = new Map<string, number>();
+        for (const s of self.sources?.streams.list() ?? []) {
+          const app = self.apps.of(s.app);
+          byApp.set(app, (byApp.get(app) ?? 0) + 1);
+        }
+        for (const [app, n] of byApp) this.set({ app }, n);
+      },
+    });
+    this.framesIn = new Counter({ name: `${p}ingest_frames_total`, help: 'Frames received from publishers', labelNames: ['app', 'kind'], registers });
+    this.bytesIn = new Counter({ name: `${p}ingest_bytes_total`, help: 'Frame payload bytes received from publishers', labelNames: ['app', 'kind'], registers });
+    new Gauge({
+      name: `${p}ingest_bitrate_bits_per_second`,
+      help: `Ingest bitrate of each live stream over a sliding ${this.options.bitrateWindowMs / 1000} s window (stream = app/key; live streams only)`,
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        const now = self.options.now();
+        let n = 0;
+        for (const [stream, state] of self.ingest) {
+          if (n++ >= self.options.maxStreamLabels) break;
+          this.set({ stream: stream.path }, Math.round(state.rate.bitsPerSecond(now)));
+        }
+      },
+    });
+    this.segmentsProduced = new Counter({ name: `${p}segments_total`, help: 'CMAF segments completed, by track kind', labelNames: ['kind'], registers });
+    this.partsProduced = new Counter({ name: `${p}parts_total`, help: 'CMAF parts (LL-HLS parts, CMAF chunks) completed, by track kind', labelNames: ['kind'], registers });
+    this.segmentAvailability = new Histogram({
+      name: `${p}segment_availability_delay_seconds`,
+      help: "Seconds from the arrival of the frame that closes a segment (the next segment's first frame) to the segment being announced",
+      labelNames: ['kind'],
+      buckets: AVAILABILITY_BUCKETS,
+      registers,
+    });
+    this.partAvailability = new Histogram({
+      name: `${p}part_availability_delay_seconds`,
+      help: "Seconds from the arrival of the frame that closes a part (the next part's first frame) to the part being announced",
+      labelNames: ['kind'],
+      buckets: AVAILABILITY_BUCKETS,
+      registers,
+    });
+    new Gauge({ name: `${p}cache_bytes`, help: 'Bytes held by the segment LRU cache', registers, collect() { this.set(self.sources?.cache.stats().bytes ?? 0); } });
+    new Gauge({ name: `${p}cache_entries`, help: 'Objects held by the segment LRU cache', registers, collect() { this.set(self.sources?.cache.stats().entries ?? 0); } });
+    new Gauge({
+      name: `${p}cache_hit_ratio`,
+      help: 'Cache hits / lookups since start (0 before any lookup)',
+      registers,
+      collect() {
+        const s = self.sources?.cache.stats();
+        this.set(s && s.hits + s.misses > 0 ? s.hits / (s.hits + s.misses) : 0);
+      },
+    });
+    // The cache keeps its own monotonic counts: mirrored into counters at scrape time.
+    const mirrored = (name: string, help: string, read: (s: ReturnType<SegmentCache['stats']>) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = self.sources?.cache.stats();
+          this.reset();
+          if (s) this.inc(read(s));
+        },
+      });
+    };
+    mirrored(`${p}cache_hits_total`, 'Cache lookups that found the object', (s) => s.hits);
+    mirrored(`${p}cache_misses_total`, 'Cache lookups that did not', (s) => s.misses);
+    mirrored(`${p}cache_evictions_total`, 'Objects evicted by the LRU to stay within its byte bound', (s) => s.evictions);
+    this.httpRequests = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
+    new Gauge({
+      name: `${p}viewers`,
+      help: 'Viewers by protocol (HTTP sessions seen within the window; RTMP/FLV connections)',
+      labelNames: ['protocol'],
+      registers,
+      collect() {
+        const streams = self.sources?.streams.list() ?? [];
+        let counts: Record<string, number>;
+        if (self.sources?.viewers) counts = self.sources.viewers.totals(streams);
+        else {
+          counts = {};
+          for (const s of streams) counts['rtmp'] = (counts['rtmp'] ?? 0) + (self.sources?.relays?.playerCount(s.app, s.key) ?? 0);
+        }
+        for (const protocol of VIEWER_PROTOCOLS) this.set({ protocol }, counts[protocol] ?? 0);
+      },
+    });
+    this.transcoderRestarts = new Counter({ name: `${p}transcoder_restarts_total`, help: 'Transcoder (ffmpeg) processes restarted after failing', labelNames: ['app'], registers });
+    if (this.options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Subscribes to the gateway's registries: streams live now and every later publish. */
+  attach(sources: MetricsSources): this {
+    this.sources = sources;
+    const onPublish = (stream: LiveStream): void => this.watchStream(stream);
+    const onUnpublish = (stream: LiveStream): void => {
+      this.ingest.get(stream)?.unsubscribe();
+      this.ingest.delete(stream);
+    };
+    for (const s of sources.streams.list()) onPublish(s);
+    // Registered after the OutputRegistry's own listener, so the stream's output exists by now.
+    sources.streams.on('publish', onPublish);
+    sources.streams.on('unpublish', onUnpublish);
+    this.detachers.push(() => {
+      sources.streams.off('publish', onPublish);
+      sources.streams.off('unpublish', onUnpublish);
+    });
+    return this;
+  }
+
+  detach(): void {
+    for (const d of this.detachers.splice(0)) d();
+    for (const state of this.ingest.values()) state.unsubscribe();
+    this.ingest.clear();
+  }
+
+  /** For the ladder: one transcoder of `app` restarted. */
+  transcoderRestarted(app: string): void {
+    this.transcoderRestarts.inc({ app: this.apps.of(app) });
+  }
+
+  /** Prometheus text exposition of everything. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Express middleware counting requests by route and status; mount it first. */
+  middleware(): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const route = classifyPath(req.path).route;
+      res.once('close', () => this.httpRequests.inc({ route, status: String(res.statusCode) }));
+      next();
+    };
+  }
+
+  private watchStream(stream: LiveStream): void {
+    if (this.ingest.has(stream)) return;
+    const app = this.apps.of(stream.app);
+    // Label children resolved once per stream: the per-frame path is two increments and an add.
+    const frames = { video: this.framesIn.labels(app, 'video'), audio: this.framesIn.labels(app, 'audio') };
+    const bytes = { video: this.bytesIn.labels(app, 'video'), audio: this.bytesIn.labels(app, 'audio') };
+    const rate = new SlidingByteRate(this.options.bitrateWindowMs);
+    const unsubscribe = stream.subscribe({
+      onTrack: () => undefined,
+      onFrame: (frame: Frame) => {
+        frames[frame.kind].inc();
+        bytes[frame.kind].inc(frame.data.byteLength);
+        rate.add(frame.data.byteLength, frame.wallclock);
+      },
+      onEnd: () => undefined,
+    });
+    this.ingest.set(stream, { rate, unsubscribe });
+    this.watchNewTrackOutputs();
+  }
+
+  /**
+   * Subscribes to TrackOutputs not seen yet. Called at publish and at every scrape, so renditions
+   * the ladder adds later are picked up too (from their first scrape on).
+   */
+  private watchNewTrackOutputs(): void {
+    for (const output of this.sources?.outputs.list() ?? []) {
+      if (output.ended) continue;
+      for (const track of [...output.videos.values(), output.audio]) this.watchTrackOutput(track);
+    }
+  }
+
+  watchTrackOutput(track: TrackOutput): void {
+    if (this.watchedTracks.has(track) || track.ended) return;
+    this.watchedTracks.add(track);
+    const availability = new AvailabilityTracker();
+    const kind = track.kind;
+    const parts = this.partsProduced.labels(kind);
+    const segments = this.segmentsProduced.labels(kind);
+    const partDelay = this.partAvailability.labels(kind);
+    const segmentDelay = this.segmentAvailability.labels(kind);
+    const onPart = (part: CmafPart): void => {
+      parts.inc();
+      const settled = availability.onPart(part, this.options.now());
+      if (settled.part !== undefined) partDelay.observe(settled.part);
+      if (settled.segment !== undefined) segmentDelay.observe(settled.segment);
+    };
+    const onSegment = (segment: CmafSegment): void => {
+      segments.inc();
+      availability.onSegment(segment, this.options.now());
+    };
+    const onInit = (): void => availability.reset();
+    track.on('part', onPart);
+    track.on('segment', onSegment);
+    track.on('init', onInit);
+    track.once('end', () => {
+      track.off('part', onPart);
+      track.off('segment', onSegment);
+      track.off('init', onInit);
+    });
+  }
+}

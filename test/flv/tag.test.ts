@@ -1,0 +1,168 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../src/core/errors.js';
+import { parseAudioTagBody, parseVideoTagBody } from '../../src/flv/tag.js';
+
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const b = (...bytes: Array<number | string>): Uint8Array =>
+  Uint8Array.from(bytes.flatMap((x) => (typeof x === 'string' ? [...x].map((c) => c.charCodeAt(0)) : [x])));
+const hexOf = (u: Uint8Array): string => Buffer.from(u).toString('hex');
+
+describe('parseVideoTagBody: legacy', () => {
+  it('AVC sequence header', () => {
+    const r = parseVideoTagBody(b(0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f));
+    expect(r).toMatchObject({ kind: 'sequence-header', codec: 'avc' });
+    if (r.kind === 'sequence-header') expect(hexOf(r.config)).toBe('0164001f');
+  });
+
+  it('AVC NALU with positive and negative composition time, key and inter', () => {
+    const key = parseVideoTagBody(b(0x17, 1, 0, 0, 0x42, 0, 0, 0, 2, 0x65, 0x88));
+    expect(key).toMatchObject({ kind: 'frame', codec: 'avc', key: true, compositionTime: 66 });
+    if (key.kind === 'frame') expect(hexOf(key.data)).toBe('000000026588');
+    const inter = parseVideoTagBody(b(0x27, 1, 0xff, 0xff, 0xdf, 0xaa));
+    expect(inter).toMatchObject({ kind: 'frame', key: false, compositionTime: -33 });
+  });
+
+  it('end of sequence, info/command frames, HEVC codec id 12, unsupported legacy codecs', () => {
+    expect(parseVideoTagBody(b(0x17, 2, 0, 0, 0))).toEqual({ kind: 'end-of-sequence', codec: 'avc' });
+    expect(parseVideoTagBody(b(0x57, 0))).toMatchObject({ kind: 'ignored' });
+    expect(parseVideoTagBody(b(0x1c, 0, 0, 0, 0, 1))).toMatchObject({ kind: 'sequence-header', codec: 'hevc' });
+    expect(parseVideoTagBody(b(0x12, 0xaa))).toEqual({ kind: 'unsupported', codecId: 2 }); // Sorenson H.263
+    expect(parseVideoTagBody(b(0x24))).toEqual({ kind: 'unsupported', codecId: 4 }); // VP6
+  });
+
+  it('returns a view of the payload (no copy)', () => {
+    const p = b(0x27, 1, 0, 0, 0, 1, 2, 3);
+    const r = parseVideoTagBody(p);
+    if (r.kind !== 'frame') throw new Error('expected frame');
+    expect(r.data.buffer).toBe(p.buffer);
+    expect(r.data.byteOffset).toBe(5);
+  });
+
+  it('truncated headers throw GatewayError(flv) with an offset', () => {
+    for (const p of [b(), b(0x17), b(0x17, 1, 0, 0)]) {
+      try {
+        parseVideoTagBody(p);
+        throw new Error('did not throw');
+      } catch (e) {
+        expect(e).toBeInstanceOf(GatewayError);
+        expect((e as GatewayError).stage).toBe('flv');
+        expect((e as GatewayError).context).toHaveProperty('offset');
+      }
+    }
+  });
+});
+
+describe('parseVideoTagBody: enhanced RTMP', () => {
+  // IsExHeader | FrameType << 4 | PacketType
+  const ex = (frameType: number, packetType: number): number => 0x80 | (frameType << 4) | packetType;
+
+  it('SequenceStart hvc1 / av01', () => {
+    const r = parseVideoTagBody(b(ex(1, 0), 'hvc1', 1, 2, 3));
+    expect(r).toMatchObject({ kind: 'sequence-header', codec: 'hevc' });
+    if (r.kind === 'sequence-header') expect(hexOf(r.config)).toBe('010203');
+    expect(parseVideoTagBody(b(ex(1, 0), 'av01', 0x81))).toMatchObject({ kind: 'sequence-header', codec: 'av1' });
+    expect(parseVideoTagBody(b(ex(1, 0), 'avc1', 1))).toMatchObject({ kind: 'sequence-header', codec: 'avc' });
+  });
+
+  it('CodedFrames carries SI24 composition time, CodedFramesX implies 0', () => {
+    const cf = parseVideoTagBody(b(ex(1, 1), 'hvc1', 0xff, 0xff, 0xfe, 0xaa, 0xbb));
+    expect(cf).toMatchObject({ kind: 'frame', codec: 'hevc', key: true, compositionTime: -2 });
+    if (cf.kind === 'frame') expect(hexOf(cf.data)).toBe('aabb');
+    const x = parseVideoTagBody(b(ex(2, 3), 'hvc1', 0xcc));
+    expect(x).toMatchObject({ kind: 'frame', key: false, compositionTime: 0 });
+    if (x.kind === 'frame') expect(hexOf(x.data)).toBe('cc');
+    // AV1 CodedFrames has no composition time
+    const av1 = parseVideoTagBody(b(ex(1, 1), 'av01', 0x12, 0x00));
+    if (av1.kind === 'frame') expect(hexOf(av1.data)).toBe('1200');
+  });
+
+  it('SequenceEnd, Metadata, MPEG2TSSequenceStart, Multitrack, command frames, vp09', () => {
+    expect(parseVideoTagBody(b(ex(1, 2), 'hvc1'))).toEqual({ kind: 'end-of-sequence', codec: 'hevc' });
+    expect(parseVideoTagBody(b(ex(1, 4), 'hvc1', 2))).toMatchObject({ kind: 'ignored' });
+    expect(parseVideoTagBody(b(ex(1, 5), 'av01'))).toMatchObject({ kind: 'ignored' });
+    expect(parseVideoTagBody(b(ex(1, 6), 0x00, 'hvc1'))).toMatchObject({ kind: 'ignored', reason: 'multitrack video' });
+    expect(parseVideoTagBody(b(ex(5, 1), 0))).toMatchObject({ kind: 'ignored', reason: 'video command frame' });
+    expect(parseVideoTagBody(b(ex(1, 0), 'vp09', 1))).toEqual({ kind: 'unsupported', codecId: 'vp09' });
+  });
+
+  it('skips ModEx preludes (8-bit and 16-bit sizes) to the real packet type', () => {
+    // ModEx: size-1 = 2 -> 3 bytes of TimestampOffsetNano, then modExType 0 | packetType 1
+    const short = parseVideoTagBody(b(ex(1, 7), 2, 0, 1, 0xf4, 0x01, 'hvc1', 0, 0, 5, 0xaa));
+    expect(short).toMatchObject({ kind: 'frame', codec: 'hevc', compositionTime: 5 });
+    // size byte 255 -> 16-bit size follows: 0x0100 + 1 = 257 bytes
+    const long = parseVideoTagBody(b(ex(1, 7), 255, 0x01, 0x00, ...new Array<number>(257).fill(0), 0x03, 'avc1', 0xbb));
+    expect(long).toMatchObject({ kind: 'frame', codec: 'avc', compositionTime: 0 });
+    if (long.kind === 'frame') expect(hexOf(long.data)).toBe('bb');
+    // chained ModEx
+    expect(parseVideoTagBody(b(ex(1, 7), 0, 9, 0x07, 0, 9, 0x00, 'hvc1'))).toMatchObject({ kind: 'sequence-header' });
+  });
+
+  it('truncated enhanced headers throw GatewayError', () => {
+    for (const p of [b(ex(1, 0), 'hv'), b(ex(1, 1), 'hvc1', 0), b(ex(1, 7)), b(ex(1, 7), 5, 1, 2), b(ex(1, 7), 255, 1)]) {
+      expect(() => parseVideoTagBody(p)).toThrow(GatewayError);
+    }
+  });
+});
+
+describe('parseAudioTagBody', () => {
+  it('legacy AAC sequence header and raw frame (views)', () => {
+    const p = b(0xaf, 0, 0x12, 0x10);
+    const seq = parseAudioTagBody(p);
+    expect(seq).toMatchObject({ kind: 'sequence-header', codec: 'aac' });
+    if (seq.kind === 'sequence-header') {
+      expect(hexOf(seq.config)).toBe('1210');
+      expect(seq.config.buffer).toBe(p.buffer);
+    }
+    const raw = parseAudioTagBody(b(0xaf, 1, 0x21, 0x10));
+    if (raw.kind === 'frame') expect(hexOf(raw.data)).toBe('2110');
+    else throw new Error('expected frame');
+  });
+
+  it('unsupported legacy formats report their SoundFormat', () => {
+    expect(parseAudioTagBody(b(0x2f, 0xff))).toEqual({ kind: 'unsupported', soundFormat: 2 }); // MP3
+    expect(parseAudioTagBody(b(0x7e))).toEqual({ kind: 'unsupported', soundFormat: 7 }); // G.711 A-law
+  });
+
+  it('enhanced audio: mp4a sequence start / coded frames, Opus unsupported, multitrack ignored', () => {
+    expect(parseAudioTagBody(b(0x90, 'mp4a', 0x11, 0x90))).toMatchObject({ kind: 'sequence-header', codec: 'aac' });
+    const f = parseAudioTagBody(b(0x91, 'mp4a', 0xde));
+    if (f.kind === 'frame') expect(hexOf(f.data)).toBe('de');
+    else throw new Error('expected frame');
+    expect(parseAudioTagBody(b(0x91, 'Opus', 1))).toEqual({ kind: 'unsupported', soundFormat: 'Opus' });
+    expect(parseAudioTagBody(b(0x95, 0, 'mp4a'))).toMatchObject({ kind: 'ignored' });
+    expect(parseAudioTagBody(b(0x97, 0, 0, 0x01, 'mp4a', 0xde))).toMatchObject({ kind: 'frame' });
+  });
+
+  it('truncated payloads throw GatewayError(flv)', () => {
+    for (const p of [b(), b(0xaf), b(0x90, 'mp4')]) expect(() => parseAudioTagBody(p)).toThrow(GatewayError);
+  });
+});
+
+describe('fuzz', () => {
+  it('random and mutated tag bodies throw only GatewayError', () => {
+    const seeds = [b(0x17, 1, 0, 0, 0x42, 0, 0, 0, 2, 0x65, 0x88), b(0x97, 2, 0, 1, 0xf4, 0x01, 'hvc1', 0, 0, 5, 0xaa), b(0xaf, 1, 0x21), b(0x97, 0, 0, 0x01, 'mp4a', 0xde)];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 48 }),
+          fc.tuple(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }), fc.nat()).map(([s, edits, cut]) => {
+            const m = s.slice();
+            for (const [p, v] of edits) m[p % m.byteLength] = v;
+            return m.subarray(0, m.byteLength - (cut % m.byteLength));
+          }),
+        ),
+        (payload) => {
+          for (const parse of [parseVideoTagBody, parseAudioTagBody]) {
+            try {
+              parse(payload);
+            } catch (e) {
+              if (!(e instanceof GatewayError)) throw e;
+            }
+          }
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+});
