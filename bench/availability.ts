@@ -52,8 +52,10 @@ export async function benchAvailability(file: string, seconds: number): Promise<
   const session = output.session;
   void session;
 
-  const segmentDelays: number[] = [];
-  const partDelays: number[] = [];
+  // Responses are matched to the closing frames after the run: a segment's closing frame is the
+  // first frame of the next one, whose part event only fires when that part completes.
+  const segmentAnswers: { key: string; at: number }[] = [];
+  const partAnswers: { keys: string[]; at: number }[] = [];
   const deadline = performance.now() + seconds * 1000;
 
   // Segments: ask (blocking) for the segment after the last listed one.
@@ -62,8 +64,7 @@ export async function benchAvailability(file: string, seconds: number): Promise<
     while (performance.now() < deadline) {
       const r = await get(`${base}/src/index.m3u8?_HLS_msn=${next}`);
       if (r.status !== 200) continue;
-      const closing = partStarts.get(`${next + 1}.0`);
-      if (closing !== undefined && r.body.includes(`seg-${output.session}-${next}.m4s`)) segmentDelays.push(r.at - closing);
+      if (r.body.includes(`seg-${output.session}-${next}.m4s`)) segmentAnswers.push({ key: `${next + 1}.0`, at: r.at });
       next++;
     }
   })();
@@ -75,11 +76,20 @@ export async function benchAvailability(file: string, seconds: number): Promise<
       const r = await get(`${base}/src/index.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`);
       if (r.status !== 200) continue;
       // Part `part` of `msn` closes when the next part's first frame arrives.
-      const closing = partStarts.get(`${msn}.${part + 1}`) ?? partStarts.get(`${msn + 1}.0`);
-      if (closing !== undefined && closing <= r.at) partDelays.push(r.at - closing);
+      partAnswers.push({ keys: [`${msn}.${part + 1}`, `${msn + 1}.0`], at: r.at });
     }
   })();
   await Promise.all([segmentLoop, partLoop]);
+  const segmentDelays: number[] = [];
+  const partDelays: number[] = [];
+  for (const a of segmentAnswers) {
+    const closing = partStarts.get(a.key);
+    if (closing !== undefined && closing <= a.at) segmentDelays.push(a.at - closing);
+  }
+  for (const a of partAnswers) {
+    const closing = partStarts.get(a.keys[0]!) ?? partStarts.get(a.keys[1]!);
+    if (closing !== undefined && closing <= a.at) partDelays.push(a.at - closing);
+  }
   publisher.process.kill('SIGKILL');
   await publisher.done;
   await gw.stop();

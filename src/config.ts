@@ -34,6 +34,7 @@ export const SETTINGS = {
   maxConnections: setting('max-connections', z.coerce.number().int().min(1).default(1000), 'maximum concurrent RTMP connections'),
   maxMessageSize: setting('max-message-size', z.coerce.number().int().min(1024).max(0xffffff).default(8 * 1024 * 1024), 'largest RTMP message accepted, bytes'),
   maxPlayerQueueBytes: setting('max-player-queue-bytes', z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024), 'unsent bytes an RTMP/HTTP-FLV player may queue before it skips to the next keyframe'),
+  relayBatchMs: setting('relay-batch-ms', z.coerce.number().min(0).max(200).default(20), 'RTMP play / HTTP-FLV: milliseconds of live media written to players at once (0: every frame at once)'),
   handshakeTimeout: setting('handshake-timeout', positive.default(10), 'seconds a client has to finish the RTMP handshake and publish/play'),
   idleTimeout: setting('idle-timeout', positive.default(30), 'seconds without data before an RTMP connection is closed'),
   logLevel: setting('log-level', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'log level'),

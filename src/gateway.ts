@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { SegmentCache } from './cache/segment-cache.js';
 import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
+import { serveMediaFast } from './http/fast-path.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelayRegistry } from './relay/relay-registry.js';
@@ -24,7 +25,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const streams = new StreamRegistry();
   const cache = new SegmentCache(config.cacheMaxBytes);
   const outputs = new OutputRegistry(streams, config, cache);
-  const relays = new RelayRegistry(streams);
+  const relays = new RelayRegistry(streams, config.relayBatchMs);
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
@@ -49,7 +50,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     partDuration: config.partDuration,
     playlistWindow: config.playlistWindow,
   });
-  const httpServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, app);
+  const fast = { outputs, cache, corsOrigin: config.corsOrigin };
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, (req, res) => {
+    if (!serveMediaFast(fast, req, res)) app(req, res);
+  });
 
   const rtmpPort = await rtmp.listen(config.rtmpPort, config.host);
   const httpPort = await new Promise<number>((resolve, reject) => {

@@ -59,11 +59,16 @@ export class FlvReader {
   private pendingTimestamp = 0;
   private body: Uint8Array | undefined;
   private bodyFill = 0;
-  header: FlvFileHeader | undefined;
+  private fileHeader: FlvFileHeader | undefined;
 
   constructor(opts: FlvReaderOptions = {}) {
     this.maxTagSize = opts.maxTagSize ?? 16 * 1024 * 1024;
     this.maxHeaderSize = opts.maxHeaderSize ?? 1024;
+  }
+
+  /** The file header once its 9 bytes have arrived. */
+  get header(): FlvFileHeader | undefined {
+    return this.fileHeader;
   }
 
   push(data: Uint8Array): FlvTag[] {
@@ -152,7 +157,7 @@ export class FlvReader {
     if (dataOffset < FILE_HEADER_LENGTH || dataOffset > this.maxHeaderSize) {
       throw new GatewayError('flv', `FLV DataOffset ${dataOffset} out of range`, { offset: 5 });
     }
-    this.header = { version: h[3]!, audio: (h[4]! & 0x04) !== 0, video: (h[4]! & 0x01) !== 0 };
+    this.fileHeader = { version: h[3]!, audio: (h[4]! & 0x04) !== 0, video: (h[4]! & 0x01) !== 0 };
     this.headerFill = 0;
     this.skipLeft = dataOffset - FILE_HEADER_LENGTH;
     this.phase = this.skipLeft > 0 ? 'header-skip' : 'tag-header';

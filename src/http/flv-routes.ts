@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { encodeFlvTag, flvHeader } from '../flv/writer.js';
-import { encodedOnce, PlayerQueuePolicy, TAG_VIDEO, type RelayMessage, type RelayPlayer } from '../relay/relay-hub.js';
+import { batchBytes, encodedOnce, PlayerQueuePolicy, TAG_VIDEO, type RelayMessage, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { NAME_PATTERN } from './names.js';
 
@@ -57,8 +57,13 @@ export function flvRoutes(options: FlvRouteOptions): Router {
     for (const m of start.headers) write(flvTag(m));
     for (const m of start.gop) write(flvTag(m));
     const player: RelayPlayer = {
-      send(m) {
-        if (policy.admit(m, res.writableLength + (socket?.writableLength ?? 0), hasVideo || m.type === TAG_VIDEO)) write(flvTag(m));
+      send(batch) {
+        const queued = (): number => res.writableLength + (socket?.writableLength ?? 0);
+        if (policy.admitsAll(queued())) {
+          res.write(batchBytes(batch, 'flv', flvTag));
+          return;
+        }
+        for (const m of batch.messages) if (policy.admit(m, queued(), hasVideo || m.type === TAG_VIDEO)) write(flvTag(m));
       },
       end() {
         res.end();

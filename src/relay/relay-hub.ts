@@ -23,9 +23,34 @@ export interface RelayMessage {
   encoded: Map<string, Uint8Array> | undefined;
 }
 
+/** Live messages flushed together: their encodings are concatenated once for every player. */
+export interface RelayBatch {
+  readonly messages: readonly RelayMessage[];
+  encoded: Map<string, Uint8Array> | undefined;
+}
+
+/** The concatenated encoding of a whole batch for one output kind, computed once. */
+export function batchBytes(batch: RelayBatch, kind: string, encode: (m: RelayMessage) => Uint8Array): Uint8Array {
+  batch.encoded ??= new Map();
+  let bytes = batch.encoded.get(kind);
+  if (!bytes) {
+    const parts = batch.messages.map(encode);
+    let total = 0;
+    for (const p of parts) total += p.byteLength;
+    bytes = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.byteLength;
+    }
+    batch.encoded.set(kind, bytes);
+  }
+  return bytes;
+}
+
 export interface RelayPlayer {
-  /** Sends a live message (the player may drop it to stay within its queue bound). */
-  send(message: RelayMessage): void;
+  /** Sends live messages (the player may drop some to stay within its queue bound). */
+  send(batch: RelayBatch): void;
   /** The stream ended. */
   end(): void;
 }
@@ -69,9 +94,18 @@ export class RelayHub implements StreamSink {
   /** The metadata message, rebuilt when the stream's metadata or tracks change. */
   metadataBuilder: ((stream: LiveStream) => Uint8Array) | undefined;
 
-  constructor(stream: LiveStream, metadataBuilder?: (stream: LiveStream) => Uint8Array) {
+  /**
+   * Messages are written to players in batches every `batchMs` (0: at once): with a hundred
+   * players, one write of a few frames per player costs a fraction of one write per frame.
+   */
+  private readonly batchMs: number;
+  private pending: RelayMessage[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(stream: LiveStream, metadataBuilder?: (stream: LiveStream) => Uint8Array, batchMs = 0) {
     this.stream = stream;
     this.metadataBuilder = metadataBuilder;
+    this.batchMs = batchMs;
     this.unsubscribe = stream.subscribe(this);
   }
 
@@ -140,6 +174,7 @@ export class RelayHub implements StreamSink {
   }
 
   onEnd(): void {
+    this.flush();
     for (const p of this.players) p.end();
     this.players.clear();
     this.gop = [];
@@ -147,7 +182,22 @@ export class RelayHub implements StreamSink {
   }
 
   private broadcast(m: RelayMessage): void {
-    for (const p of this.players) p.send(m);
+    if (this.players.size === 0) return;
+    this.pending.push(m);
+    if (this.batchMs <= 0) {
+      this.flush();
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => this.flush(), this.batchMs);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.length === 0) return;
+    const batch: RelayBatch = { messages: this.pending, encoded: undefined };
+    this.pending = [];
+    for (const p of this.players) p.send(batch);
   }
 }
 
@@ -158,6 +208,12 @@ export class RelayHub implements StreamSink {
  */
 export class PlayerQueuePolicy {
   private skipping = false;
+
+  /** Whether a whole batch can go out as it is (the common case: no lag). */
+  admitsAll(queuedBytes: number): boolean {
+    return !this.skipping && queuedBytes <= this.maxQueuedBytes;
+  }
+
   dropped = 0;
   constructor(private readonly maxQueuedBytes: number) {}
 

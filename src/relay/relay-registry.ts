@@ -6,8 +6,8 @@ import { RelayHub } from './relay-hub.js';
 export class RelayRegistry {
   private readonly hubs = new Map<string, RelayHub>();
 
-  constructor(streams: StreamRegistry) {
-    streams.on('publish', (stream: LiveStream) => this.hubs.set(stream.path, new RelayHub(stream, metadataBody)));
+  constructor(streams: StreamRegistry, batchMs = 0) {
+    streams.on('publish', (stream: LiveStream) => this.hubs.set(stream.path, new RelayHub(stream, metadataBody, batchMs)));
     streams.on('unpublish', (stream: LiveStream) => {
       if (this.hubs.get(stream.path)?.stream === stream) this.hubs.delete(stream.path);
     });

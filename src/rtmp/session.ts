@@ -12,7 +12,7 @@ import { NAME_PATTERN } from '../http/names.js';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
-import { PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
+import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { PLAY_CHUNK_SIZE, rtmpChunks } from '../relay/rtmp-encode.js';
 import {
@@ -357,10 +357,16 @@ export class RtmpSession {
     for (const m of start.headers) transport.write(rtmpChunks(m));
     for (const m of start.gop) transport.write(rtmpChunks(m));
     const player: RelayPlayer = {
-      send: (m) => {
-        if (!policy.admit(m, transport.queuedBytes(), hasVideo || m.type === TAG_VIDEO)) return;
+      send: (batch) => {
+        const queued = transport.queuedBytes();
+        if (policy.admitsAll(queued)) {
+          transport.write(batchBytes(batch, 'rtmp', rtmpChunks));
+          return;
+        }
         transport.cork();
-        transport.write(rtmpChunks(m));
+        for (const m of batch.messages) {
+          if (policy.admit(m, transport.queuedBytes(), hasVideo || m.type === TAG_VIDEO)) transport.write(rtmpChunks(m));
+        }
       },
       end: () => {
         if (this.state === 'closed') return;

@@ -34,7 +34,7 @@ describe('Transcoder (real ffmpeg)', () => {
   it('makes every rung with keyframes exactly at the source keyframes, same frame count, no orphan', async () => {
     const src = readFlvSource(await fixture('av720p30'));
     const stream = new LiveStream('live', 'ladder');
-    const t = new Transcoder(RUNGS, { maxLagMs: 120_000, label: stream.path });
+    const t = new Transcoder(RUNGS, { maxLagMs: 120_000, drainTimeoutMs: 100_000, preset: 'ultrafast', label: stream.path });
     const got = collect(t);
     const pids: number[] = [];
     t.on('spawn', (pid) => pids.push(pid));
@@ -116,6 +116,27 @@ describe('Transcoder (real ffmpeg)', () => {
     expect(pids.length).toBe(2);
     expect(pids.every((p) => !alive(p))).toBe(true);
   }, 120_000);
+
+  it('kills an ffmpeg that falls behind by more than maxLagMs and backs off', async () => {
+    const src = readFlvSource(await fixture('av720p30'));
+    const stream = new LiveStream('live', 'slow');
+    // Fed a whole file at once with a 1 ms bound: certainly "behind".
+    const t = new Transcoder(RUNGS, { maxLagMs: 1 });
+    const pids: number[] = [];
+    t.on('spawn', (pid) => pids.push(pid));
+    stream.subscribe(t);
+    for (const ev of src.events) {
+      if (ev.type === 'track') stream.pushTrack(ev.track);
+      else stream.pushFrame(ev.frame);
+    }
+    await until(t, ['status'], () => t.status().state === 'restarting');
+    expect(t.status().lastError).toMatch(/more than 1 ms behind its input/);
+    expect(t.stderrTail()).toBeInstanceOf(Array);
+    await t.stop();
+    expect(t.status().state).toBe('stopped');
+    expect(pids.length).toBe(1);
+    expect(alive(pids[0]!)).toBe(false);
+  }, 60_000);
 
   it('reports failed when ffmpeg is missing, disabled with no rungs', () => {
     expect(new Transcoder(RUNGS, { ffmpegPath: null }).status()).toMatchObject({ state: 'failed', lastError: expect.stringMatching(/ffmpeg not found/) });

@@ -1,0 +1,86 @@
+/**
+ * The hot path: GET/HEAD of a media file (init, segment, part) that is in memory right now is
+ * answered straight from `node:http`, before express' router stack, which costs more than the
+ * send itself for a 100 KB segment. Anything else (blocking waits, playlists, misses) goes on to
+ * express unchanged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SegmentCache } from '../cache/segment-cache.js';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import { IMMUTABLE } from './send.js';
+import { NAME_PATTERN } from './names.js';
+
+const MEDIA_PATH = /^\/([^/?]{1,128})\/([^/?]{1,128})\/([^/?]{1,128})\/((init|seg|part)-([0-9a-z]{1,16})-(\d{1,12})(?:\.(\d{1,6}))?\.(mp4|m4s))$/;
+
+export interface FastPathOptions {
+  readonly outputs: OutputRegistry;
+  readonly cache: SegmentCache;
+  readonly corsOrigin: string;
+}
+
+interface Found {
+  readonly chunks: readonly Uint8Array[];
+  readonly byteLength: number;
+  readonly contentType: string;
+}
+
+function lookup(options: FastPathOptions, m: RegExpExecArray): Found | undefined {
+  const [, app, key, rendition, file, type, session, numberText, partText, ext] = m;
+  if (!NAME_PATTERN.test(app!) || !NAME_PATTERN.test(key!) || !NAME_PATTERN.test(rendition!)) return undefined;
+  const track = options.outputs.get(app!, key!)?.rendition(rendition!);
+  if (track && track.session === session) {
+    const n = Number(numberText);
+    if (type === 'init' && ext === 'mp4' && partText === undefined) {
+      const bytes = track.init(n);
+      if (bytes) return { chunks: [bytes], byteLength: bytes.byteLength, contentType: track.initContentType };
+    } else if (type === 'seg' && ext === 'm4s' && partText === undefined) {
+      const s = track.segment(n);
+      if (s) return { chunks: s.chunks, byteLength: s.byteLength, contentType: track.contentType };
+    } else if (type === 'part' && ext === 'm4s' && partText !== undefined) {
+      const bytes = track.part(n, Number(partText));
+      if (bytes) return { chunks: [bytes], byteLength: bytes.byteLength, contentType: track.contentType };
+    }
+  }
+  return options.cache.get(`${app}/${key}/${rendition}/${file}`);
+}
+
+/** Returns true when it answered the request. */
+export function serveMediaFast(options: FastPathOptions, req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url ?? '';
+  if (url.length > 600 || url.includes('?')) return false;
+  const m = MEDIA_PATH.exec(url);
+  if (!m) return false;
+  const found = lookup(options, m);
+  if (!found) return false;
+  const etag = `"${m[6]}-${m[3]}-${m[4]}"`;
+  const headers: Record<string, string> = {
+    'Content-Type': found.contentType,
+    'Cache-Control': IMMUTABLE,
+    ETag: etag,
+  };
+  if (options.corsOrigin) {
+    headers['Access-Control-Allow-Origin'] = options.corsOrigin;
+    headers['Access-Control-Expose-Headers'] = 'Content-Length, ETag, Date';
+  }
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return true;
+  }
+  headers['Content-Length'] = String(found.byteLength);
+  res.writeHead(200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return true;
+  }
+  if (found.chunks.length === 1) {
+    res.end(found.chunks[0]);
+    return true;
+  }
+  res.cork();
+  for (const chunk of found.chunks) res.write(chunk);
+  res.uncork();
+  res.end();
+  return true;
+}

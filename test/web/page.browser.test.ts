@@ -1,0 +1,95 @@
+/**
+ * The operator page in headless Chromium against a stream a real ffmpeg publishes: the stream is
+ * listed, every protocol tab plays (currentTime advances) and shows a latency read-out.
+ * Screenshots go to test-artifacts/ (git-ignored).
+ */
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/gateway.js';
+import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/browser.js';
+import { fixture } from '../helpers/fixtures.js';
+import { publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { composeApp, type ComposedApp } from './compose.js';
+
+let gw: RunningGateway;
+let app: ComposedApp;
+let browser: BrowserSession;
+let publisher: Publisher;
+
+const ARTIFACTS = 'test-artifacts';
+
+describe.runIf(browserAvailable)('web page in Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    gw = await startTestGateway();
+    app = await composeApp(gw);
+    const live = new Promise<void>((resolve) => gw.streams.on('publish', () => resolve()));
+    publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/web`, { loop: true });
+    browser = await openBrowser();
+    await live;
+  }, 90_000);
+  afterAll(async () => {
+    publisher?.process.kill('SIGKILL');
+    await browser?.close();
+    await app?.close();
+    await gw?.stop();
+  });
+
+  it('lists the live stream with its codecs and resolution', async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${app.origin}/`);
+    const card = page.locator('[data-stream="live/web"]');
+    await card.waitFor({ timeout: 20_000 });
+    await expect.poll(() => card.textContent(), { timeout: 10_000 }).toMatch(/1280×720/);
+    const text = (await card.textContent()) ?? '';
+    expect(text).toMatch(/avc1\.64/);
+    expect(text).toMatch(/mp4a\.40\.2/);
+    expect(text).toMatch(/LIVE/);
+    await page.screenshot({ path: `${ARTIFACTS}/web-list.png`, fullPage: true });
+  }, 40_000);
+
+  for (const protocol of ['llhls', 'hls', 'hlsts', 'dash', 'flv']) {
+    it(`the ${protocol} tab plays and reads out a latency`, async () => {
+      const { page } = browser;
+      await page.goto(`${app.origin}/watch/live/web?protocol=${protocol}`);
+      await expect.poll(() => page.getAttribute(`#tab-${protocol}`, 'aria-selected'), { timeout: 5000 }).toBe('true');
+      const currentTime = (): Promise<number> => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+      await expect.poll(currentTime, { timeout: 25_000, interval: 250 }).toBeGreaterThan(0.5);
+      const t1 = await currentTime();
+      await expect.poll(currentTime, { timeout: 10_000, interval: 250 }).toBeGreaterThan(t1 + 1);
+      const latency = async (): Promise<number> => Number((await page.getAttribute('#latency', 'data-seconds')) || NaN);
+      await expect.poll(latency, { timeout: 10_000, interval: 250 }).toBeGreaterThan(0);
+      const seconds = await latency();
+      expect(seconds).toBeLessThan(30);
+      const row = await page.getAttribute(`tr[data-protocol="${protocol}"] td[data-seconds]`, 'data-seconds');
+      expect(Number(row)).toBeGreaterThan(0);
+      console.log(`web page ${protocol} latency read-out: ${seconds.toFixed(2)} s`);
+      await page.screenshot({ path: `${ARTIFACTS}/web-watch-${protocol}.png`, fullPage: true });
+    }, 60_000);
+  }
+
+  it('keyboard: arrow keys move between tabs and select them; narrow window stays usable', async () => {
+    const { page } = browser;
+    await page.goto(`${app.origin}/watch/live/web?protocol=hls`);
+    await page.focus('#tab-hls');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.getAttribute('#tab-hlsts', 'aria-selected')).toBe('true');
+    expect(await page.getAttribute('#tab-hls', 'aria-selected')).toBe('false');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-hlsts');
+    await page.setViewportSize({ width: 380, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${ARTIFACTS}/web-watch-narrow.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }, 30_000);
+
+  it('counts the page as a viewer and shows it in /metrics', async () => {
+    await browser.page.goto(`${app.origin}/watch/live/web?protocol=dash`);
+    await expect.poll(() => browser.page.evaluate(() => document.querySelector('video')?.currentTime ?? 0), { timeout: 25_000 }).toBeGreaterThan(0.5);
+    expect(app.viewers.viewersOf('live', 'web').byProtocol.dash).toBe(1);
+    expect(app.viewers.viewersOf('live', 'web').bytesServed).toBeGreaterThan(0);
+    const text = await (await fetch(`${app.origin}/metrics`)).text();
+    expect(text).toMatch(/^streamgate_viewers\{protocol="dash"\} 1$/m);
+  }, 40_000);
+});
