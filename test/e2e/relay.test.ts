@@ -80,6 +80,70 @@ describe('relay outputs', () => {
   });
 });
 
+describe('end of stream', () => {
+  it('HTTP-FLV responses end and RTMP players get UnpublishNotify when the publisher leaves', async () => {
+    const live = new Promise<void>((resolve) => gw.streams.on('publish', (s) => s.key === 'short' && resolve()));
+    const p = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/short`);
+    await live;
+    // A first part means frames (from a keyframe on) reached the relay's GOP cache too.
+    await new Promise<void>((resolve) => gw.outputs.get('live', 'short')!.videos.get('src')!.once('part', () => resolve()));
+    expect(gw.relays.get('live', 'short')!.start().gop.length).toBeGreaterThan(0);
+    const flv = fetch(`http://127.0.0.1:${gw.httpPort}/live/short.flv`).then(async (r) => new Uint8Array(await r.arrayBuffer()));
+    const statuses = rtmpPlayStatuses(gw.rtmpPort, 'live', 'short', 'NetStream.Play.UnpublishNotify');
+    expect(await p.done).toBe(0);
+    const body = await flv;
+    expect(Buffer.from(body.subarray(0, 3)).toString()).toBe('FLV');
+    expect(body.byteLength).toBeGreaterThan(10_000);
+    expect(await statuses).toContain('NetStream.Play.UnpublishNotify');
+  });
+});
+
+/** Collects onStatus codes of an RTMP play until `last` arrives. */
+function rtmpPlayStatuses(port: number, app: string, key: string, last: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const hs = new ClientHandshake();
+    const reader = new ChunkReader({ maxMessageSize: 16 * 1024 * 1024 });
+    const writer = new ChunkWriter();
+    const codes: string[] = [];
+    let handshaken = false;
+    const send = (type: number, streamId: number, payload: Uint8Array): void => {
+      socket.write(writer.encode({ csid: 3, type, streamId, timestamp: 0, payload }));
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no ${last}: ${codes.join(',')}`));
+    }, 30_000);
+    socket.on('connect', () => socket.write(hs.start()));
+    socket.on('error', reject);
+    socket.on('data', (data: Buffer) => {
+      let rest: Uint8Array = data;
+      if (!handshaken) {
+        const step = hs.push(data);
+        for (const out of step.send) socket.write(out);
+        if (!step.done) return;
+        handshaken = true;
+        rest = step.rest;
+        send(MessageType.CommandAMF0, 0, encodeAmf0('connect', 1, { app }));
+        send(MessageType.CommandAMF0, 0, encodeAmf0('createStream', 2, null));
+        send(MessageType.CommandAMF0, 1, encodeAmf0('play', 0, null, key));
+      }
+      for (const m of reader.push(rest)) {
+        if (m.type !== MessageType.CommandAMF0) continue;
+        const [name, , , info] = decodeAmf0(m.payload);
+        if (name !== 'onStatus' || typeof info !== 'object' || info === null) continue;
+        const code = String((info as Record<string, unknown>)['code']);
+        codes.push(code);
+        if (code === last) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(codes);
+        }
+      }
+    });
+  });
+}
+
 /** A minimal RTMP player built from our own client pieces: connects, plays, counts video messages. */
 function rtmpPlayUntilVideo(port: number, app: string, key: string, wanted: number): Promise<number> {
   return new Promise((resolve, reject) => {
