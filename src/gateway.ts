@@ -6,6 +6,9 @@ import { SegmentCache } from './cache/segment-cache.js';
 import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { serveMediaFast } from './http/fast-path.js';
+import { GatewayMetrics } from './observe/metrics.js';
+import { ViewerTracker } from './observe/viewers.js';
+import { attachIngestCheckers } from './observe/ingest-checker.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelayRegistry } from './relay/relay-registry.js';
@@ -17,6 +20,8 @@ export interface RunningGateway {
   readonly outputs: OutputRegistry;
   readonly cache: SegmentCache;
   readonly relays: RelayRegistry;
+  readonly metrics: GatewayMetrics;
+  readonly viewers: ViewerTracker;
   /** Stops accepting, ends every stream (playlists get ENDLIST), closes sockets. */
   stop(): Promise<void>;
 }
@@ -26,6 +31,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const cache = new SegmentCache(config.cacheMaxBytes);
   const outputs = new OutputRegistry(streams, config, cache);
   const relays = new RelayRegistry(streams, config.relayBatchMs);
+  const viewers = new ViewerTracker({ relays });
+  const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers });
+  const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
@@ -45,17 +53,31 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     cache,
     maxPlayerQueueBytes: config.maxPlayerQueueBytes,
     logger: logger.child({ component: 'http' }),
+    metrics,
+    viewers,
+    rtmpPort: () => rtmpPortBound,
+    apiExtras: { viewers },
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
     partDuration: config.partDuration,
     playlistWindow: config.playlistWindow,
   });
-  const fast = { outputs, cache, corsOrigin: config.corsOrigin };
+  let rtmpPortBound = config.rtmpPort;
+  const fast = {
+    outputs,
+    cache,
+    corsOrigin: config.corsOrigin,
+    onServed: (route: string, app: string, key: string, status: number, bytes: number): void => {
+      metrics.httpRequests.inc({ route, status: String(status) });
+      if (bytes > 0) viewers.addServedBytes(app, key, bytes);
+    },
+  };
   const httpServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, (req, res) => {
     if (!serveMediaFast(fast, req, res)) app(req, res);
   });
 
   const rtmpPort = await rtmp.listen(config.rtmpPort, config.host);
+  rtmpPortBound = rtmpPort;
   const httpPort = await new Promise<number>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.httpPort, config.host, () => {
@@ -71,6 +93,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       await rtmp.close();
       for (const s of streams.list()) streams.unpublish(s);
       outputs.close();
+      detachCheckers();
+      metrics.detach();
       httpServer.closeIdleConnections();
       // Blocked playlist requests end as their streams end; whatever is still open goes now.
       setTimeout(() => httpServer.closeAllConnections(), 500).unref();
@@ -78,5 +102,5 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     return stopping;
   };
 
-  return { rtmpPort, httpPort, streams, outputs, cache, relays, stop };
+  return { rtmpPort, httpPort, streams, outputs, cache, relays, metrics, viewers, stop };
 }

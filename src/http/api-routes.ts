@@ -1,6 +1,14 @@
 import { Router } from 'express';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
+import { observationsOf } from '../observe/stream-observations.js';
+import type { ViewerTracker } from '../observe/viewers.js';
+
+/** What other parts of the gateway add to a stream's view (viewers, ladder state). */
+export interface ApiExtras {
+  readonly viewers?: ViewerTracker;
+  readonly ladder?: (output: StreamOutput) => Record<string, unknown> | undefined;
+}
 
 export interface RenditionView {
   id: string;
@@ -23,11 +31,10 @@ export interface StreamView {
   startedAt: string;
   uptimeSeconds: number;
   renditions: RenditionView[];
-  viewers: number;
   urls: { hls: string; dash: string; hlsTs: string; flv: string };
 }
 
-export function streamView(output: StreamOutput): StreamView {
+export function streamView(output: StreamOutput, extras: ApiExtras = {}): StreamView & Record<string, unknown> {
   const renditions: RenditionView[] = [];
   for (const t of output.tracks()) {
     const track = t.track!;
@@ -44,16 +51,17 @@ export function streamView(output: StreamOutput): StreamView {
     startedAt: new Date(output.startedAt).toISOString(),
     uptimeSeconds: Math.round((end - output.startedAt) / 1000),
     renditions,
-    viewers: output.stream.subscriberCount > 0 ? 0 : 0,
     urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv` },
+    ...observationsOf(output.stream, extras.viewers),
+    ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
   };
 }
 
-export function apiRoutes(outputs: OutputRegistry): Router {
+export function apiRoutes(outputs: OutputRegistry, extras: ApiExtras = {}): Router {
   const router = Router();
   router.get('/api/streams', (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.json({ streams: outputs.list().map(streamView) });
+    res.json({ streams: outputs.list().map((o) => streamView(o, extras)) });
   });
   router.get('/api/streams/:app/:key', (req, res) => {
     const output = outputs.get(String(req.params['app']), String(req.params['key']));
@@ -62,7 +70,7 @@ export function apiRoutes(outputs: OutputRegistry): Router {
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');
-    res.json(streamView(output));
+    res.json(streamView(output, extras));
   });
   router.get('/api/time', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');

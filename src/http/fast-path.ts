@@ -16,6 +16,8 @@ export interface FastPathOptions {
   readonly outputs: OutputRegistry;
   readonly cache: SegmentCache;
   readonly corsOrigin: string;
+  /** Told of every answer (metrics, bytes served per stream): express middleware never sees these. */
+  readonly onServed?: (route: 'init' | 'segment' | 'part', app: string, key: string, status: number, bytes: number) => void;
 }
 
 interface Found {
@@ -63,13 +65,16 @@ export function serveMediaFast(options: FastPathOptions, req: IncomingMessage, r
     headers['Access-Control-Allow-Origin'] = options.corsOrigin;
     headers['Access-Control-Expose-Headers'] = 'Content-Length, ETag, Date';
   }
+  const route = m[5] === 'init' ? 'init' : m[5] === 'seg' ? 'segment' : 'part';
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
     res.end();
+    options.onServed?.(route, m[1]!, m[2]!, 304, 0);
     return true;
   }
   headers['Content-Length'] = String(found.byteLength);
   res.writeHead(200, headers);
+  options.onServed?.(route, m[1]!, m[2]!, 200, req.method === 'HEAD' ? 0 : found.byteLength);
   if (req.method === 'HEAD') {
     res.end();
     return true;

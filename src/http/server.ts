@@ -9,6 +9,10 @@ import { dashRoutes } from './dash-routes.js';
 import { flvRoutes } from './flv-routes.js';
 import { tsRoutes } from './ts-routes.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
+import type { GatewayMetrics } from '../observe/metrics.js';
+import type { ViewerTracker } from '../observe/viewers.js';
+import { metricsRoutes } from './metrics-routes.js';
+import { webRoutes } from './web-routes.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -20,6 +24,11 @@ export interface HttpAppOptions {
   readonly segmentDuration: number;
   readonly partDuration: number;
   readonly playlistWindow: number;
+  /** Observers and the web page (optional so parts of the app can be composed in tests). */
+  readonly metrics?: GatewayMetrics;
+  readonly viewers?: ViewerTracker;
+  readonly rtmpPort?: () => number;
+  readonly apiExtras?: Parameters<typeof apiRoutes>[1];
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -44,7 +53,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }
     next();
   });
-  app.use(apiRoutes(options.outputs));
+  if (options.metrics) app.use(options.metrics.middleware());
+  if (options.viewers) app.use(options.viewers.middleware());
+  if (options.rtmpPort) app.use(webRoutes({ rtmpPort: options.rtmpPort, logger: options.logger }));
+  if (options.metrics) app.use(metricsRoutes(options.metrics));
+  app.use(apiRoutes(options.outputs, options.apiExtras));
   app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
   app.use(
     tsRoutes({

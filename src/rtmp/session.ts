@@ -14,6 +14,7 @@ import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
 import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
+import { checkerOf } from '../observe/ingest-checker.js';
 import { PLAY_CHUNK_SIZE, rtmpChunks } from '../relay/rtmp-encode.js';
 import {
   MessageType,
@@ -414,7 +415,10 @@ export class RtmpSession {
           `${t.kind} track`,
         );
         stream.pushTrack(t);
-      } else this.log.warn({ code: event.code }, event.message);
+      } else {
+        this.log.warn({ code: event.code }, event.message);
+        checkerOf(stream)?.onIngestWarning(event.code, event.message, now);
+      }
     }
   }
 }
