@@ -37,6 +37,14 @@ export const SETTINGS = {
   relayBatchMs: setting('relay-batch-ms', z.coerce.number().min(0).max(200).default(20), 'RTMP play / HTTP-FLV: milliseconds of live media written to players at once (0: every frame at once)'),
   handshakeTimeout: setting('handshake-timeout', positive.default(10), 'seconds a client has to finish the RTMP handshake and publish/play'),
   idleTimeout: setting('idle-timeout', positive.default(30), 'seconds without data before an RTMP connection is closed'),
+  transcode: setting('transcode', bool.default(true), 'make the ABR ladder: transcode lower renditions with ffmpeg (false: the source only)'),
+  transcodePreset: setting('transcode-preset', z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'), 'x264 preset of the transcoded renditions'),
+  maxTranscodes: setting('max-transcodes', z.coerce.number().int().min(0).optional(), 'streams transcoded at once (default: CPU cores - 1); streams beyond it get the source only'),
+  ladder: setting(
+    'ladder',
+    z.preprocess((v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v), z.record(z.string(), z.unknown()).optional()),
+    'ladder config as JSON: {"default": [rungs] | "passthrough", "apps": {...}, "keys": {"app/key": ...}} (see README)',
+  ),
   logLevel: setting('log-level', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'log level'),
   logPretty: setting('log-pretty', bool.optional(), 'pretty logs (default: when stdout is a terminal)'),
 } as const;

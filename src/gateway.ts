@@ -9,6 +9,10 @@ import { serveMediaFast } from './http/fast-path.js';
 import { GatewayMetrics } from './observe/metrics.js';
 import { ViewerTracker } from './observe/viewers.js';
 import { attachIngestCheckers } from './observe/ingest-checker.js';
+import { LadderManager } from './ladder/ladder-manager.js';
+import { parseLadderConfig } from './ladder/ladder.js';
+import { TranscodeSlots } from './ladder/slots.js';
+import { tsOutputOf } from './packager/hls/ts-output.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelayRegistry } from './relay/relay-registry.js';
@@ -33,6 +37,22 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   const viewers = new ViewerTracker({ relays });
   const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers });
+  const ladderConfig = parseLadderConfig(config.ladder ?? {});
+  const ladders = new LadderManager({
+    config: config.transcode ? ladderConfig : { ...ladderConfig, default: 'passthrough', apps: {}, keys: {} },
+    slots: config.maxTranscodes !== undefined ? new TranscodeSlots(config.maxTranscodes) : undefined,
+    measureMs: config.segmentDuration * 1000,
+    transcoder: { preset: config.transcodePreset },
+    logger: logger.child({ component: 'ladder' }),
+    addVideoRendition: (stream, id, source) => {
+      const output = outputs.get(stream.app, stream.key);
+      if (!output || output.stream !== stream) return;
+      output.addVideoRendition(id, source);
+      tsOutputOf(output)?.sync();
+    },
+  });
+  // Registered after the OutputRegistry's listener: the stream's output exists when the ladder starts.
+  streams.on('publish', (stream) => ladders.attach(stream));
   const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
@@ -56,7 +76,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     viewers,
     rtmpPort: () => rtmpPortBound,
-    apiExtras: { viewers },
+    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
     partDuration: config.partDuration,
@@ -92,6 +112,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       httpServer.close();
       await rtmp.close();
       for (const s of streams.list()) streams.unpublish(s);
+      // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
+      await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
       outputs.close();
       detachCheckers();
       metrics.detach();

@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
+import { TrackSegmenter } from '../segmenter/track-segmenter.js';
+import type { StreamSink } from '../core/stream.js';
 import { MediaClock } from './media-clock.js';
 import { TrackOutput } from './track-output.js';
 
@@ -30,6 +32,9 @@ export class StreamOutput {
   endedAt: number | undefined;
   private readonly cache: SegmentCache;
   private readonly unsubscribe: () => void;
+  /** Start time (90 kHz) -> sequence of the source's recent segments, so rungs join with the same numbers. */
+  private readonly sourceSegmentStarts = new Map<number, number>();
+  private readonly renditionUnsubscribes: (() => void)[] = [];
 
   constructor(stream: LiveStream, config: PackagerConfig, cache: SegmentCache) {
     this.stream = stream;
@@ -53,7 +58,14 @@ export class StreamOutput {
     );
     this.unsubscribe = stream.subscribe({
       onTrack: (track) => segmenter.onTrack(track),
-      onFrame: (frame) => segmenter.onFrame(frame),
+      onFrame: (frame) => {
+        segmenter.onFrame(frame);
+        // Remember where source segments start (and their numbers) for rungs that join later.
+        if (frame.kind === 'video' && frame.key && segmenter.video.openSegmentStart === frame.dts) {
+          this.sourceSegmentStarts.set(frame.dts, segmenter.video.nextSequence);
+          if (this.sourceSegmentStarts.size > 64) this.sourceSegmentStarts.delete(this.sourceSegmentStarts.keys().next().value!);
+        }
+      },
       onEnd: () => {
         segmenter.onEnd();
         this.finish();
@@ -73,6 +85,45 @@ export class StreamOutput {
       clock: this.clock,
       session: this.session,
     });
+  }
+
+  /**
+   * Adds a video rendition fed by `source` (a transcoded rung). It is cut by the same rule as the
+   * source; its first segment starts at its first keyframe that starts a source segment, and
+   * takes that segment's sequence number, so every rendition has the same numbers and spans.
+   */
+  addVideoRendition(id: string, source: { subscribe(sink: StreamSink): () => void }): TrackOutput {
+    const output = this.createTrackOutput(id, 'video');
+    this.videos.set(id, output);
+    let segmenter: TrackSegmenter | undefined;
+    let pendingTrack: Parameters<TrackSegmenter['setTrack']>[0] | undefined;
+    const unsubscribe = source.subscribe({
+      onTrack: (track) => {
+        if (track.kind !== 'video') return;
+        if (segmenter) segmenter.setTrack(track);
+        else pendingTrack = track;
+      },
+      onFrame: (frame) => {
+        if (frame.kind !== 'video') return;
+        if (!segmenter) {
+          const sequence = frame.key ? this.sourceSegmentStarts.get(frame.dts) : undefined;
+          if (sequence === undefined || !pendingTrack) return;
+          segmenter = new TrackSegmenter('video', output, {
+            segmentDuration: this.config.segmentDuration,
+            partDuration: this.config.partDuration,
+            firstSequence: sequence,
+          });
+          segmenter.setTrack(pendingTrack);
+        }
+        segmenter.pushLeading(frame);
+      },
+      onEnd: () => {
+        segmenter?.end();
+        output.end();
+      },
+    });
+    this.renditionUnsubscribes.push(unsubscribe);
+    return output;
   }
 
   /** Every track that carries media, video renditions first. */
@@ -97,6 +148,7 @@ export class StreamOutput {
     if (this.endedAt !== undefined) return;
     this.endedAt = Date.now();
     this.unsubscribe();
+    for (const u of this.renditionUnsubscribes) u();
     for (const t of this.videos.values()) t.end();
     this.audio.end();
   }

@@ -72,6 +72,11 @@ export class TrackSegmenter {
     return this.track;
   }
 
+  /** Decode time of the first frame of the open segment, if one is open. */
+  get openSegmentStart(): number | undefined {
+    return this.segmentStarted ? this.segmentStart : undefined;
+  }
+
   /** The sequence number the next completed segment will carry. */
   get nextSequence(): number {
     return this.sequence;

@@ -77,3 +77,10 @@ export async function keyframeTimes(file: string): Promise<number[]> {
     .filter((l) => l.startsWith('1,'))
     .map((l) => Number(l.split(',')[1]));
 }
+
+/** Whether the first decoded video frame of a file is a keyframe (ffprobe). */
+export async function firstFrameIsKey(file: string): Promise<boolean> {
+  const r = await run(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', file], 60_000);
+  const first = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
+  return first !== undefined && first.split(',')[0] === '1';
+}
