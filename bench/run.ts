@@ -4,6 +4,7 @@ import { benchFixture } from './fixtures.js';
 import { benchTransmux } from './transmux.js';
 import { benchHttp, wrkAvailable } from './http.js';
 import { benchFanout } from './fanout.js';
+import { benchLadder } from './ladder.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -48,6 +49,15 @@ async function main(): Promise<void> {
     row(`RTMP play fan-out ${r.players} players: ours CPU % (idle ${r.oursBaselineCpuPercent.toFixed(1)})`, `${r.oursCpuPercent.toFixed(1)} %`);
     if (r.nginxCpuPercent !== undefined) row(`  nginx-rtmp same run: CPU % (idle ${r.nginxBaselineCpuPercent!.toFixed(1)})`, `${r.nginxCpuPercent.toFixed(1)} %`, 'target: ours <= 1.5x nginx');
     row(`  received per player`, `${r.receivedMbitPerPlayer.toFixed(2)} Mbit/s`);
+  }
+
+  if (!process.argv.includes('--no-ladder')) {
+    const l = await benchLadder(undefined, quick ? 5 : 10);
+    results['ladder'] = l;
+    row('ladder 1080p60 source: rungs', l.rungs.join(', ').slice(0, 60));
+    row('ladder transcode speed (one ffmpeg, fed at full speed)', `${l.xRealtime.toFixed(2)}x realtime`);
+    row('ladder CPU (cores at real time)', l.coresAtRealtime.toFixed(2));
+    for (const [rung, ms] of Object.entries(l.latencyMedianMs)) row(`  extra latency of rung ${rung} over the source (median)`, `${ms.toFixed(0)} ms`, 'target < one part (200 ms)');
   }
 
   if (json) console.log(JSON.stringify(results, null, 2));

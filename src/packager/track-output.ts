@@ -140,8 +140,9 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     if (duration > this.maxPartDuration) this.maxPartDuration = duration;
     this.openParts.push({ index: part.index, duration, independent: part.independent, byteLength: part.bytes.byteLength });
     this.openPartBytes.push(part.bytes);
-    this.emit('part', part);
+    // Waiting requests first (they answer synchronously), then other muxers (TS, metrics).
     this.emit('update');
+    this.emit('part', part);
   }
 
   onSegment(segment: CmafSegment): void {
@@ -178,8 +179,8 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.openParts.length = 0;
     this.openPartBytes.length = 0;
     this.trimWindow();
-    this.emit('segment', segment);
     this.emit('update');
+    this.emit('segment', segment);
   }
 
   /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */
