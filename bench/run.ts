@@ -8,6 +8,10 @@ import { benchLadder } from './ladder.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
+/** `--only transmux,availability,http,fanout,ladder` runs a subset. */
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : undefined;
+const wanted = (name: string): boolean => !only || only.has(name);
 
 function row(name: string, value: string, target = ''): void {
   if (!json) console.log(`${name.padEnd(58)} ${value.padStart(16)}   ${target}`);
@@ -15,6 +19,7 @@ function row(name: string, value: string, target = ''): void {
 
 async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
+  if (wanted('transmux')) {
   const long = await benchFixture(quick ? 60 : 300);
   const t = await benchTransmux(long, quick ? 3 : 5);
   results['transmux'] = t;
@@ -24,8 +29,10 @@ async function main(): Promise<void> {
   row('transmux MB/s, one core', t.mbPerSecond.toFixed(1));
   row('ffmpeg -c copy -f hls fmp4: CPU s / x realtime', `${t.ffmpegCpuSeconds.toFixed(3)} / ${t.ffmpegXRealtime.toFixed(0)}x`);
   row('ratio ours vs ffmpeg (CPU)', `${t.ratio.toFixed(2)}x`, '>= 1 means faster than ffmpeg');
+  }
 
   const short = await benchFixture(60);
+  if (wanted('availability')) {
   const a = await benchAvailability(short, quick ? 15 : 40);
   results['availability'] = a;
   row('first master playlist after publish start', `${a.firstPlaylistAfterPublishMs.toFixed(0)} ms`, 'target <= segment + 100 ms');
@@ -33,8 +40,11 @@ async function main(): Promise<void> {
   row('segment listed after its closing frame p95', `${a.segmentP95Ms.toFixed(2)} ms`);
   row(`part listed after its closing frame (n=${a.partSamples}) median`, `${a.partMedianMs.toFixed(2)} ms`, 'target < 5 ms');
   row('part listed after its closing frame p95', `${a.partP95Ms.toFixed(2)} ms`);
+  }
 
-  if (wrkAvailable()) {
+  if (!wanted('http')) {
+    // skipped
+  } else if (wrkAvailable()) {
     const h = await benchHttp([100 * 1024, 660 * 1024], quick ? 5 : 10);
     results['http'] = h;
     for (const r of h) {
@@ -43,6 +53,7 @@ async function main(): Promise<void> {
     }
   } else row('HTTP req/s', 'skipped', 'apt-get install wrk');
 
+  if (wanted('fanout')) {
   const f = await benchFanout(short, [100, 200], quick ? 5 : 10);
   results['fanout'] = f;
   for (const r of f) {
@@ -50,8 +61,9 @@ async function main(): Promise<void> {
     if (r.nginxCpuPercent !== undefined) row(`  nginx-rtmp same run: CPU % (idle ${r.nginxBaselineCpuPercent!.toFixed(1)})`, `${r.nginxCpuPercent.toFixed(1)} %`, 'target: ours <= 1.5x nginx');
     row(`  received per player`, `${r.receivedMbitPerPlayer.toFixed(2)} Mbit/s`);
   }
+  }
 
-  if (!process.argv.includes('--no-ladder')) {
+  if (wanted('ladder')) {
     const l = await benchLadder(undefined, quick ? 5 : 10);
     results['ladder'] = l;
     row('ladder 1080p60 source: rungs', l.rungs.join(', ').slice(0, 60));
