@@ -4,36 +4,9 @@
  * writes the SVG chart (default latency.svg unless --json alone).
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { measureLatency } from './measure.js';
 import { renderSvg, renderTable } from './render.js';
-
-export interface CliOptions {
-  url?: string;
-  http?: string;
-  seconds: number;
-  json: boolean;
-  svg?: string;
-}
-
-export function parseCliArgs(argv: readonly string[]): CliOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      url: { type: 'string' },
-      http: { type: 'string' },
-      seconds: { type: 'string', default: '30' },
-      json: { type: 'boolean', default: false },
-      svg: { type: 'string' },
-    },
-    strict: true,
-  });
-  const seconds = Number(values.seconds);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be a positive number, got ${values.seconds}`);
-  const json = values.json ?? false;
-  const svg = values.svg ?? (json ? undefined : 'latency.svg');
-  return { url: values.url, http: values.http, seconds, json, svg };
-}
 
 async function main(): Promise<void> {
   const opts = parseCliArgs(process.argv.slice(2));

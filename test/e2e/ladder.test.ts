@@ -8,28 +8,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningGateway } from '../../src/gateway.js';
-import type { TrackOutput } from '../../src/packager/track-output.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchBytes, fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
+import { untilUpdate } from '../helpers/events.js';
 import { firstFrameIsKey, probe } from '../helpers/media-check.js';
 
 let gw: RunningGateway;
 let publisher: Publisher;
 let base: string;
 
-function until(track: TrackOutput, ready: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (ready()) {
-        track.off('update', check);
-        resolve();
-      }
-    };
-    track.on('update', check);
-    check();
-  });
-}
 
 beforeAll(async () => {
   gw = await startTestGateway({ transcode: true, transcodePreset: 'ultrafast', maxTranscodes: 1 });
@@ -47,7 +35,7 @@ describe('ABR ladder', () => {
   it('lists the source and transcoded rungs, aligned segment for segment, each segment starting with a keyframe', async () => {
     const output = gw.outputs.get('live', 'abr')!;
     // Wait for a rung to have three segments.
-    await until(output.videos.get('src')!, () => [...output.videos.values()].some((v) => v.id !== 'src' && v.segments.length >= 3));
+    await untilUpdate(output.videos.get('src')!, () => [...output.videos.values()].some((v) => v.id !== 'src' && v.segments.length >= 3));
     const m = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
     expect(m.playlists!.length).toBeGreaterThanOrEqual(2);
     const heights = m.playlists!.map((p) => p.attributes.RESOLUTION?.height);

@@ -6,24 +6,13 @@ import { buildSegmentHeader } from '../../src/mux/fmp4/fragment.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchBytes, fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
+import { untilUpdate } from '../helpers/events.js';
 
 let gw: RunningGateway;
 let publisher: Publisher;
 let base: string;
 let video: TrackOutput;
 
-function until(track: TrackOutput, ready: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (ready()) {
-        track.off('update', check);
-        resolve();
-      }
-    };
-    track.on('update', check);
-    check();
-  });
-}
 
 beforeAll(async () => {
   gw = await startTestGateway();
@@ -32,7 +21,7 @@ beforeAll(async () => {
   publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/ll`, { loop: true });
   await live;
   video = gw.outputs.get('live', 'll')!.videos.get('src')!;
-  await until(video, () => video.segments.length >= 2);
+  await untilUpdate(video, () => video.segments.length >= 2);
 }, 60_000);
 afterAll(async () => {
   publisher?.process.kill('SIGKILL');
