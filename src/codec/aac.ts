@@ -80,7 +80,7 @@ export function parseAudioSpecificConfig(bytes: Uint8Array): AudioSpecificConfig
     if (objectType === AOT_PS) ps = true;
     extensionSampleRate = readSampleRate(r).rate;
     objectType = readObjectType(r);
-    if (objectType === 22) r.skip(4, 'extensionChannelConfiguration');
+    if (objectType === 22) r.skipBits(4, 'extensionChannelConfiguration');
   }
   let channels = CHANNELS_BY_CONFIGURATION[channelConfiguration];
   let samplesPerFrame = 1024;
@@ -88,14 +88,14 @@ export function parseAudioSpecificConfig(bytes: Uint8Array): AudioSpecificConfig
     // §4.4.1 GASpecificConfig
     const frameLengthFlag = r.flag('frameLengthFlag');
     samplesPerFrame = objectType === AOT_ER_AAC_LD ? (frameLengthFlag ? 480 : 512) : frameLengthFlag ? 960 : 1024;
-    if (r.flag('dependsOnCoreCoder')) r.skip(14, 'coreCoderDelay');
+    if (r.flag('dependsOnCoreCoder')) r.skipBits(14, 'coreCoderDelay');
     const extensionFlag = r.flag('extensionFlag');
     if (channelConfiguration === 0) channels = readProgramConfigElementChannels(r);
-    if (objectType === 6 || objectType === 20) r.skip(3, 'layerNr');
+    if (objectType === 6 || objectType === 20) r.skipBits(3, 'layerNr');
     if (extensionFlag) {
-      if (objectType === 22) r.skip(16, 'numOfSubFrame, layer_length');
-      if (objectType === 17 || objectType === 19 || objectType === 20 || objectType === 23) r.skip(3, 'resilience flags');
-      r.skip(1, 'extensionFlag3');
+      if (objectType === 22) r.skipBits(16, 'numOfSubFrame, layer_length');
+      if (objectType === 17 || objectType === 19 || objectType === 20 || objectType === 23) r.skipBits(3, 'resilience flags');
+      r.skipBits(1, 'extensionFlag3');
     }
   } else if (objectType === AOT_ER_AAC_ELD) {
     samplesPerFrame = r.flag('frameLengthFlag') ? 480 : 512;
@@ -142,27 +142,27 @@ export function parseAudioSpecificConfig(bytes: Uint8Array): AudioSpecificConfig
  * 2 for a channel pair element, plus LFEs). Coupling and data elements carry no output channels.
  */
 function readProgramConfigElementChannels(r: BitReader): number {
-  r.skip(4 + 2 + 4, 'element_instance_tag, object_type, sampling_frequency_index');
+  r.skipBits(4 + 2 + 4, 'element_instance_tag, object_type, sampling_frequency_index');
   const front = r.u(4, 'num_front_channel_elements');
   const side = r.u(4, 'num_side_channel_elements');
   const back = r.u(4, 'num_back_channel_elements');
   const lfe = r.u(2, 'num_lfe_channel_elements');
   const assoc = r.u(3, 'num_assoc_data_elements');
   const cc = r.u(4, 'num_valid_cc_elements');
-  if (r.flag('mono_mixdown_present')) r.skip(4, 'mono_mixdown_element_number');
-  if (r.flag('stereo_mixdown_present')) r.skip(4, 'stereo_mixdown_element_number');
-  if (r.flag('matrix_mixdown_idx_present')) r.skip(3, 'matrix_mixdown_idx, pseudo_surround_enable');
+  if (r.flag('mono_mixdown_present')) r.skipBits(4, 'mono_mixdown_element_number');
+  if (r.flag('stereo_mixdown_present')) r.skipBits(4, 'stereo_mixdown_element_number');
+  if (r.flag('matrix_mixdown_idx_present')) r.skipBits(3, 'matrix_mixdown_idx, pseudo_surround_enable');
   let channels = 0;
   for (let i = 0; i < front + side + back; i++) {
     channels += r.flag('element_is_cpe') ? 2 : 1;
-    r.skip(4, 'element_tag_select');
+    r.skipBits(4, 'element_tag_select');
   }
   channels += lfe;
-  r.skip(4 * lfe + 4 * assoc + 5 * cc, 'lfe/assoc/cc element tags');
+  r.skipBits(4 * lfe + 4 * assoc + 5 * cc, 'lfe/assoc/cc element tags');
   // byte_alignment() is relative to the start of the AudioSpecificConfig, which is where this
   // reader starts; then comment_field_bytes and the comment itself.
   r.byteAlign();
-  r.skip(8 * r.u(8, 'comment_field_bytes'), 'comment_field_data');
+  r.skipBits(8 * r.u(8, 'comment_field_bytes'), 'comment_field_data');
   if (channels === 0) throw new GatewayError('codec.aac', 'program_config_element declares no channels', {});
   return channels;
 }

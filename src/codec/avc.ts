@@ -160,7 +160,7 @@ export function parseSps(nal: Uint8Array): AvcSpsInfo {
     if (bitDepthLuma > 14 || bitDepthChroma > 14) {
       throw new GatewayError('codec.avc', `bit depth ${bitDepthLuma}/${bitDepthChroma} out of range`, {});
     }
-    r.skip(1, 'qpprime_y_zero_transform_bypass_flag');
+    r.skipBits(1, 'qpprime_y_zero_transform_bypass_flag');
     if (r.flag('seq_scaling_matrix_present_flag')) {
       const lists = chromaFormatIdc !== 3 ? 8 : 12;
       for (let i = 0; i < lists; i++) {
@@ -175,7 +175,7 @@ export function parseSps(nal: Uint8Array): AvcSpsInfo {
   if (pocType === 0) {
     if (r.ue('log2_max_pic_order_cnt_lsb_minus4') > 12) throw new GatewayError('codec.avc', 'log2_max_pic_order_cnt_lsb_minus4 out of range', {});
   } else if (pocType === 1) {
-    r.skip(1, 'delta_pic_order_always_zero_flag');
+    r.skipBits(1, 'delta_pic_order_always_zero_flag');
     r.se('offset_for_non_ref_pic');
     r.se('offset_for_top_to_bottom_field');
     const cycle = r.ue('num_ref_frames_in_pic_order_cnt_cycle');
@@ -185,15 +185,15 @@ export function parseSps(nal: Uint8Array): AvcSpsInfo {
     throw new GatewayError('codec.avc', `pic_order_cnt_type ${pocType} out of range`, {});
   }
   r.ue('max_num_ref_frames');
-  r.skip(1, 'gaps_in_frame_num_value_allowed_flag');
+  r.skipBits(1, 'gaps_in_frame_num_value_allowed_flag');
   const widthMbs = r.ue('pic_width_in_mbs_minus1') + 1;
   const heightMapUnits = r.ue('pic_height_in_map_units_minus1') + 1;
   if (widthMbs > MAX_MBS_PER_DIMENSION || heightMapUnits > MAX_MBS_PER_DIMENSION) {
     throw new GatewayError('codec.avc', `picture size ${widthMbs}x${heightMapUnits} macroblocks exceeds limit`, {});
   }
   const frameMbsOnly = r.flag('frame_mbs_only_flag');
-  if (!frameMbsOnly) r.skip(1, 'mb_adaptive_frame_field_flag');
-  r.skip(1, 'direct_8x8_inference_flag');
+  if (!frameMbsOnly) r.skipBits(1, 'mb_adaptive_frame_field_flag');
+  r.skipBits(1, 'direct_8x8_inference_flag');
 
   // §7.4.2.1.1 frame_crop_*_offset, in units of CropUnitX / CropUnitY (equations 7-19..7-22).
   const codedWidth = widthMbs * 16;
@@ -275,10 +275,10 @@ function readVui(r: BitReader, info: AvcSpsInfo): void {
       info.sarDen = SAR_TABLE[idc]![1];
     }
   }
-  if (r.flag('overscan_info_present_flag')) r.skip(1, 'overscan_appropriate_flag');
+  if (r.flag('overscan_info_present_flag')) r.skipBits(1, 'overscan_appropriate_flag');
   if (r.flag('video_signal_type_present_flag')) {
-    r.skip(4, 'video_format, video_full_range_flag');
-    if (r.flag('colour_description_present_flag')) r.skip(24, 'colour description');
+    r.skipBits(4, 'video_format, video_full_range_flag');
+    if (r.flag('colour_description_present_flag')) r.skipBits(24, 'colour description');
   }
   if (r.flag('chroma_loc_info_present_flag')) {
     r.ue('chroma_sample_loc_type_top_field');

@@ -54,7 +54,7 @@ export class BitReader {
     return this.u(1, what) === 1;
   }
 
-  skip(n: number, what = 'skipped bits'): void {
+  skipBits(n: number, what = 'skipped bits'): void {
     this.need(n, what);
     this.pos += n;
   }

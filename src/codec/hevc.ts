@@ -150,15 +150,15 @@ export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
   const type = (nal[0]! >>> 1) & 0x3f;
   if (type !== HEVC_NAL_SPS) throw new GatewayError('codec.hevc', `not an SPS NAL unit (type ${type})`, { offset: 0 });
   const r = new BitReader(nalToRbsp(nal.subarray(2)), 'codec.hevc');
-  r.skip(4, 'sps_video_parameter_set_id');
+  r.skipBits(4, 'sps_video_parameter_set_id');
   const maxSubLayersMinus1 = r.u(3, 'sps_max_sub_layers_minus1');
-  r.skip(1, 'sps_temporal_id_nesting_flag');
+  r.skipBits(1, 'sps_temporal_id_nesting_flag');
   // §7.3.3 profile_tier_level(1, sps_max_sub_layers_minus1)
   const profileSpace = r.u(2, 'general_profile_space');
   const tierFlag = r.u(1, 'general_tier_flag');
   const profileIdc = r.u(5, 'general_profile_idc');
-  r.skip(32, 'general_profile_compatibility_flags');
-  r.skip(48, 'general constraint flags');
+  r.skipBits(32, 'general_profile_compatibility_flags');
+  r.skipBits(48, 'general constraint flags');
   const levelIdc = r.u(8, 'general_level_idc');
   const subProfilePresent: boolean[] = [];
   const subLevelPresent: boolean[] = [];
@@ -166,10 +166,10 @@ export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
     subProfilePresent.push(r.flag('sub_layer_profile_present_flag'));
     subLevelPresent.push(r.flag('sub_layer_level_present_flag'));
   }
-  if (maxSubLayersMinus1 > 0) r.skip(2 * (8 - maxSubLayersMinus1), 'reserved_zero_2bits');
+  if (maxSubLayersMinus1 > 0) r.skipBits(2 * (8 - maxSubLayersMinus1), 'reserved_zero_2bits');
   for (let i = 0; i < maxSubLayersMinus1; i++) {
-    if (subProfilePresent[i]) r.skip(88, 'sub_layer profile');
-    if (subLevelPresent[i]) r.skip(8, 'sub_layer_level_idc');
+    if (subProfilePresent[i]) r.skipBits(88, 'sub_layer profile');
+    if (subLevelPresent[i]) r.skipBits(8, 'sub_layer_level_idc');
   }
   const spsId = r.ue('sps_seq_parameter_set_id');
   if (spsId > 15) throw new GatewayError('codec.hevc', `sps_seq_parameter_set_id ${spsId} out of range`, {});
