@@ -7,6 +7,8 @@ export interface CliOptions {
   seconds: number;
   json: boolean;
   svg?: string;
+  /** Replay this FLV file (looped, real time) instead of encoding with ffmpeg. */
+  flv?: string;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -18,6 +20,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       seconds: { type: 'string', default: '30' },
       json: { type: 'boolean', default: false },
       svg: { type: 'string' },
+      flv: { type: 'string' },
     },
     strict: true,
   });
@@ -25,5 +28,5 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be a positive number, got ${values.seconds}`);
   const json = values.json ?? false;
   const svg = values.svg ?? (json ? undefined : 'latency.svg');
-  return { url: values.url, http: values.http, seconds, json, svg };
+  return { url: values.url, http: values.http, seconds, json, svg, flv: values.flv };
 }

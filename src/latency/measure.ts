@@ -21,6 +21,8 @@ export interface MeasureOptions {
   readonly seconds?: number;
   /** Longest wait for the stream to appear in its HLS playlist before players start. Default 20 s. */
   readonly liveTimeoutSeconds?: number;
+  /** Replay this FLV file (looped, real time) instead of encoding with ffmpeg. */
+  readonly sourceFlv?: string;
 }
 
 async function waitForLive(playlistUrl: string, timeoutMs: number, publisher: Publisher): Promise<void> {
@@ -48,7 +50,7 @@ export async function measureLatency(opts: MeasureOptions = {}): Promise<Latency
     }
     const target = parseRtmpUrl(rtmpUrl);
     httpBase = (httpBase ?? `http://${target.host}:8000`).replace(/\/$/, '');
-    publisher = await startPublisher(target);
+    publisher = await startPublisher(target, { flvFile: opts.sourceFlv });
     await waitForLive(`${httpBase}/${target.app}/${target.key}/src/index.m3u8`, (opts.liveTimeoutSeconds ?? 20) * 1000, publisher);
 
     const controller = new AbortController();

@@ -17,6 +17,8 @@ export class TsPesCollector {
   private carryFill = 0;
   private parts: Uint8Array[] = [];
   private partBytes = 0;
+  /** A PES start has been seen (continuation packets before it are dropped). */
+  private started = false;
 
   constructor(
     private readonly pid = 0x100,
@@ -89,8 +91,6 @@ export class TsPesCollector {
     this.parts.push(payload.slice());
     this.partBytes += payload.byteLength;
   }
-
-  private started = false;
 
   private assemble(): Uint8Array | undefined {
     if (!this.started || this.partBytes === 0) return undefined;
