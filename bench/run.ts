@@ -5,6 +5,7 @@ import { benchTransmux } from './transmux.js';
 import { benchHttp, wrkAvailable } from './http.js';
 import { benchFanout } from './fanout.js';
 import { benchLadder } from './ladder.js';
+import { measureLatency, renderTable } from '../src/latency/index.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -70,6 +71,12 @@ async function main(): Promise<void> {
     row('ladder transcode speed (one ffmpeg, fed at full speed)', `${l.xRealtime.toFixed(2)}x realtime`);
     row('ladder CPU (cores at real time)', l.coresAtRealtime.toFixed(2));
     for (const [rung, ms] of Object.entries(l.latencyMedianMs)) row(`  extra latency of rung ${rung} over the source (median)`, `${ms.toFixed(0)} ms`, 'target < one part (200 ms)');
+  }
+
+  if (wanted('latency')) {
+    const report = await measureLatency({ seconds: quick ? 15 : 30 });
+    results['latency'] = { ...report, protocols: report.protocols.map(({ samples: _s, ...row }) => row) };
+    if (!json) console.log(`\nlatency per protocol (npm run latency), ${report.durationSeconds} s:\n${renderTable(report)}`);
   }
 
   if (json) console.log(JSON.stringify(results, null, 2));
