@@ -58,8 +58,35 @@ export class LiveStream {
     for (const sink of this.sinks) sink.onTrack(track);
   }
 
-  pushFrame(frame: Frame): void {
+  /**
+   * A reconnecting publisher's clock usually restarts near zero: its frames are shifted so the
+   * first one lands where the previous publish ended (`seconds` of media time), and timestamps
+   * never go backwards for the packagers, players and transcoders downstream.
+   */
+  continueAfter(seconds: number): void {
+    this.continueFrom = seconds;
+  }
+
+  private continueFrom: number | undefined;
+  private rebaseSeconds = 0;
+  private rebaseDecided = false;
+
+  private rebased(frame: Frame): Frame {
+    if (!this.rebaseDecided) {
+      this.rebaseDecided = true;
+      const timescale = frame.kind === 'video' ? (this.video?.timescale ?? 90_000) : (this.audio?.timescale ?? 48_000);
+      const first = frame.dts / timescale;
+      if (this.continueFrom !== undefined && first < this.continueFrom) this.rebaseSeconds = this.continueFrom - first;
+    }
+    if (this.rebaseSeconds === 0) return frame;
+    const timescale = frame.kind === 'video' ? (this.video?.timescale ?? 90_000) : (this.audio?.timescale ?? 48_000);
+    const shift = Math.round(this.rebaseSeconds * timescale);
+    return { ...frame, dts: frame.dts + shift, pts: frame.pts + shift };
+  }
+
+  pushFrame(input: Frame): void {
     if (this.ended) return;
+    const frame = this.rebased(input);
     if (frame.kind === 'video') this.stats.videoFrames++;
     else this.stats.audioFrames++;
     this.stats.bytesIn += frame.data.byteLength;

@@ -108,6 +108,7 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
         partDuration: options.partDuration,
         lowLatency: true,
         skip,
+        publisherPresent: output.suspendedAt === undefined,
       },
       [...output.videos.values(), output.audio],
     );

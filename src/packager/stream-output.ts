@@ -26,15 +26,20 @@ export class StreamOutput {
   readonly videos = new Map<string, TrackOutput>();
   readonly audio: TrackOutput;
   readonly startedAt: number;
-  readonly stream: LiveStream;
+  /** The publish feeding the output now (a reconnecting publisher replaces it). */
+  stream: LiveStream;
   /** Short id of this publish, carried in media file names (see TrackOutput). */
   readonly session: string;
   endedAt: number | undefined;
+  /** Set while the publisher is gone but may come back within the grace window. */
+  suspendedAt: number | undefined;
   private readonly cache: SegmentCache;
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void = () => undefined;
   /** Start time (90 kHz) -> sequence of the source's recent segments, so rungs join with the same numbers. */
   private readonly sourceSegmentStarts = new Map<number, number>();
   private readonly renditionUnsubscribes: (() => void)[] = [];
+  /** Called when the publisher leaves; decides between finishing now and waiting for a reconnect. */
+  onPublisherGone: (output: StreamOutput) => void = (output) => output.finish();
 
   constructor(stream: LiveStream, config: PackagerConfig, cache: SegmentCache) {
     this.stream = stream;
@@ -48,13 +53,23 @@ export class StreamOutput {
     const source = this.createTrackOutput(SOURCE_RENDITION, 'video');
     this.audio = this.createTrackOutput(AUDIO_RENDITION, 'audio');
     this.videos.set(SOURCE_RENDITION, source);
+    this.attach(stream, false);
+  }
+
+  /** Segments `stream` into the outputs, numbering on from where they are. */
+  private attach(stream: LiveStream, resumed: boolean): void {
+    const source = this.videos.get(SOURCE_RENDITION)!;
+    const firstSequence = Math.max(source.openSequence ?? 0, this.audio.openSequence ?? 0);
     const segmenter = new StreamSegmenter(
       { video: source, audio: this.audio },
       {
-        segmentDuration: config.segmentDuration,
-        partDuration: config.partDuration,
+        segmentDuration: this.config.segmentDuration,
+        partDuration: this.config.partDuration,
         expectVideo: () => stream.metadata['videocodecid'] !== undefined || stream.video !== undefined,
+        firstSequence,
+        startsWithDiscontinuity: resumed,
       },
+      { video: source.currentInitId + 1, audio: this.audio.currentInitId + 1 },
     );
     this.unsubscribe = stream.subscribe({
       onTrack: (track) => segmenter.onTrack(track),
@@ -68,13 +83,38 @@ export class StreamOutput {
       },
       onEnd: () => {
         segmenter.onEnd();
-        this.finish();
+        this.unsubscribe();
+        this.onPublisherGone(this);
       },
     });
   }
 
-  get ended(): boolean {
-    return this.endedAt !== undefined;
+  /** The publisher left: keep everything listed (no ENDLIST) while it may reconnect. */
+  suspend(): void {
+    if (this.ended) return;
+    this.suspendedAt = Date.now();
+  }
+
+  /**
+   * The same key is published again within the grace window: media sequence numbers and init ids
+   * continue, the first new segment is a discontinuity. The new stream's timestamps must already
+   * be rebased past the old ones (LiveStream.continueAfter).
+   */
+  resume(stream: LiveStream): void {
+    if (this.ended) return;
+    this.suspendedAt = undefined;
+    this.stream = stream;
+    this.attach(stream, true);
+  }
+
+  /** End of the last media pushed, in seconds of the stream's media clock (for rebasing a reconnect). */
+  mediaEndSeconds(): number {
+    let end = 0;
+    for (const t of [...this.videos.values(), this.audio]) {
+      const last = t.lastSegment;
+      if (last) end = Math.max(end, (last.startTime + last.durationTicks) / last.timescale);
+    }
+    return end;
   }
 
   createTrackOutput(id: string, kind: 'video' | 'audio'): TrackOutput {
@@ -91,9 +131,11 @@ export class StreamOutput {
    * Adds a video rendition fed by `source` (a transcoded rung). It is cut by the same rule as the
    * source; its first segment starts at its first keyframe that starts a source segment, and
    * takes that segment's sequence number, so every rendition has the same numbers and spans.
+   * A rendition id that exists (a reconnected publisher's new transcoder) continues its output.
    */
   addVideoRendition(id: string, source: { subscribe(sink: StreamSink): () => void }): TrackOutput {
-    const output = this.createTrackOutput(id, 'video');
+    const output = this.videos.get(id) ?? this.createTrackOutput(id, 'video');
+    const resumed = this.videos.has(id);
     this.videos.set(id, output);
     let segmenter: TrackSegmenter | undefined;
     let pendingTrack: Parameters<TrackSegmenter['setTrack']>[0] | undefined;
@@ -112,18 +154,22 @@ export class StreamOutput {
             segmentDuration: this.config.segmentDuration,
             partDuration: this.config.partDuration,
             firstSequence: sequence,
+            firstInitId: output.currentInitId + 1,
+            startsWithDiscontinuity: resumed,
           });
           segmenter.setTrack(pendingTrack);
         }
         segmenter.pushLeading(frame);
       },
-      onEnd: () => {
-        segmenter?.end();
-        output.end();
-      },
+      // The rung's TrackOutput ends with the stream output, not with one transcoder run.
+      onEnd: () => segmenter?.end(),
     });
     this.renditionUnsubscribes.push(unsubscribe);
     return output;
+  }
+
+  get ended(): boolean {
+    return this.endedAt !== undefined;
   }
 
   /** Every track that carries media, video renditions first. */
@@ -144,9 +190,11 @@ export class StreamOutput {
     return tracks.length > 0 && tracks.every((t) => t.segments.length > 0);
   }
 
-  private finish(): void {
+  /** The stream is over: playlists get ENDLIST, the window's bytes move to the cache. */
+  finish(): void {
     if (this.endedAt !== undefined) return;
     this.endedAt = Date.now();
+    this.suspendedAt = undefined;
     this.unsubscribe();
     for (const u of this.renditionUnsubscribes) u();
     for (const t of this.videos.values()) t.end();

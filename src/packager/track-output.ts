@@ -86,6 +86,9 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   readonly openParts: PartInfo[] = [];
   /** Media sequence of the segment in progress (the next to complete). */
   openSequence: number | undefined;
+  /** Whether the segment in progress follows a discontinuity, and the init it needs. */
+  openDiscontinuity = false;
+  openInitId = -1;
   /** Peak and average bits per second over the segments produced so far. */
   peakBitrate = 0;
   private totalBits = 0;
@@ -135,6 +138,8 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
       this.openParts.length = 0;
       this.openPartBytes.length = 0;
     }
+    this.openDiscontinuity = part.discontinuity;
+    this.openInitId = part.initId;
     this.options.clock.anchor(part.startTime, part.timescale, part.wallclock);
     const duration = part.duration / part.timescale;
     if (duration > this.maxPartDuration) this.maxPartDuration = duration;

@@ -23,9 +23,13 @@ export class StreamSegmenter implements StreamSink {
   private readonly expectVideo: () => boolean;
   private readonly segmentDuration: number;
 
-  constructor(sinks: { video: SegmentSink; audio: SegmentSink }, options: StreamSegmenterOptions) {
-    this.video = new TrackSegmenter('video', sinks.video, options);
-    this.audio = new TrackSegmenter('audio', sinks.audio, options);
+  constructor(
+    sinks: { video: SegmentSink; audio: SegmentSink },
+    options: StreamSegmenterOptions,
+    initIds: { video?: number; audio?: number } = {},
+  ) {
+    this.video = new TrackSegmenter('video', sinks.video, { ...options, firstInitId: initIds.video });
+    this.audio = new TrackSegmenter('audio', sinks.audio, { ...options, firstInitId: initIds.audio });
     this.expectVideo = options.expectVideo ?? (() => true);
     this.segmentDuration = options.segmentDuration;
   }

@@ -21,6 +21,10 @@ export interface TrackSegmenterOptions {
   readonly partDuration: number;
   /** Media sequence number of the first segment. */
   readonly firstSequence?: number;
+  /** Id of the first init segment (a resumed stream continues the numbering). */
+  readonly firstInitId?: number;
+  /** The first segment follows a gap (a publisher that reconnected): EXT-X-DISCONTINUITY. */
+  readonly startsWithDiscontinuity?: boolean;
 }
 
 /** A cut requested by the leading track, in seconds of media time (exact rational via ticks). */
@@ -66,6 +70,8 @@ export class TrackSegmenter {
     this.segmentSeconds = options.segmentDuration;
     this.partSeconds = options.partDuration;
     this.sequence = options.firstSequence ?? 0;
+    this.initId = (options.firstInitId ?? 0) - 1;
+    this.discontinuity = options.startsWithDiscontinuity ?? false;
   }
 
   get currentTrack(): Track | undefined {
@@ -276,6 +282,8 @@ export class TrackSegmenter {
       duration,
       timescale: this.timescale,
       independent: frames[0]!.key,
+      discontinuity: this.discontinuity,
+      initId: this.initId,
       bytes,
       wallclock: frames[0]!.wallclock,
       frames,

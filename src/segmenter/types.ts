@@ -23,6 +23,10 @@ export interface CmafPart {
   readonly timescale: number;
   /** Starts with a sync sample (EXT-X-PART INDEPENDENT=YES). */
   readonly independent: boolean;
+  /** The segment this part opens follows a configuration change or a gap (EXT-X-DISCONTINUITY). */
+  readonly discontinuity: boolean;
+  /** Init segment the part needs. */
+  readonly initId: number;
   readonly bytes: Uint8Array;
   /** Wall clock (ms) when the part's first frame arrived. */
   readonly wallclock: number;

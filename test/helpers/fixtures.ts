@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { ffmpegPath } from './tools.js';
 import { run } from './process.js';
 
-export type FixtureName = 'av720p30' | 'av720p30-bframes' | 'audio-only' | 'video-only' | 'av360p-short';
+export type FixtureName = 'av720p30' | 'av720p30-bframes' | 'audio-only' | 'video-only' | 'av360p-short' | 'av1080p60';
 
 const DIR = join(tmpdir(), 'streamgate-fixtures-v2');
 
 interface FixtureSpec {
   seconds: number;
-  video?: { size: string; rate: number; gop: number; bframes: number; profile: string; bitrate: string };
+  /** `preset` is the x264 preset used to make it (default superfast). */
+  video?: { size: string; rate: number; gop: number; bframes: number; profile: string; bitrate: string; preset?: string };
   audio?: boolean;
 }
 
@@ -24,6 +25,9 @@ const SPECS: Record<FixtureName, FixtureSpec> = {
   'audio-only': { seconds: 10, audio: true },
   'video-only': { seconds: 10, video: { size: '640x360', rate: 25, gop: 50, bframes: 0, profile: 'main', bitrate: '600k' } },
   'av360p-short': { seconds: 6, video: { size: '640x360', rate: 30, gop: 30, bframes: 0, profile: 'baseline', bitrate: '500k' }, audio: true },
+  // The ladder's top input. ultrafast keeps it quick to make; it turns off CABAC, B-frames and 8x8dct,
+  // so the stream is Constrained Baseline in all but the High profile_idc it signals. Fine for a ladder test.
+  av1080p60: { seconds: 6, video: { size: '1920x1080', rate: 60, gop: 120, bframes: 0, profile: 'high', bitrate: '6000k', preset: 'ultrafast' }, audio: true },
 };
 
 /** Returns the path of the fixture, making it first if needed. */
@@ -39,7 +43,7 @@ export async function fixture(name: FixtureName): Promise<string> {
   if (spec.video) {
     const v = spec.video;
     args.push(
-      '-c:v', 'libx264', '-preset', 'superfast', '-profile:v', v.profile, '-pix_fmt', 'yuv420p',
+      '-c:v', 'libx264', '-preset', v.preset ?? 'superfast', '-profile:v', v.profile, '-pix_fmt', 'yuv420p',
       '-g', String(v.gop), '-keyint_min', String(v.gop), '-sc_threshold', '0', '-bf', String(v.bframes),
       '-b:v', v.bitrate, '-maxrate', v.bitrate, '-bufsize', v.bitrate,
     );

@@ -7,7 +7,7 @@ import { ffmpegPath } from './tools.js';
 /** The real gateway, in this process, on free ports of 127.0.0.1. */
 export function startTestGateway(overrides: Partial<Config> = {}): Promise<RunningGateway> {
   // No ladder unless a test asks for one: transcoding would compete for the 2 cores.
-  return startGateway(defaultConfig({ rtmpPort: 0, httpPort: 0, host: '127.0.0.1', transcode: false, ...overrides }), silentLogger());
+  return startGateway(defaultConfig({ rtmpPort: 0, httpPort: 0, host: '127.0.0.1', transcode: false, reconnectGrace: 0, ...overrides }), silentLogger());
 }
 
 export interface Publisher {

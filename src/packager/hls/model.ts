@@ -48,6 +48,9 @@ export interface MediaPlaylist {
   readonly segments: readonly HlsSegment[];
   /** Parts of the segment in progress (listed after the last complete segment). */
   readonly openParts?: readonly HlsPart[];
+  /** The segment in progress follows a discontinuity / needs a new EXT-X-MAP: said before its parts. */
+  readonly openDiscontinuity?: boolean;
+  readonly openMap?: string;
   readonly preloadHintUri?: string;
   readonly renditionReports?: readonly HlsRenditionReport[];
   readonly endList: boolean;

@@ -24,6 +24,11 @@ export interface MediaPlaylistOptions {
   readonly lowLatency: boolean;
   /** `_HLS_skip=YES`: a delta update omitting old segments. */
   readonly skip?: boolean;
+  /**
+   * False while the publisher is gone (reconnect grace): no preload hint, since the next part
+   * may come from a new publish after a discontinuity that players cannot foresee.
+   */
+  readonly publisherPresent?: boolean;
 }
 
 
@@ -82,12 +87,18 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   }
 
   let openParts: HlsPart[] | undefined;
+  let openDiscontinuity = false;
+  let openMap: string | undefined;
   let preloadHintUri: string | undefined;
   let renditionReports: HlsRenditionReport[] | undefined;
   if (ll && track.openSequence !== undefined) {
     const open = track.openSequence;
     openParts = track.openParts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, open, p.index), independent: p.independent }));
-    preloadHintUri = partFileName(track.session, open, track.openParts.length);
+    if (openParts.length > 0) {
+      openDiscontinuity = track.openDiscontinuity && segments.length > 0;
+      if (track.openInitId !== previousInit) openMap = initFileName(track.session, track.openInitId);
+    }
+    if (options.publisherPresent !== false) preloadHintUri = partFileName(track.session, open, track.openParts.length);
     renditionReports = others
       .filter((o) => o !== track && o.lastSegment !== undefined)
       .map((o) => ({ uri: `../${o.id}/index.m3u8`, ...lastPartOf(o) }));
@@ -106,6 +117,8 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
     skippedSegments: skipped > 0 ? skipped : undefined,
     segments,
     openParts,
+    openDiscontinuity,
+    openMap,
     preloadHintUri,
     renditionReports,
     endList: track.ended,

@@ -37,7 +37,11 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
     if (s.parts) for (const part of s.parts) out.push(partLine(part));
     out.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
   }
-  if (p.openParts) for (const part of p.openParts) out.push(partLine(part));
+  if (p.openParts && p.openParts.length > 0) {
+    if (p.openDiscontinuity) out.push('#EXT-X-DISCONTINUITY');
+    if (p.openMap) out.push(`#EXT-X-MAP:URI=${quoted(p.openMap)}`);
+    for (const part of p.openParts) out.push(partLine(part));
+  }
   if (p.preloadHintUri) out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${quoted(p.preloadHintUri)}`);
   if (p.renditionReports) {
     for (const r of p.renditionReports) {

@@ -78,6 +78,8 @@ export function makePart(track: TrackOutput, segment: number, index: number, sta
     segment,
     index,
     startTime,
+    discontinuity: false,
+    initId: Math.max(0, track.currentInitId),
     duration,
     timescale,
     independent: index === 0,

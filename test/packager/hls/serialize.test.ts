@@ -62,6 +62,18 @@ describe('HLS serializer', () => {
     expect(m.preloadSegment?.parts?.[0]?.uri).toBe('part-a-9.0.m4s');
   });
 
+  it('says DISCONTINUITY and the new MAP before the parts of a segment in progress', () => {
+    const text = serializeMediaPlaylist({
+      ...base,
+      partTarget: 0.2,
+      openParts: [{ duration: 0.2, uri: 'part-a-9.0.m4s', independent: true }],
+      openDiscontinuity: true,
+      openMap: 'init-a-1.mp4',
+    });
+    expect(text).toContain('seg-a-8.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-a-1.mp4"\n#EXT-X-PART:DURATION=0.200,URI="part-a-9.0.m4s",INDEPENDENT=YES');
+    parseM3u8(text);
+  });
+
   it('ends with ENDLIST and marks discontinuities', () => {
     const text = serializeMediaPlaylist({
       ...base,

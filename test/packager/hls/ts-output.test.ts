@@ -243,7 +243,7 @@ describe('TsRenditionOutput pairing rules (driven through TrackOutputs)', () => 
     const last = frames[frames.length - 1]!;
     return {
       kind, segment, index: 0, startTime: frames[0]!.dts, duration: last.dts - frames[0]!.dts + (kind === 'video' ? 3600 : 1024),
-      timescale, independent: true, bytes: new Uint8Array(10), wallclock: frames[0]!.wallclock, frames,
+      timescale, independent: true, discontinuity: false, initId: 0, bytes: new Uint8Array(10), wallclock: frames[0]!.wallclock, frames,
     };
   }
   function finish(out: TrackOutput, p: CmafPart): void {

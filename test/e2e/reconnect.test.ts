@@ -1,0 +1,132 @@
+/**
+ * A publisher that drops and comes back within the grace window: the playlists go on (media
+ * sequence keeps counting, a DISCONTINUITY marks the join, timestamps never go backwards), and
+ * hls.js keeps playing across it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/gateway.js';
+import { browserAvailable, HLS_JS_PATH, openBrowser, type BrowserSession } from '../helpers/browser.js';
+import { untilUpdate } from '../helpers/events.js';
+import { fixture } from '../helpers/fixtures.js';
+import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { parseM3u8 } from '../helpers/m3u8.js';
+import { decodeErrors, downloadRendition } from '../helpers/media-check.js';
+
+let gw: RunningGateway;
+let base: string;
+let rtmpUrl: string;
+let first: Publisher | undefined;
+let second: Publisher | undefined;
+let browser: BrowserSession | undefined;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ reconnectGrace: 10 });
+  base = `http://127.0.0.1:${gw.httpPort}/live/comeback`;
+  rtmpUrl = `rtmp://127.0.0.1:${gw.rtmpPort}/live/comeback`;
+});
+afterAll(async () => {
+  first?.process.kill('SIGKILL');
+  second?.process.kill('SIGKILL');
+  await browser?.close();
+  await gw?.stop();
+});
+
+describe('publisher reconnect', () => {
+  it('continues the playlists across a publisher that is killed and publishes again 3 s later', async () => {
+    const file = await fixture('av720p30');
+    const live = new Promise<void>((resolve) => gw.streams.once('publish', () => resolve()));
+    first = publish(file, rtmpUrl, { loop: true });
+    await live;
+    const output = gw.outputs.get('live', 'comeback')!;
+    const video = output.videos.get('src')!;
+    await untilUpdate(video, () => video.segments.length >= 2);
+
+    // A player in Chromium plays across the join.
+    let played: Promise<{ advanced: number; fatal: string | null }> | undefined;
+    if (browserAvailable) {
+      browser = await openBrowser();
+      await browser.page.goto(`http://127.0.0.1:${gw.httpPort}/healthz`);
+      await browser.page.addScriptTag({ path: HLS_JS_PATH });
+      played = browser.page.evaluate(
+        (src) =>
+          new Promise<{ advanced: number; fatal: string | null }>((resolve) => {
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            const HlsCtor = (window as unknown as { Hls: any }).Hls;
+            const video = document.createElement('video');
+            video.muted = true;
+            document.body.appendChild(video);
+            const hls = new HlsCtor();
+            let start: number | null = null;
+            hls.on(HlsCtor.Events.ERROR, (_e: string, d: { fatal?: boolean; details?: string; error?: Error; reason?: string; url?: string }) => {
+              if (d.fatal) resolve({ advanced: start === null ? 0 : video.currentTime - start, fatal: `${d.details}: ${d.error?.message ?? d.reason ?? ''} ${d.url ?? ''}` });
+            });
+            video.addEventListener('timeupdate', () => {
+              if (start === null && video.currentTime > 0) start = video.currentTime;
+              // Far enough to have crossed the join (the stream was cut ~3 s into playback).
+              if (start !== null && video.currentTime - start >= 12) resolve({ advanced: video.currentTime - start, fatal: null });
+            });
+            hls.loadSource(src);
+            hls.attachMedia(video);
+            void video.play().catch(() => undefined);
+          }),
+        `${base}/index.m3u8`,
+      );
+    }
+
+    const before = parseM3u8((await fetchText(`${base}/src/index.m3u8`)).text);
+    const lastBefore = before.mediaSequence! + before.segments.length - 1;
+    const gone = new Promise<void>((resolve) => gw.streams.once('unpublish', () => resolve()));
+    first.process.kill('SIGKILL');
+    await gone;
+    expect(output.suspendedAt).toBeDefined();
+    expect(parseM3u8((await fetchText(`${base}/src/index.m3u8`)).text).endList).toBeFalsy();
+    // The deliberate gap of the scenario (not a synchronisation): back 3 s later.
+    await new Promise((r) => setTimeout(r, 3000));
+    const back = new Promise<void>((resolve) => gw.streams.once('publish', () => resolve()));
+    second = publish(file, rtmpUrl, { loop: true });
+    await back;
+    expect(gw.outputs.get('live', 'comeback')).toBe(output);
+    await untilUpdate(video, () => video.segments.some((s) => s.discontinuity) && video.segments.length >= 4 && video.segments[video.segments.length - 1]!.discontinuity === false);
+
+    const text = (await fetchText(`${base}/src/index.m3u8`)).text;
+    const after = parseM3u8(text);
+    expect(text).toContain('#EXT-X-DISCONTINUITY');
+    expect(after.endList).toBeFalsy();
+    // Media sequence numbers keep counting: no number reused, none skipped.
+    const firstSeq = after.mediaSequence!;
+    expect(firstSeq + after.segments.length - 1).toBeGreaterThan(lastBefore);
+    const seqs = video.segments.map((s) => s.sequence);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
+    // Timestamps never go backwards across the join.
+    for (let i = 1; i < video.segments.length; i++) {
+      expect(video.segments[i]!.startTime).toBeGreaterThanOrEqual(video.segments[i - 1]!.startTime + video.segments[i - 1]!.durationTicks - 3000);
+    }
+    const audio = parseM3u8((await fetchText(`${base}/audio/index.m3u8`)).text);
+    expect(audio.segments.some((s) => s.discontinuity)).toBe(true);
+    // Every listed segment, across the join, decodes.
+    const whole = await downloadRendition(`${base}/src/index.m3u8`);
+    expect(await decodeErrors(whole.file)).toBe('');
+
+    if (played) {
+      const r = await played;
+      expect(r.fatal).toBeNull();
+      expect(r.advanced).toBeGreaterThanOrEqual(12);
+    }
+  }, 90_000);
+
+  it('ends the playlists when the publisher does not come back within the grace window', async () => {
+    const gw2 = await startTestGateway({ reconnectGrace: 1 });
+    try {
+      const ended = new Promise<void>((resolve) => gw2.streams.once('unpublish', () => resolve()));
+      const p = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${gw2.rtmpPort}/live/once`, { realtime: false });
+      await p.done;
+      await ended;
+      const output = gw2.outputs.get('live', 'once')!;
+      expect(output.ended).toBe(false);
+      await untilUpdate(output.videos.get('src')!, () => output.ended);
+      expect(parseM3u8((await fetchText(`http://127.0.0.1:${gw2.httpPort}/live/once/src/index.m3u8`)).text).endList).toBe(true);
+    } finally {
+      await gw2.stop();
+    }
+  });
+});
