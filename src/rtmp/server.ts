@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 import type { StreamRegistry } from '../core/stream.js';
-import { RtmpSession } from './session.js';
+import { RtmpSession, type PublishGate } from './session.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 
 export interface RtmpServerOptions {
@@ -12,6 +12,8 @@ export interface RtmpServerOptions {
   readonly logger: Logger;
   /** Unsent bytes an RTMP player may queue before skipping to the next keyframe. */
   readonly maxPlayerQueueBytes: number;
+  /** Publish authorization; absent: open. */
+  readonly publishGate?: PublishGate;
   readonly maxConnections: number;
   readonly maxMessageSize: number;
   /** Seconds to finish the handshake and start publishing. */
@@ -83,6 +85,8 @@ export class RtmpServer {
         logger: log,
         maxMessageSize: this.options.maxMessageSize,
         maxPlayerQueueBytes: this.options.maxPlayerQueueBytes,
+        publishGate: this.options.publishGate,
+        remoteAddress: socket.remoteAddress ?? '',
       },
     );
     const handshakeTimer = setTimeout(() => {

@@ -38,7 +38,29 @@ export interface RtmpTransport {
   close(): void;
 }
 
+export interface PublishRequest {
+  readonly app: string;
+  readonly key: string;
+  /** Query strings of the stream name and of the connect app (tokens live here). */
+  readonly query: string;
+  readonly appQuery: string;
+  readonly ip: string;
+  readonly tcUrl: string;
+}
+
+export type PublishDecision = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly status: string };
+
+/** Decides whether a publish may go ahead (stream-key list, token, webhook). */
+export interface PublishGate {
+  authorize(request: PublishRequest): Promise<PublishDecision>;
+  publishDone?(request: PublishRequest): void;
+}
+
 export interface RtmpSessionOptions {
+  /** Absent: publishing is open. */
+  readonly publishGate?: PublishGate;
+  /** The peer's address, for the gate and logs. */
+  readonly remoteAddress?: string;
   readonly registry: StreamRegistry;
   readonly logger: Logger;
   readonly maxMessageSize: number;
@@ -55,7 +77,10 @@ const CSID_STATUS = 5;
 const WINDOW_ACK_SIZE = 5_000_000;
 const PUBLISH_STREAM_ID = 1;
 
-type SessionState = 'handshake' | 'connecting' | 'connected' | 'publishing' | 'playing' | 'closed';
+type SessionState = 'handshake' | 'connecting' | 'connected' | 'authorizing' | 'publishing' | 'playing' | 'closed';
+
+/** Messages held while a publish is being authorized (ffmpeg sends media right after `publish`). */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 /** Strips `?query` (tokens) from an app or stream name: they never reach logs or URLs. */
 export function splitQuery(name: string): { name: string; query: string } {
@@ -85,10 +110,20 @@ export class RtmpSession {
     this.reader = new ChunkReader({ maxMessageSize: options.maxMessageSize });
     this.writer = new ChunkWriter();
     this.relays = options.relays;
+    this.publishGate = options.publishGate;
+    this.remoteAddress = options.remoteAddress ?? '';
     this.maxPlayerQueueBytes = options.maxPlayerQueueBytes ?? 8 * 1024 * 1024;
   }
 
   private readonly relays: RelayRegistry | undefined;
+  private readonly publishGate: PublishGate | undefined;
+  private readonly remoteAddress: string;
+  private appQuery = '';
+  private tcUrl = '';
+  private publishRequest: PublishRequest | undefined;
+  /** Messages that arrived while the publish was being authorized, replayed in order after. */
+  private held: RtmpMessage[] = [];
+  private heldBytes = 0;
   private readonly maxPlayerQueueBytes: number;
   private playing: { hub: RelayHub; player: RelayPlayer; policy: PlayerQueuePolicy } | undefined;
 
@@ -119,9 +154,22 @@ export class RtmpSession {
     const messages = this.reader.push(rest);
     for (const message of messages) {
       if (this.isClosed) return;
+      if (this.state === 'authorizing') {
+        this.hold(message);
+        continue;
+      }
       this.handleMessage(message);
     }
     this.maybeAcknowledge();
+  }
+
+  private hold(message: RtmpMessage): void {
+    this.heldBytes += message.payload.byteLength;
+    if (this.heldBytes > MAX_HELD_BYTES) {
+      throw new GatewayError('rtmp.session', 'too much data while the publish was being authorized', { type: message.type });
+    }
+    // The reader may hand out views of its input: keep a copy only of what is held.
+    this.held.push({ ...message, payload: message.payload.slice() });
   }
 
   /** The connection is gone (socket closed or error): end what it published. */
@@ -136,7 +184,9 @@ export class RtmpSession {
       this.log.info({ reason }, 'publish ended');
       this.registry.unpublish(this.stream);
       this.stream = undefined;
+      if (this.publishRequest) this.publishGate?.publishDone?.(this.publishRequest);
     }
+    this.held = [];
   }
 
   private maybeAcknowledge(): void {
@@ -235,6 +285,8 @@ export class RtmpSession {
           this.log.info({ command: name }, 'publisher stopped');
           this.registry.unpublish(this.stream);
           this.stream = undefined;
+          if (this.publishRequest) this.publishGate?.publishDone?.(this.publishRequest);
+          this.publishRequest = undefined;
           this.ingest = undefined;
           this.state = 'connected';
         }
@@ -265,7 +317,7 @@ export class RtmpSession {
   }
 
   private requireConnected(command: string): void {
-    if (this.state === 'connecting') {
+    if (this.state === 'connecting' || this.state === 'handshake') {
       throw new GatewayError('rtmp.session', `${command} before connect`, {});
     }
   }
@@ -274,7 +326,10 @@ export class RtmpSession {
     if (this.state !== 'connecting') throw new GatewayError('rtmp.session', 'connect sent twice', {});
     const obj = isObject(commandObject) ? commandObject : {};
     const appRaw = typeof obj['app'] === 'string' ? obj['app'] : '';
-    const app = splitQuery(appRaw).name.replace(/\/+$/, '');
+    const appParts = splitQuery(appRaw);
+    const app = appParts.name.replace(/\/+$/, '');
+    this.appQuery = appParts.query;
+    this.tcUrl = typeof obj['tcUrl'] === 'string' ? splitQuery(obj['tcUrl']).name : '';
     if (!NAME_PATTERN.test(app)) {
       this.sendCommand(0, '_error', txn, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: 'invalid application name' });
       this.transport.close();
@@ -301,7 +356,7 @@ export class RtmpSession {
   private onPublish(txn: number, nameValue: Amf0Value, streamId: number): void {
     this.requireConnected('publish');
     const raw = typeof nameValue === 'string' ? nameValue : '';
-    const { name } = splitQuery(raw);
+    const { name, query } = splitQuery(raw);
     if (!NAME_PATTERN.test(name)) {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'invalid stream name');
       this.log.warn('publish refused: invalid stream name');
@@ -309,10 +364,51 @@ export class RtmpSession {
       this.close('bad name');
       return;
     }
-    if (this.stream) {
+    if (this.stream || this.state === 'authorizing') {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'already publishing on this connection');
       return;
     }
+    void txn;
+    const request: PublishRequest = { app: this.app, key: name, query, appQuery: this.appQuery, ip: this.remoteAddress, tcUrl: this.tcUrl };
+    if (!this.publishGate) {
+      this.startPublish(request, streamId);
+      return;
+    }
+    this.state = 'authorizing';
+    this.publishGate.authorize(request).then(
+      (decision) => this.decided(request, streamId, decision),
+      (err: unknown) => this.decided(request, streamId, { ok: false, reason: `authorization failed: ${(err as Error).message}`, status: 'NetStream.Publish.Unauthorized' }),
+    );
+  }
+
+  private decided(request: PublishRequest, streamId: number, decision: PublishDecision): void {
+    if (this.isClosed) return;
+    if (!decision.ok) {
+      this.sendStatus(streamId, 'error', decision.status, 'publish refused');
+      this.log.warn({ stream: `${request.app}/${request.key}`, reason: decision.reason }, 'publish refused');
+      this.transport.close();
+      this.close('publish refused');
+      return;
+    }
+    this.state = 'connected';
+    this.startPublish(request, streamId);
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    try {
+      for (const message of held) {
+        if (this.isClosed) return;
+        this.handleMessage(message);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'rtmp protocol error, dropping connection');
+      this.transport.close();
+      this.close((err as Error).message);
+    }
+  }
+
+  private startPublish(request: PublishRequest, streamId: number): void {
+    const name = request.key;
     const stream = this.registry.publish(this.app, name);
     if (!stream) {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', `${this.app}/${name} is already being published`);
@@ -322,10 +418,10 @@ export class RtmpSession {
       return;
     }
     this.stream = stream;
+    this.publishRequest = request;
     this.ingest = new FlvIngest();
     this.log = this.log.child({ stream: stream.path });
     this.state = 'publishing';
-    void txn;
     this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamBegin, streamId));
     this.sendStatus(streamId, 'status', 'NetStream.Publish.Start', `${stream.path} is now published`);
     this.log.info('publish started');
