@@ -6,6 +6,7 @@ import { SegmentCache } from './cache/segment-cache.js';
 import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { serveMediaFast } from './http/fast-path.js';
+import { PlaylistRateLimiter } from './http/rate-limit.js';
 import { GatewayMetrics } from './observe/metrics.js';
 import { ViewerTracker } from './observe/viewers.js';
 import { attachIngestCheckers } from './observe/ingest-checker.js';
@@ -61,6 +62,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     registry: streams,
     relays,
     maxPlayerQueueBytes: config.maxPlayerQueueBytes,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxPublishers: config.maxPublishers,
+    maxAmfDepth: config.maxAmfDepth,
     logger: logger.child({ component: 'rtmp' }),
     maxConnections: config.maxConnections,
     maxMessageSize: config.maxMessageSize,
@@ -76,6 +80,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     viewers,
     rtmpPort: () => rtmpPortBound,
+    rateLimiter: new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 }),
     apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
@@ -92,9 +97,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       if (bytes > 0) viewers.addServedBytes(app, key, bytes);
     },
   };
-  const httpServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, (req, res) => {
-    if (!serveMediaFast(fast, req, res)) app(req, res);
-  });
+  const httpServer = http.createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000, maxHeaderSize: config.httpMaxHeaderBytes },
+    (req, res) => {
+      if ((req.url?.length ?? 0) > config.httpMaxUrlLength) {
+        res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
+        return;
+      }
+      if (!serveMediaFast(fast, req, res)) app(req, res);
+    },
+  );
 
   const rtmpPort = await rtmp.listen(config.rtmpPort, config.host);
   rtmpPortBound = rtmpPort;

@@ -13,6 +13,7 @@ import type { GatewayMetrics } from '../observe/metrics.js';
 import type { ViewerTracker } from '../observe/viewers.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { webRoutes } from './web-routes.js';
+import type { PlaylistRateLimiter } from './rate-limit.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -29,6 +30,7 @@ export interface HttpAppOptions {
   readonly viewers?: ViewerTracker;
   readonly rtmpPort?: () => number;
   readonly apiExtras?: Parameters<typeof apiRoutes>[1];
+  readonly rateLimiter?: PlaylistRateLimiter;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -55,6 +57,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   if (options.metrics) app.use(options.metrics.middleware());
   if (options.viewers) app.use(options.viewers.middleware());
+  if (options.rateLimiter) app.use(options.rateLimiter.middleware());
   if (options.rtmpPort) app.use(webRoutes({ rtmpPort: options.rtmpPort, logger: options.logger }));
   if (options.metrics) app.use(metricsRoutes(options.metrics));
   app.use(apiRoutes(options.outputs, options.apiExtras));

@@ -14,6 +14,9 @@ export interface RtmpServerOptions {
   readonly maxPlayerQueueBytes: number;
   /** Publish authorization; absent: open. */
   readonly publishGate?: PublishGate;
+  readonly maxConnectionsPerIp?: number;
+  readonly maxPublishers?: number;
+  readonly maxAmfDepth?: number;
   readonly maxConnections: number;
   readonly maxMessageSize: number;
   /** Seconds to finish the handshake and start publishing. */
@@ -57,7 +60,26 @@ export class RtmpServer {
     });
   }
 
+  private readonly perIp = new Map<string, number>();
+
   private accept(socket: net.Socket): void {
+    const ip = socket.remoteAddress ?? '';
+    const fromIp = (this.perIp.get(ip) ?? 0) + 1;
+    if (fromIp > (this.options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY)) {
+      this.options.logger.warn({ remote: ip, max: this.options.maxConnectionsPerIp }, 'rtmp connection refused: too many from this address');
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, fromIp);
+    let counted = true;
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+    };
+    socket.once('close', uncount);
     const id = this.nextId++;
     const log = this.options.logger.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
     this.sockets.add(socket);
@@ -86,6 +108,8 @@ export class RtmpServer {
         maxMessageSize: this.options.maxMessageSize,
         maxPlayerQueueBytes: this.options.maxPlayerQueueBytes,
         publishGate: this.options.publishGate,
+        maxAmfDepth: this.options.maxAmfDepth,
+        maxPublishers: this.options.maxPublishers,
         remoteAddress: socket.remoteAddress ?? '',
       },
     );

@@ -59,6 +59,10 @@ export interface PublishGate {
 export interface RtmpSessionOptions {
   /** Absent: publishing is open. */
   readonly publishGate?: PublishGate;
+  /** AMF0 nesting accepted in commands (default 32). */
+  readonly maxAmfDepth?: number;
+  /** Streams published at once on the whole server (default unlimited). */
+  readonly maxPublishers?: number;
   /** The peer's address, for the gate and logs. */
   readonly remoteAddress?: string;
   readonly registry: StreamRegistry;
@@ -111,12 +115,16 @@ export class RtmpSession {
     this.writer = new ChunkWriter();
     this.relays = options.relays;
     this.publishGate = options.publishGate;
+    this.amfLimits = { maxDepth: options.maxAmfDepth ?? 32, maxItems: 4096 };
+    this.maxPublishers = options.maxPublishers ?? Number.POSITIVE_INFINITY;
     this.remoteAddress = options.remoteAddress ?? '';
     this.maxPlayerQueueBytes = options.maxPlayerQueueBytes ?? 8 * 1024 * 1024;
   }
 
   private readonly relays: RelayRegistry | undefined;
   private readonly publishGate: PublishGate | undefined;
+  private readonly amfLimits: { maxDepth: number; maxItems: number };
+  private readonly maxPublishers: number;
   private readonly remoteAddress: string;
   private appQuery = '';
   private tcUrl = '';
@@ -230,14 +238,14 @@ export class RtmpSession {
         return;
       }
       case MessageType.CommandAMF0:
-        return this.handleCommand(decodeAmf0(message.payload), message);
+        return this.handleCommand(decodeAmf0(message.payload, this.amfLimits), message);
       case MessageType.CommandAMF3:
         // AMF3 command messages carry a leading 0 byte, then AMF0 values (FMS behaviour).
-        return this.handleCommand(decodeAmf0(message.payload.subarray(1)), message);
+        return this.handleCommand(decodeAmf0(message.payload.subarray(1), this.amfLimits), message);
       case MessageType.DataAMF0:
-        return this.handleData(decodeAmf0(message.payload));
+        return this.handleData(decodeAmf0(message.payload, this.amfLimits));
       case MessageType.DataAMF3:
-        return this.handleData(decodeAmf0(message.payload.subarray(1)));
+        return this.handleData(decodeAmf0(message.payload.subarray(1), this.amfLimits));
       case MessageType.Audio:
         return this.handleMedia('audio', message.timestamp, message.payload);
       case MessageType.Video:
@@ -409,6 +417,13 @@ export class RtmpSession {
 
   private startPublish(request: PublishRequest, streamId: number): void {
     const name = request.key;
+    if (this.registry.list().length >= this.maxPublishers) {
+      this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'the server has as many publishers as it takes');
+      this.log.warn({ max: this.maxPublishers }, 'publish refused: publisher limit reached');
+      this.transport.close();
+      this.close('publisher limit');
+      return;
+    }
     const stream = this.registry.publish(this.app, name);
     if (!stream) {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', `${this.app}/${name} is already being published`);

@@ -1,0 +1,67 @@
+/**
+ * Per-client token bucket for playlist and manifest requests: polling abuse (thousands of
+ * reloads a second from one address) gets 429 instead of CPU. Media files are not limited:
+ * they are cheap and bounded by what a playlist lists.
+ */
+import type { NextFunction, Request, Response } from 'express';
+
+export interface RateLimitOptions {
+  /** Sustained requests per second per address; 0 disables. */
+  readonly perSecond: number;
+  /** Bucket size (burst). */
+  readonly burst: number;
+  /** Addresses tracked at most (oldest forgotten first). */
+  readonly maxClients?: number;
+  readonly now?: () => number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+const LIMITED = /\.(m3u8|mpd)$/;
+
+export class PlaylistRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly options: RateLimitOptions;
+  private readonly now: () => number;
+  limited = 0;
+
+  constructor(options: RateLimitOptions) {
+    this.options = options;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Takes one token for `client`; false when the bucket is empty. */
+  take(client: string): boolean {
+    if (this.options.perSecond <= 0) return true;
+    const now = this.now();
+    let b = this.buckets.get(client);
+    if (!b) {
+      if (this.buckets.size >= (this.options.maxClients ?? 100_000)) this.buckets.delete(this.buckets.keys().next().value!);
+      b = { tokens: this.options.burst, at: now };
+      this.buckets.set(client, b);
+    } else {
+      b.tokens = Math.min(this.options.burst, b.tokens + ((now - b.at) / 1000) * this.options.perSecond);
+      b.at = now;
+    }
+    if (b.tokens < 1) {
+      this.limited++;
+      return false;
+    }
+    b.tokens -= 1;
+    return true;
+  }
+
+  middleware() {
+    return (req: Request, res: Response, next: NextFunction): void => {
+      if (!LIMITED.test(req.path) || this.take(req.socket.remoteAddress ?? '')) {
+        next();
+        return;
+      }
+      res.setHeader('Retry-After', '1');
+      res.status(429).type('text').send('too many playlist requests');
+    };
+  }
+}
