@@ -44,6 +44,7 @@ export const SETTINGS = {
   relayBatchMs: setting('relay-batch-ms', z.coerce.number().min(0).max(200).default(20), 'RTMP play / HTTP-FLV: milliseconds of live media written to players at once (0: every frame at once)'),
   handshakeTimeout: setting('handshake-timeout', positive.default(10), 'seconds a client has to finish the RTMP handshake and publish/play'),
   idleTimeout: setting('idle-timeout', positive.default(30), 'seconds without data before an RTMP connection is closed'),
+  siblingPattern: setting('sibling-pattern', z.string().max(200).refine((v) => { try { new RegExp(v); return true; } catch { return false; } }, 'not a regular expression').default('^(.+)_(\\d{3,4}p)$'), 'stream keys KEY_720p... published beside KEY are listed as its renditions (regex with groups: key, rendition; "" to disable)'),
   transcode: setting('transcode', bool.default(true), 'make the ABR ladder: transcode lower renditions with ffmpeg (false: the source only)'),
   transcodePreset: setting('transcode-preset', z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'), 'x264 preset of the transcoded renditions'),
   maxTranscodes: setting('max-transcodes', z.coerce.number().int().min(0).optional(), 'streams transcoded at once (default: CPU cores - 1); streams beyond it get the source only'),

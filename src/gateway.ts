@@ -34,7 +34,7 @@ export interface RunningGateway {
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const streams = new StreamRegistry();
   const cache = new SegmentCache(config.cacheMaxBytes);
-  const outputs = new OutputRegistry(streams, config, cache);
+  const outputs = new OutputRegistry(streams, config, cache, logger.child({ component: 'packager' }));
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   const viewers = new ViewerTracker({ relays });
   const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers });

@@ -18,7 +18,7 @@ export const MAX_REDACT_INPUT = 8192;
 /** Secrets shorter than this are not searched for: "a" would blank every log line. */
 const MIN_SECRET_LENGTH = 4;
 
-const CREDENTIAL_PARAM = /([?&;\s]|^)(token|key|streamkey|stream_key|secret|sig|signature|auth|password|pass|pwd)=([^&#\s"']*)/gi;
+const CREDENTIAL_PARAM = /([?&;\s]|^)(token|key|streamkey|stream_key|secret|sig|signature|auth|password|pass|pwd)=([^&#;\s"']*)/gi;
 const URL_PASSWORD = /(\/\/[^/:@\s]*):[^@/\s]*@/g;
 
 export function redact(text: string, secrets: readonly string[] = []): string {

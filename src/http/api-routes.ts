@@ -54,6 +54,7 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv` },
     ...observationsOf(output.stream, extras.viewers),
     ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
+    ...(output.renditionProblems.size > 0 ? { renditionProblems: Object.fromEntries(output.renditionProblems) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
+import type { Logger } from 'pino';
 import { StreamOutput, type PackagerConfig } from './stream-output.js';
 import { attachTsOutputs, tsOutputOf } from './hls/ts-output.js';
 
@@ -17,11 +18,19 @@ export class OutputRegistry {
   private readonly graceMs: number;
   private readonly graceTimers = new Map<StreamOutput, NodeJS.Timeout>();
 
+  private readonly streams: StreamRegistry;
+  private readonly siblingPattern: RegExp | undefined;
+  private readonly logger: Logger | undefined;
+
   constructor(
     streams: StreamRegistry,
-    config: PackagerConfig & { endedStreamTtl: number; reconnectGrace?: number },
+    config: PackagerConfig & { endedStreamTtl: number; reconnectGrace?: number; siblingPattern?: string },
     cache: SegmentCache,
+    logger?: Logger,
   ) {
+    this.streams = streams;
+    this.logger = logger;
+    this.siblingPattern = config.siblingPattern ? new RegExp(config.siblingPattern) : undefined;
     this.cache = cache;
     this.config = config;
     this.graceMs = (config.reconnectGrace ?? 0) * 1000;
@@ -45,9 +54,42 @@ export class OutputRegistry {
     if (previous) tsOutputOf(previous)?.detach();
     const output = new StreamOutput(stream, this.config, this.cache);
     output.onPublisherGone = (o) => this.publisherGone(o);
+    output.onRenditionProblem = (id, problem) => this.logger?.warn({ stream: output.path, rendition: id }, problem);
     // TS is muxed from the same frames at the same cut points; attached at once so it starts with segment 0.
     attachTsOutputs(output, { cache: this.cache });
     this.outputs.set(stream.path, output);
+    this.groupSiblings(stream);
+  }
+
+  /**
+   * Passthrough ABR: a publisher sending its own renditions as sibling keys (`KEY_720p`, …,
+   * matching `siblingPattern`) gets them listed under KEY's playlists and MPD, no transcoding.
+   * They join only where their keyframes line up with KEY's; a misaligned one is reported.
+   */
+  private groupSiblings(stream: LiveStream): void {
+    if (!this.siblingPattern) return;
+    const own = this.siblingPattern.exec(stream.key);
+    if (own && own[1] && own[2]) {
+      const main = this.outputs.get(`${stream.app}/${own[1]}`);
+      if (main && !main.ended) this.attachSibling(main, own[2], stream);
+      return;
+    }
+    const main = this.outputs.get(stream.path)!;
+    for (const other of this.streams.list()) {
+      if (other.app !== stream.app || other === stream) continue;
+      const m = this.siblingPattern.exec(other.key);
+      if (m && m[1] === stream.key && m[2]) this.attachSibling(main, m[2], other);
+    }
+  }
+
+  private attachSibling(main: StreamOutput, rendition: string, sibling: LiveStream): void {
+    if (rendition === 'src' || rendition === 'audio' || main.videos.has(rendition)) {
+      this.logger?.warn({ stream: main.path, rendition }, 'sibling rendition not grouped: the name is taken');
+      return;
+    }
+    main.addVideoRendition(rendition, sibling);
+    tsOutputOf(main)?.sync();
+    this.logger?.info({ stream: main.path, rendition, sibling: sibling.path }, 'sibling key grouped as a rendition');
   }
 
   /** Waits `reconnectGrace` for the same key to come back before the playlists end. */

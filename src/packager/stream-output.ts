@@ -8,10 +8,13 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
 import { TrackSegmenter } from '../segmenter/track-segmenter.js';
 import type { StreamSink } from '../core/stream.js';
+import type { Frame } from '../core/media.js';
 import { MediaClock } from './media-clock.js';
 import { TrackOutput } from './track-output.js';
 
 export const SOURCE_RENDITION = 'src';
+/** How far apart (wall clock) a rendition's keyframe may arrive from the source's same keyframe. */
+const RENDITION_JOIN_WINDOW_MS = 4000;
 export const AUDIO_RENDITION = 'audio';
 
 export type PackagerConfig = Pick<Config, 'segmentDuration' | 'partDuration' | 'playlistWindow'>;
@@ -35,9 +38,19 @@ export class StreamOutput {
   suspendedAt: number | undefined;
   private readonly cache: SegmentCache;
   private unsubscribe: () => void = () => undefined;
-  /** Start time (90 kHz) -> sequence of the source's recent segments, so rungs join with the same numbers. */
-  private readonly sourceSegmentStarts = new Map<number, number>();
+  /**
+   * Start time (90 kHz) -> sequence and arrival time of the source's recent segments, so renditions
+   * join with the same numbers.
+   */
+  private readonly sourceSegmentStarts = new Map<number, { sequence: number; wallclock: number }>();
   private readonly renditionUnsubscribes: (() => void)[] = [];
+  /** Renditions waiting to line up with the source, re-checked on every source video frame. */
+  private readonly sourceWatchers = new Set<() => void>();
+  private latestSourceVideoDts = -1;
+  /** Renditions that could not be aligned with the source (e.g. a sibling key with other keyframes). */
+  readonly renditionProblems = new Map<string, string>();
+  /** Told when a rendition cannot be aligned (logged by the registry). */
+  onRenditionProblem: (id: string, problem: string) => void = () => undefined;
   /** Called when the publisher leaves; decides between finishing now and waiting for a reconnect. */
   onPublisherGone: (output: StreamOutput) => void = (output) => output.finish();
 
@@ -75,11 +88,14 @@ export class StreamOutput {
       onTrack: (track) => segmenter.onTrack(track),
       onFrame: (frame) => {
         segmenter.onFrame(frame);
-        // Remember where source segments start (and their numbers) for rungs that join later.
-        if (frame.kind === 'video' && frame.key && segmenter.video.openSegmentStart === frame.dts) {
-          this.sourceSegmentStarts.set(frame.dts, segmenter.video.nextSequence);
-          if (this.sourceSegmentStarts.size > 64) this.sourceSegmentStarts.delete(this.sourceSegmentStarts.keys().next().value!);
+        if (frame.kind !== 'video') return;
+        this.latestSourceVideoDts = frame.dts;
+        // Remember where recent source segments start (and their numbers) for renditions that join.
+        if (frame.key && segmenter.video.openSegmentStart === frame.dts) {
+          this.sourceSegmentStarts.set(frame.dts, { sequence: segmenter.video.nextSequence, wallclock: frame.wallclock });
+          if (this.sourceSegmentStarts.size > 8) this.sourceSegmentStarts.delete(this.sourceSegmentStarts.keys().next().value!);
         }
+        for (const watch of this.sourceWatchers) watch();
       },
       onEnd: () => {
         segmenter.onEnd();
@@ -139,6 +155,45 @@ export class StreamOutput {
     this.videos.set(id, output);
     let segmenter: TrackSegmenter | undefined;
     let pendingTrack: Parameters<TrackSegmenter['setTrack']>[0] | undefined;
+    /** Frames from a keyframe the source has not reached yet (another socket may lag a little). */
+    let held: Frame[] = [];
+    /** Keyframes that start no source segment: past a few, the rendition is reported misaligned. */
+    let unmatchedKeyframes = 0;
+
+    const start = (sequence: number): void => {
+      this.renditionProblems.delete(id);
+      segmenter = new TrackSegmenter('video', output, {
+        segmentDuration: this.config.segmentDuration,
+        partDuration: this.config.partDuration,
+        firstSequence: sequence,
+        firstInitId: output.currentInitId + 1,
+        startsWithDiscontinuity: resumed,
+      });
+      segmenter.setTrack(pendingTrack!);
+      const frames = held;
+      held = [];
+      for (const f of frames) segmenter.pushLeading(f);
+    };
+    const unmatched = (): void => {
+      held = [];
+      if (++unmatchedKeyframes === 3) {
+        this.renditionProblems.set(id, 'keyframes do not line up with the source rendition: not listed');
+        this.onRenditionProblem(id, this.renditionProblems.get(id)!);
+      }
+    };
+    /** Re-checked whenever the source moves on: the held keyframe starts a source segment, or never will. */
+    const check = (): void => {
+      const head = held[0];
+      if (!head || segmenter) return;
+      const twin = this.sourceSegmentStarts.get(head.dts);
+      // The same media time must also be the same moment: an encoder started later can reuse
+      // timestamps the source had seconds ago. A transcoder rung lags by at most its lag bound.
+      if (twin && Math.abs(head.wallclock - twin.wallclock) <= RENDITION_JOIN_WINDOW_MS) {
+        if (pendingTrack) start(twin.sequence);
+      } else if (twin || this.latestSourceVideoDts >= head.dts) unmatched();
+    };
+    this.sourceWatchers.add(check);
+
     const unsubscribe = source.subscribe({
       onTrack: (track) => {
         if (track.kind !== 'video') return;
@@ -147,24 +202,27 @@ export class StreamOutput {
       },
       onFrame: (frame) => {
         if (frame.kind !== 'video') return;
-        if (!segmenter) {
-          const sequence = frame.key ? this.sourceSegmentStarts.get(frame.dts) : undefined;
-          if (sequence === undefined || !pendingTrack) return;
-          segmenter = new TrackSegmenter('video', output, {
-            segmentDuration: this.config.segmentDuration,
-            partDuration: this.config.partDuration,
-            firstSequence: sequence,
-            firstInitId: output.currentInitId + 1,
-            startsWithDiscontinuity: resumed,
-          });
-          segmenter.setTrack(pendingTrack);
+        if (segmenter) {
+          segmenter.pushLeading(frame);
+          return;
         }
-        segmenter.pushLeading(frame);
+        if (frame.key) {
+          if (held.length > 0) unmatched();
+          held = [frame];
+          check();
+        } else if (held.length > 0) {
+          held.push(frame);
+          // Bounded: a source that never reaches this keyframe lets go of what was held.
+          if (held.length > 600) unmatched();
+        }
       },
       // The rung's TrackOutput ends with the stream output, not with one transcoder run.
       onEnd: () => segmenter?.end(),
     });
-    this.renditionUnsubscribes.push(unsubscribe);
+    this.renditionUnsubscribes.push(() => {
+      unsubscribe();
+      this.sourceWatchers.delete(check);
+    });
     return output;
   }
 

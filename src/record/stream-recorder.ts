@@ -64,6 +64,8 @@ const prunedRoots = new Set<string>();
 /** One prune at a time per root. */
 const pruneChains = new Map<string, Promise<unknown>>();
 const recorders = new WeakMap<StreamOutput, StreamRecorder>();
+/** Recorders not yet done, for a graceful shutdown that waits for the final manifests. */
+const active = new Set<StreamRecorder>();
 
 /** Session directories being recorded now, for callers running their own retention pass. */
 export function liveRecordings(): ReadonlySet<string> {
@@ -241,14 +243,15 @@ export class StreamRecorder {
       byteLength: segment.byteLength,
       programDateTime: this.output.clock.wallclockAt(segment.startTime, segment.timescale),
     };
-    // Hold the chunk views, not the segment (its parts carry the frames).
+    // The job holds the chunk views only, not the segment (its parts carry every frame).
     const chunks = segment.chunks;
+    const { sequence, initId } = segment;
     tr.queue.push(
       async () => {
         if (this.state === 'failed') return;
         await tr.ensureDir(this.fs, () => this.ensureSession());
-        if (initBytes) await writeFileDurably(this.fs, tr.dir, initFileName(track.session, segment.initId), [initBytes]);
-        await writeFileDurably(this.fs, tr.dir, segmentFileName(track.session, segment.sequence), chunks);
+        if (initBytes) await writeFileDurably(this.fs, tr.dir, initFileName(track.session, initId), [initBytes]);
+        await writeFileDurably(this.fs, tr.dir, segmentFileName(track.session, sequence), chunks);
         // The media description that goes with this init (a config change replaces track.track).
         if (media) tr.media = media;
         tr.segments.push(recorded);
@@ -256,7 +259,7 @@ export class StreamRecorder {
         this.scheduleTopFiles();
       },
       bytes,
-      (err) => this.fail(err, { rendition: track.id, sequence: segment.sequence }),
+      (err) => this.fail(err, { rendition: track.id, sequence }),
     );
   }
 
@@ -360,7 +363,14 @@ export function attachRecorder(output: StreamOutput, options: RecorderOptions): 
   if (existing) return existing;
   const recorder = new StreamRecorder(output, options);
   recorders.set(output, recorder);
+  active.add(recorder);
+  void recorder.done.then(() => active.delete(recorder));
   return recorder;
+}
+
+/** Resolves when every recording in this process is final (or failed): await after ending the outputs on shutdown. */
+export async function recordingsSettled(): Promise<void> {
+  await Promise.all([...active].map((r) => r.done));
 }
 
 export function recorderOf(output: StreamOutput): StreamRecorder | undefined {
