@@ -53,6 +53,9 @@ export const SETTINGS = {
     z.preprocess((v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v), z.record(z.string(), z.unknown()).optional()),
     'ladder config as JSON: {"default": [rungs] | "passthrough", "apps": {...}, "keys": {"app/key": ...}} (see README)',
   ),
+  recordDir: setting('record-dir', z.string().min(1).optional(), 'record every stream under this directory (CMAF + VOD playlists/MPD); unset: no recording'),
+  recordMaxAgeHours: setting('record-max-age-hours', z.coerce.number().positive().optional(), 'delete recordings last written longer ago than this'),
+  recordMaxBytes: setting('record-max-bytes', z.coerce.number().int().min(1 << 20).optional(), 'delete the oldest recordings until all fit in this many bytes'),
   logLevel: setting('log-level', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'log level'),
   logPretty: setting('log-pretty', bool.optional(), 'pretty logs (default: when stdout is a terminal)'),
 } as const;

@@ -14,6 +14,7 @@ import { LadderManager } from './ladder/ladder-manager.js';
 import { parseLadderConfig } from './ladder/ladder.js';
 import { TranscodeSlots } from './ladder/slots.js';
 import { tsOutputOf } from './packager/hls/ts-output.js';
+import { attachRecorder, recorderOf, recordingsSettled } from './record/stream-recorder.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelayRegistry } from './relay/relay-registry.js';
@@ -35,6 +36,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const streams = new StreamRegistry();
   const cache = new SegmentCache(config.cacheMaxBytes);
   const outputs = new OutputRegistry(streams, config, cache, logger.child({ component: 'packager' }));
+  if (config.recordDir) {
+    const record = {
+      dir: config.recordDir,
+      retention: { maxAgeHours: config.recordMaxAgeHours, maxBytes: config.recordMaxBytes },
+      logger: logger.child({ component: 'record' }),
+    };
+    // After the OutputRegistry's listener; a reconnect into the same output keeps its recorder.
+    streams.on('publish', (stream) => {
+      const output = outputs.get(stream.app, stream.key);
+      if (output) attachRecorder(output, record);
+    });
+  }
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   const viewers = new ViewerTracker({ relays });
   const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers });
@@ -50,6 +63,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       if (!output || output.stream !== stream) return;
       output.addVideoRendition(id, source);
       tsOutputOf(output)?.sync();
+      recorderOf(output)?.sync();
     },
   });
   // Registered after the OutputRegistry's listener: the stream's output exists when the ladder starts.
@@ -127,6 +141,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
       await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
       outputs.close();
+      // The last VOD playlists and MPDs of recordings are written before the process exits.
+      await Promise.race([recordingsSettled(), new Promise((r) => setTimeout(r, 1500).unref())]);
       detachCheckers();
       metrics.detach();
       httpServer.closeIdleConnections();
