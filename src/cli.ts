@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<void> {
 
   const logger = createLogger(config.logLevel, config.logPretty ?? process.stdout.isTTY === true);
   const gateway = await startGateway(config, logger);
-  logger.warn('publishing is open to anyone who can reach the RTMP port (no stream-key list, token or webhook configured)');
+  if (gateway.publishAuthDescription.warn) logger.warn(gateway.publishAuthDescription.text);
+  else logger.info(gateway.publishAuthDescription.text);
   logger.info(
     { rtmpPort: gateway.rtmpPort, httpPort: gateway.httpPort, host: config.host },
     `listening: rtmp on port ${gateway.rtmpPort}, http on port ${gateway.httpPort}`,

@@ -7,6 +7,9 @@ import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { serveMediaFast } from './http/fast-path.js';
 import { PlaylistRateLimiter } from './http/rate-limit.js';
+import { PublishAuthorizer } from './auth/publish-auth.js';
+import { PlaybackAuthorizer } from './auth/playback.js';
+import type { PublishRequest } from './rtmp/session.js';
 import { GatewayMetrics } from './observe/metrics.js';
 import { ViewerTracker } from './observe/viewers.js';
 import { attachIngestCheckers } from './observe/ingest-checker.js';
@@ -28,6 +31,8 @@ export interface RunningGateway {
   readonly relays: RelayRegistry;
   readonly metrics: GatewayMetrics;
   readonly viewers: ViewerTracker;
+  /** The start-up line about who may publish, and whether it is a warning (open publishing). */
+  readonly publishAuthDescription: { text: string; warn: boolean };
   /** Stops accepting, ends every stream (playlists get ENDLIST), closes sockets. */
   stop(): Promise<void>;
 }
@@ -72,7 +77,27 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
+  const publishAuth = new PublishAuthorizer({
+    mode: config.publishAuth,
+    keys: config.publishKeys,
+    secret: config.publishSecret,
+    webhook:
+      config.onPublishUrl || config.onPublishDoneUrl
+        ? { onPublish: config.onPublishUrl, onPublishDone: config.onPublishDoneUrl, timeoutMs: config.webhookTimeout * 1000 }
+        : undefined,
+  });
+  const playbackAuth = new PlaybackAuthorizer({ secret: config.playbackSecret, ttlSeconds: config.playbackTokenTtl });
+  const publishGate = publishAuth.isOpen && !config.onPublishDoneUrl
+    ? undefined
+    : {
+        authorize: (req: PublishRequest) => publishAuth.authorize(req),
+        publishDone: (req: PublishRequest) => void publishAuth.publishDone(req),
+      };
+
   const rtmp = new RtmpServer({
+    publishGate,
+    playbackAuth,
+    redact: (text: string) => publishAuth.redact(text),
     registry: streams,
     relays,
     maxPlayerQueueBytes: config.maxPlayerQueueBytes,
@@ -94,6 +119,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     viewers,
     rtmpPort: () => rtmpPortBound,
+    playbackAuth,
     rateLimiter: new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 }),
     apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
     corsOrigin: config.corsOrigin,
@@ -103,6 +129,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   let rtmpPortBound = config.rtmpPort;
   const fast = {
+    // With playback tokens every request is checked by the express middleware: no fast path.
+    enabled: !playbackAuth.enabled,
     outputs,
     cache,
     corsOrigin: config.corsOrigin,
@@ -118,7 +146,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
         return;
       }
-      if (!serveMediaFast(fast, req, res)) app(req, res);
+      if (!fast.enabled || !serveMediaFast(fast, req, res)) app(req, res);
     },
   );
 
@@ -152,5 +180,19 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     return stopping;
   };
 
-  return { rtmpPort, httpPort, streams, outputs, cache, relays, metrics, viewers, stop };
+  return {
+    rtmpPort,
+    httpPort,
+    streams,
+    outputs,
+    cache,
+    relays,
+    metrics,
+    viewers,
+    publishAuthDescription: {
+      text: publishAuth.isOpen ? 'publishing is open to anyone who can reach the RTMP port (no stream-key list, token or webhook configured)' : publishAuth.describeMode(),
+      warn: publishAuth.isOpen,
+    },
+    stop,
+  };
 }

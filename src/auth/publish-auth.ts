@@ -174,10 +174,15 @@ export class PublishAuthorizer {
     switch (this.mode) {
       case 'open':
         return { ok: true };
-      case 'keys':
-        return this.keyHashes.has(sha256(req.key)) || this.keyHashes.has(sha256(`${req.app}/${req.key}`))
+      case 'keys': {
+        // `NAME?key=SECRET` keeps the secret out of the stream name (and so out of playback URLs
+        // and logs); a bare name that is itself a listed key works too.
+        const secret = query.get('key') ?? appQuery.get('key');
+        const candidates = secret ? [secret, `${req.app}/${secret}`] : [req.key, `${req.app}/${req.key}`];
+        return candidates.some((k) => this.keyHashes.has(sha256(k)))
           ? { ok: true }
           : { ok: false, reason: 'unknown stream key', status: BAD_NAME };
+      }
       case 'token': {
         const token = query.get('token') ?? appQuery.get('token');
         if (token === null || token === '') return { ok: false, reason: 'token missing', status: UNAUTHORIZED };

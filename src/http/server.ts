@@ -14,6 +14,8 @@ import type { ViewerTracker } from '../observe/viewers.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { webRoutes } from './web-routes.js';
 import type { PlaylistRateLimiter } from './rate-limit.js';
+import type { PlaybackAuthorizer } from '../auth/playback.js';
+import { playbackGuard } from './playback-guard.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -31,6 +33,7 @@ export interface HttpAppOptions {
   readonly rtmpPort?: () => number;
   readonly apiExtras?: Parameters<typeof apiRoutes>[1];
   readonly rateLimiter?: PlaylistRateLimiter;
+  readonly playbackAuth?: PlaybackAuthorizer;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -58,6 +61,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.metrics) app.use(options.metrics.middleware());
   if (options.viewers) app.use(options.viewers.middleware());
   if (options.rateLimiter) app.use(options.rateLimiter.middleware());
+  if (options.playbackAuth?.enabled) app.use(playbackGuard(options.playbackAuth));
   if (options.rtmpPort) app.use(webRoutes({ rtmpPort: options.rtmpPort, logger: options.logger }));
   if (options.metrics) app.use(metricsRoutes(options.metrics));
   app.use(apiRoutes(options.outputs, options.apiExtras));

@@ -5,6 +5,7 @@ import { GatewayError } from '../core/errors.js';
 import type { StreamRegistry } from '../core/stream.js';
 import { RtmpSession, type PublishGate } from './session.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
+import type { PlaybackAuthorizer } from '../auth/playback.js';
 
 export interface RtmpServerOptions {
   readonly registry: StreamRegistry;
@@ -15,6 +16,10 @@ export interface RtmpServerOptions {
   /** Publish authorization; absent: open. */
   readonly publishGate?: PublishGate;
   readonly maxConnectionsPerIp?: number;
+  /** Playback tokens for RTMP play (off unless a secret is configured). */
+  readonly playbackAuth?: PlaybackAuthorizer;
+  /** Hides keys and tokens in text that goes to logs. */
+  readonly redact?: (text: string) => string;
   readonly maxPublishers?: number;
   readonly maxAmfDepth?: number;
   readonly maxConnections: number;
@@ -108,6 +113,7 @@ export class RtmpServer {
         maxMessageSize: this.options.maxMessageSize,
         maxPlayerQueueBytes: this.options.maxPlayerQueueBytes,
         publishGate: this.options.publishGate,
+        playbackAuth: this.options.playbackAuth,
         maxAmfDepth: this.options.maxAmfDepth,
         maxPublishers: this.options.maxPublishers,
         remoteAddress: socket.remoteAddress ?? '',

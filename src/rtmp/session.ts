@@ -15,6 +15,7 @@ import { ServerHandshake } from './handshake.js';
 import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { checkerOf } from '../observe/ingest-checker.js';
+import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { PLAY_CHUNK_SIZE, rtmpChunks } from '../relay/rtmp-encode.js';
 import {
   MessageType,
@@ -59,6 +60,8 @@ export interface PublishGate {
 export interface RtmpSessionOptions {
   /** Absent: publishing is open. */
   readonly publishGate?: PublishGate;
+  /** Playback tokens for RTMP play (`?token=` on the play name or the connect app). */
+  readonly playbackAuth?: PlaybackAuthorizer;
   /** AMF0 nesting accepted in commands (default 32). */
   readonly maxAmfDepth?: number;
   /** Streams published at once on the whole server (default unlimited). */
@@ -115,6 +118,7 @@ export class RtmpSession {
     this.writer = new ChunkWriter();
     this.relays = options.relays;
     this.publishGate = options.publishGate;
+    this.playbackAuth = options.playbackAuth;
     this.amfLimits = { maxDepth: options.maxAmfDepth ?? 32, maxItems: 4096 };
     this.maxPublishers = options.maxPublishers ?? Number.POSITIVE_INFINITY;
     this.remoteAddress = options.remoteAddress ?? '';
@@ -123,6 +127,7 @@ export class RtmpSession {
 
   private readonly relays: RelayRegistry | undefined;
   private readonly publishGate: PublishGate | undefined;
+  private readonly playbackAuth: PlaybackAuthorizer | undefined;
   private readonly amfLimits: { maxDepth: number; maxItems: number };
   private readonly maxPublishers: number;
   private readonly remoteAddress: string;
@@ -444,7 +449,15 @@ export class RtmpSession {
 
   private onPlay(nameValue: Amf0Value, streamId: number): void {
     this.requireConnected('play');
-    const { name } = splitQuery(typeof nameValue === 'string' ? nameValue : '');
+    const { name, query } = splitQuery(typeof nameValue === 'string' ? nameValue : '');
+    if (this.playbackAuth?.enabled) {
+      const token = new URLSearchParams(query).get('token') ?? new URLSearchParams(this.appQuery).get('token') ?? '';
+      if (!this.playbackAuth.check(this.app, name, token)) {
+        this.sendStatus(streamId, 'error', 'NetStream.Play.Failed', 'unauthorized');
+        this.log.warn('play refused: missing or invalid playback token');
+        return;
+      }
+    }
     const hub = NAME_PATTERN.test(name) ? this.relays?.get(this.app, name) : undefined;
     if (!hub) {
       this.sendStatus(streamId, 'error', 'NetStream.Play.StreamNotFound', `no live stream ${this.app}/${name.slice(0, 128)}`);
