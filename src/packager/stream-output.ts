@@ -174,6 +174,33 @@ export class StreamOutput {
       held = [];
       for (const f of frames) segmenter.pushLeading(f);
     };
+    /**
+     * A rendition that lost media (its transcoder restarted) rejoins at the source segment its
+     * keyframe starts: the numbers it missed are listed as gaps, so sequence N is the same
+     * moment in every rendition.
+     */
+    const realign = (frame: Frame): void => {
+      const twin = this.sourceSegmentStarts.get(frame.dts);
+      if (!segmenter || !twin || Math.abs(frame.wallclock - twin.wallclock) > RENDITION_JOIN_WINDOW_MS) return;
+      const expected = segmenter.nextSequence + (segmenter.started ? 1 : 0);
+      if (twin.sequence <= expected) return;
+      const track = segmenter.currentTrack;
+      segmenter.end();
+      const sourceTrack = this.videos.get(SOURCE_RENDITION)!;
+      for (let n = segmenter.nextSequence; n < twin.sequence; n++) {
+        const src = sourceTrack.segments.find((x) => x.sequence === n);
+        if (src) output.addGap(n, src.startTime, src.durationTicks, src.timescale);
+        else output.addGap(n, frame.dts, Math.round(this.config.segmentDuration * 90_000), 90_000);
+      }
+      segmenter = new TrackSegmenter('video', output, {
+        segmentDuration: this.config.segmentDuration,
+        partDuration: this.config.partDuration,
+        firstSequence: twin.sequence,
+        firstInitId: output.currentInitId + 1,
+        startsWithDiscontinuity: true,
+      });
+      if (track) segmenter.setTrack(track);
+    };
     const unmatched = (): void => {
       held = [];
       if (++unmatchedKeyframes === 3) {
@@ -203,7 +230,8 @@ export class StreamOutput {
       onFrame: (frame) => {
         if (frame.kind !== 'video') return;
         if (segmenter) {
-          segmenter.pushLeading(frame);
+          if (frame.key) realign(frame);
+          segmenter!.pushLeading(frame);
           return;
         }
         if (frame.key) {

@@ -29,6 +29,8 @@ export interface SegmentInfo {
   /** Wall clock of the first sample, from the stream's media clock. */
   readonly programDateTime: number;
   readonly parts: readonly PartInfo[];
+  /** No media for this number (a transcoder restart): EXT-X-GAP; the file is not served. */
+  readonly gap?: boolean;
 }
 
 export interface TrackOutputOptions {
@@ -186,6 +188,31 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.trimWindow();
     this.emit('update');
     this.emit('segment', segment);
+  }
+
+  /**
+   * Lists segment `sequence` as missing (RFC 8216bis §4.4.4.7 EXT-X-GAP): a rendition that lost
+   * media (its transcoder restarted) keeps the same numbers as the others instead of renumbering.
+   */
+  addGap(sequence: number, startTime: number, durationTicks: number, timescale: number): void {
+    this.segments.push({
+      sequence,
+      startTime,
+      timescale,
+      durationTicks,
+      duration: durationTicks / timescale,
+      initId: this.currentInitId,
+      discontinuity: false,
+      byteLength: 0,
+      programDateTime: this.options.clock.wallclockAt(startTime, timescale),
+      parts: [],
+      gap: true,
+    });
+    this.openSequence = sequence + 1;
+    this.openParts.length = 0;
+    this.openPartBytes.length = 0;
+    this.trimWindow();
+    this.emit('update');
   }
 
   /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */

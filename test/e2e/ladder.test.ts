@@ -89,5 +89,20 @@ describe('ABR ladder', () => {
     }
     expect(src.lastSegment!.sequence).toBeGreaterThan(before);
     expect(now.ladder.transcoder.state).not.toBe('failed');
+    // After the restart every rung rejoins on the source's numbers: missed numbers are gaps, and
+    // segment N starts at the same instant in every rendition.
+    const output = gw.outputs.get('live', 'abr')!;
+    const rungs = [...output.videos.values()].filter((v) => v.id !== 'src');
+    const restartedAt = src.lastSegment!.sequence;
+    await untilUpdate(src, () => rungs.every((r) => r.segments.some((x) => !x.gap && x.sequence > restartedAt)));
+    for (const rung of rungs) {
+      for (const seg of rung.segments) {
+        const twin = src.segments.find((x) => x.sequence === seg.sequence);
+        if (!twin || seg.gap) continue;
+        expect(Math.abs(seg.startTime - twin.startTime)).toBeLessThanOrEqual(3000);
+      }
+    }
+    const text = (await fetchText(`${base}/${rungs[0]!.id}/index.m3u8`)).text;
+    parseM3u8(text);
   }, 60_000);
 });

@@ -16,6 +16,8 @@ export interface HlsSegment {
   /** EXT-X-MAP URI when it differs from the previous segment's (or on the first listed). */
   readonly map?: string;
   readonly discontinuity: boolean;
+  /** EXT-X-GAP: no media behind this URI. */
+  readonly gap?: boolean;
   /** ms since epoch. */
   readonly programDateTime?: number;
   /** LL-HLS parts, listed for the most recent segments only. */

@@ -80,6 +80,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       uri: segmentFileName(track.session, s.sequence),
       map: s.initId !== previousInit ? initFileName(track.session, s.initId) : undefined,
       discontinuity: s.discontinuity && i > 0,
+      gap: s.gap,
       programDateTime: s.programDateTime,
       parts: withParts ? s.parts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, s.sequence, p.index), independent: p.independent })) : undefined,
     });

@@ -35,6 +35,7 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
     if (s.map) out.push(`#EXT-X-MAP:URI=${quoted(s.map)}`);
     if (s.programDateTime !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
     if (s.parts) for (const part of s.parts) out.push(partLine(part));
+    if (s.gap) out.push('#EXT-X-GAP');
     out.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
   }
   if (p.openParts && p.openParts.length > 0) {

@@ -74,6 +74,12 @@ describe('HLS serializer', () => {
     parseM3u8(text);
   });
 
+  it('marks a missing segment with EXT-X-GAP', () => {
+    const text = serializeMediaPlaylist({ ...base, segments: [base.segments[0]!, { ...base.segments[1]!, gap: true }] });
+    expect(text).toContain('#EXT-X-GAP\n#EXTINF:1.968,\nseg-a-8.m4s');
+    expect(parseM3u8(text).segments).toHaveLength(2);
+  });
+
   it('ends with ENDLIST and marks discontinuities', () => {
     const text = serializeMediaPlaylist({
       ...base,
