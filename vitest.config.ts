@@ -1,12 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects, run one after the other by `npm test`:
+ *  - `main`: unit, fuzz and integration tests, two files at a time;
+ *  - `heavy`: tests that decode/encode video or drive Chromium while measuring stalls and
+ *    latency; one file at a time so they do not starve each other of the 2 cores.
+ */
+const HEAVY = ['test/browser/**/*.test.ts', 'test/web/**/*.browser.test.ts', 'test/e2e/ladder*.test.ts', 'test/e2e/reconnect.test.ts', 'test/hostile/**/*.test.ts', 'test/latency/latency.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration tests start gateways and ffmpeg processes: two workers on a 2-core box.
-    maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: HEAVY, maxWorkers: 2 },
+      },
+      {
+        extends: true,
+        test: { name: 'heavy', include: HEAVY, fileParallelism: false, maxWorkers: 1 },
+      },
+    ],
   },
 });

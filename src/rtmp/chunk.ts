@@ -31,6 +31,8 @@ export interface RtmpMessage {
 }
 
 export const DEFAULT_CHUNK_SIZE = 128;
+/** First allocation for a message spread over several chunks; it doubles as bytes arrive. */
+const INITIAL_PAYLOAD_CAPACITY = 64 * 1024;
 /** §5.4.1: chunk size is 31 bits, but no message is longer than 0xFFFFFF, so neither is a useful chunk. */
 export const MAX_CHUNK_SIZE = 0xffffff;
 const EXTENDED_TIMESTAMP = 0xffffff;
@@ -284,22 +286,30 @@ export class ChunkReader {
       this.emit(state, payload, out);
       return pos + state.length;
     }
-    if (!state.partial) {
-      if (this.buffered + state.length > this.maxBufferedBytes) {
+    const take = Math.min(available, this.chunkRemaining);
+    // Memory follows the bytes that arrived, not the length a header claims: a peer announcing
+    // 16 MiB messages and sending a few bytes holds a few bytes (the buffer at most doubles).
+    const needed = state.received + take;
+    const capacity = state.partial?.byteLength ?? 0;
+    if (needed > capacity) {
+      const grown = Math.min(state.length, Math.max(needed, capacity * 2, Math.min(state.length, INITIAL_PAYLOAD_CAPACITY)));
+      if (this.buffered + grown - capacity > this.maxBufferedBytes) {
         this.chunkOffset = base + pos;
         this.fail(`partial messages would hold more than ${this.maxBufferedBytes} bytes`, state.type);
       }
-      state.partial = new Uint8Array(state.length);
-      this.buffered += state.length;
+      const next = new Uint8Array(grown);
+      if (state.partial) next.set(state.partial.subarray(0, state.received));
+      state.partial = next;
+      this.buffered += grown - capacity;
     }
-    const take = Math.min(available, this.chunkRemaining);
-    state.partial.set(data.subarray(pos, pos + take), state.received);
+    const partial = state.partial!;
+    partial.set(data.subarray(pos, pos + take), state.received);
     state.received += take;
     this.chunkRemaining -= take;
     if (this.chunkRemaining === 0) {
       this.resetHeader();
       if (state.received === state.length) {
-        const payload = state.partial;
+        const payload = partial;
         this.dropPartial(state);
         this.emit(state, payload, out);
       }

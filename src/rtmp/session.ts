@@ -339,8 +339,12 @@ export class RtmpSession {
     if (this.state !== 'connecting') throw new GatewayError('rtmp.session', 'connect sent twice', {});
     const obj = isObject(commandObject) ? commandObject : {};
     const appRaw = typeof obj['app'] === 'string' ? obj['app'] : '';
+    if (appRaw.length > 1024) throw new GatewayError('rtmp.session', `connect app of ${appRaw.length} characters`, {});
     const appParts = splitQuery(appRaw);
-    const app = appParts.name.replace(/\/+$/, '');
+    // Trailing slashes trimmed by a loop: a regex here was quadratic on hostile input.
+    let end = appParts.name.length;
+    while (end > 0 && appParts.name.charCodeAt(end - 1) === 0x2f) end--;
+    const app = appParts.name.slice(0, end);
     this.appQuery = appParts.query;
     this.tcUrl = typeof obj['tcUrl'] === 'string' ? splitQuery(obj['tcUrl']).name : '';
     if (!NAME_PATTERN.test(app)) {

@@ -8,8 +8,9 @@
  * (stream-controller.ts immediateLevelSwitch: flushMainBuffer(0, +Infinity)), so one `waiting` while
  * the new level's first segment loads is hls.js's own doing. What the gateway must guarantee is the
  * part after it: once the new level renders, playback runs on with no stall for 3 s of media.
- * dash.js: with automatic video switching off, `setRepresentationForTypeByIndex` switches at the
- * next segment boundary without a flush, so no `waiting` is allowed at any point after playback started.
+ * dash.js: with automatic video switching off, `setRepresentationForTypeByIndex`; it may replace
+ * buffered media ahead on an up-switch, so the same rule: no `waiting` once the new rendition renders.
+ * Every `waiting` (step, media buffered ahead) is logged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
@@ -43,6 +44,8 @@ interface AbrRun {
   switches: SwitchResult[];
   /** `waiting` events between playback start and the first switch request. */
   waitingBeforeSwitch: number;
+  /** Every `waiting` event: during which step, and how much media was buffered ahead then. */
+  waits: { phase: string; currentTime: number; ahead: number }[];
   fatal: string | null;
   /** Where it gave up, if it did (bounded wait ran out). */
   stuck: string | null;
@@ -95,7 +98,7 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
           video.muted = true;
           document.body.appendChild(video);
           const hls = new HlsCtor({ lowLatencyMode: false });
-          const result: AbrRun = { heights: [], initial: -1, initialHeight: 0, switches: [], waitingBeforeSwitch: 0, fatal: null, stuck: null };
+          const result: AbrRun = { heights: [], initial: -1, initialHeight: 0, switches: [], waitingBeforeSwitch: 0, waits: [], fatal: null, stuck: null };
           let waiting = 0;
           let switched: number[] = [];
           let phase = 'start';
@@ -133,7 +136,14 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
             switched.push(data.level);
             poke();
           });
-          video.addEventListener('waiting', () => waiting++);
+          video.addEventListener('waiting', () => {
+            waiting++;
+            let ahead = 0;
+            for (let i = 0; i < video.buffered.length; i++) {
+              if (video.buffered.start(i) <= video.currentTime + 0.05 && video.buffered.end(i) > video.currentTime) ahead = video.buffered.end(i) - video.currentTime;
+            }
+            result.waits.push({ phase, currentTime: video.currentTime, ahead });
+          });
           for (const ev of ['timeupdate', 'resize', 'playing']) video.addEventListener(ev, poke);
 
           const switchTo = async (target: number): Promise<void> => {
@@ -196,6 +206,7 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
     const [away, back] = run.switches;
     expect(away!.targetHeight).not.toBe(run.initialHeight);
     expect(back!.targetHeight).toBe(run.initialHeight);
+    expect(run.waitingBeforeSwitch).toBe(0);
     for (const s of run.switches) {
       expect(s.switchedTo).toContain(s.target);
       expect(s.videoHeight).toBe(s.targetHeight);
@@ -216,7 +227,7 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
           document.body.appendChild(video);
           const player = dashjs.MediaPlayer().create();
           player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
-          const result: AbrRun = { heights: [], initial: -1, initialHeight: 0, switches: [], waitingBeforeSwitch: 0, fatal: null, stuck: null };
+          const result: AbrRun = { heights: [], initial: -1, initialHeight: 0, switches: [], waitingBeforeSwitch: 0, waits: [], fatal: null, stuck: null };
           let waiting = 0;
           let switched: number[] = [];
           let reps: { id: string; height: number }[] = [];
@@ -253,7 +264,14 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
             switched.push(reps.findIndex((r) => r.id === e.newRepresentation.id));
             poke();
           });
-          video.addEventListener('waiting', () => waiting++);
+          video.addEventListener('waiting', () => {
+            waiting++;
+            let ahead = 0;
+            for (let i = 0; i < video.buffered.length; i++) {
+              if (video.buffered.start(i) <= video.currentTime + 0.05 && video.buffered.end(i) > video.currentTime) ahead = video.buffered.end(i) - video.currentTime;
+            }
+            result.waits.push({ phase, currentTime: video.currentTime, ahead });
+          });
           for (const ev of ['timeupdate', 'resize', 'playing']) video.addEventListener(ev, poke);
 
           const switchTo = async (target: number): Promise<void> => {
@@ -314,12 +332,13 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
     expect(run.switches).toHaveLength(2);
     expect(run.switches[0]!.targetHeight).not.toBe(run.initialHeight);
     expect(run.switches[1]!.targetHeight).toBe(run.initialHeight);
-    // No flush on a dash.js switch: no stall anywhere after playback started.
     expect(run.waitingBeforeSwitch).toBe(0);
     for (const s of run.switches) {
       expect(s.switchedTo).toContain(s.target);
       expect(s.videoHeight).toBe(s.targetHeight);
-      expect(s.waitingDuringSwitch).toBe(0);
+      // Not asserted: `waitingDuringSwitch`. dash.js replaces buffered media ahead on an up-switch
+      // (fast switching), and on a CPU-starved box the replacement can land late: seen once with
+      // 0.1 s buffered while two transcoders ran next to Chromium. Logged above.
       expect(s.waitingAfterSwitch).toBe(0);
       expect(s.advanced).toBeGreaterThanOrEqual(PLAY_AFTER_SWITCH);
     }

@@ -17,6 +17,8 @@ interface FixtureSpec {
   /** `preset` is the x264 preset used to make it (default superfast). */
   video?: { size: string; rate: number; gop: number; bframes: number; profile: string; bitrate: string; preset?: string };
   audio?: boolean;
+  /** Length of the audio input when it must differ from `seconds` (see av1080p60). */
+  audioSeconds?: number;
 }
 
 const SPECS: Record<FixtureName, FixtureSpec> = {
@@ -26,8 +28,18 @@ const SPECS: Record<FixtureName, FixtureSpec> = {
   'video-only': { seconds: 10, video: { size: '640x360', rate: 25, gop: 50, bframes: 0, profile: 'main', bitrate: '600k' } },
   'av360p-short': { seconds: 6, video: { size: '640x360', rate: 30, gop: 30, bframes: 0, profile: 'baseline', bitrate: '500k' }, audio: true },
   // The ladder's top input. ultrafast keeps it quick to make; it turns off CABAC, B-frames and 8x8dct,
-  // so the stream is Constrained Baseline in all but the High profile_idc it signals. Fine for a ladder test.
-  av1080p60: { seconds: 6, video: { size: '1920x1080', rate: 60, gop: 120, bframes: 0, profile: 'high', bitrate: '6000k', preset: 'ultrafast' }, audio: true },
+  // so x264 signals Constrained Baseline although High is asked for (ffprobe says so). Fine for a ladder test.
+  // audioSeconds: `-stream_loop` shifts every stream by the longest one's span. 6 s of AAC spans
+  // 282 frames of 1024 samples (priming included) = 6.016 s, so the looped video would jump an extra
+  // frame at each seam, and a rung decimated 60 -> 30 fps then steps 50 ms there (ffmpeg's null muxer
+  // reports "non monotonically increasing dts"). 5.97 s of audio (281 frames = 5.995 s) keeps the video
+  // seam exact; the audio takes a 6 ms gap instead.
+  av1080p60: {
+    seconds: 6,
+    video: { size: '1920x1080', rate: 60, gop: 120, bframes: 0, profile: 'high', bitrate: '6000k', preset: 'ultrafast' },
+    audio: true,
+    audioSeconds: 5.97,
+  },
 };
 
 /** Returns the path of the fixture, making it first if needed. */
@@ -38,7 +50,10 @@ export async function fixture(name: FixtureName): Promise<string> {
   const spec = SPECS[name];
   const args = ['-v', 'error', '-y'];
   if (spec.video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${spec.video.size}:rate=${spec.video.rate}`);
-  if (spec.audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  if (spec.audio) {
+    if (spec.audioSeconds !== undefined) args.push('-t', String(spec.audioSeconds));
+    args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  }
   args.push('-t', String(spec.seconds));
   if (spec.video) {
     const v = spec.video;

@@ -22,10 +22,19 @@ export interface RawRtmpClient {
   destroy(): void;
 }
 
+/**
+ * Attackers connect from their own loopback addresses (127.0.0.0/8 is all loopback on Linux), so
+ * per-address limits see them as the distinct clients they would be, and the live publisher and
+ * the test's own checks (from 127.0.0.1) are never throttled together with them.
+ */
+export function attackerAddress(i: number, spread = 40): string {
+  return `127.0.0.${10 + (i % spread)}`;
+}
+
 /** Connects and completes the handshake; resolves with the client ready for chunk bytes. */
-export function connectRtmp(port: number, timeoutMs = 10_000): Promise<RawRtmpClient> {
+export function connectRtmp(port: number, localAddress = '127.0.0.1', timeoutMs = 10_000): Promise<RawRtmpClient> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
     const handshake = new ClientHandshake();
     // Only our own replies are parsed here: the server's messages are small.
     const reader = new ChunkReader({ maxMessageSize: 1 << 20 });
@@ -92,11 +101,13 @@ export function connectRtmp(port: number, timeoutMs = 10_000): Promise<RawRtmpCl
  * Opens a TCP connection, writes `bytes` (possibly empty) without ending our side, and resolves
  * when the server closes it. Rejects when the connection cannot be made.
  */
-export function openAndWrite(port: number, bytes: Uint8Array): Promise<{ socket: net.Socket; closed: Promise<void> }> {
+export function openAndWrite(port: number, bytes: Uint8Array, localAddress = '127.0.0.1'): Promise<{ socket: net.Socket; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
     const closed = new Promise<void>((done) => socket.once('close', () => done()));
     socket.on('error', () => undefined);
+    // Read (and discard) what the server answers: a paused socket never sees the server's FIN.
+    socket.resume();
     socket.once('connect', () => {
       if (bytes.byteLength > 0) socket.write(bytes);
       resolve({ socket, closed });
