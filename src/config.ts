@@ -33,7 +33,7 @@ export const SETTINGS = {
   endedStreamTtl: setting('ended-stream-ttl', z.coerce.number().min(0).default(300), 'seconds an ended stream stays listed (ENDLIST) before it is forgotten'),
   corsOrigin: setting('cors-origin', z.string().default('*'), 'Access-Control-Allow-Origin value ("" to disable)'),
   maxConnections: setting('max-connections', z.coerce.number().int().min(1).default(1000), 'maximum concurrent RTMP connections'),
-  maxConnectionsPerIp: setting('max-connections-per-ip', z.coerce.number().int().min(1).default(50), 'concurrent RTMP connections from one address'),
+  maxConnectionsPerIp: setting('max-connections-per-ip', z.coerce.number().int().min(1).default(500), 'concurrent RTMP connections from one address'),
   maxPublishers: setting('max-publishers', z.coerce.number().int().min(1).default(100), 'streams published at once; more are refused'),
   maxAmfDepth: setting('max-amf-depth', z.coerce.number().int().min(2).max(512).default(32), 'deepest nesting of AMF0 objects accepted in RTMP commands'),
   httpMaxHeaderBytes: setting('http-max-header-bytes', z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024), 'largest HTTP request header block (431 above)'),

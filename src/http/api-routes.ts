@@ -31,7 +31,7 @@ export interface StreamView {
   startedAt: string;
   uptimeSeconds: number;
   renditions: RenditionView[];
-  urls: { hls: string; dash: string; hlsTs: string; flv: string };
+  urls: { hls: string; dash: string; hlsTs: string; flv: string; thumbnail: string };
 }
 
 export function streamView(output: StreamOutput, extras: ApiExtras = {}): StreamView & Record<string, unknown> {
@@ -51,7 +51,7 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     startedAt: new Date(output.startedAt).toISOString(),
     uptimeSeconds: Math.round((end - output.startedAt) / 1000),
     renditions,
-    urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv` },
+    urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv`, thumbnail: `/api/streams${base}/thumbnail.jpg` },
     ...observationsOf(output.stream, extras.viewers),
     ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
     ...(output.renditionProblems.size > 0 ? { renditionProblems: Object.fromEntries(output.renditionProblems) } : {}),
@@ -76,6 +76,11 @@ export function apiRoutes(outputs: OutputRegistry, extras: ApiExtras = {}): Rout
   router.get('/api/time', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.type('text/plain').send(new Date().toISOString());
+  });
+  // Ready: the listeners are up (this answers) and the packager takes streams.
+  router.get('/readyz', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ ready: true, streams: outputs.list().filter((o) => !o.ended).length });
   });
   router.get('/healthz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');

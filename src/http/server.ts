@@ -16,6 +16,7 @@ import { webRoutes } from './web-routes.js';
 import type { PlaylistRateLimiter } from './rate-limit.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { playbackGuard } from './playback-guard.js';
+import { thumbnailRoutes } from './thumbnail.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -64,6 +65,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.playbackAuth?.enabled) app.use(playbackGuard(options.playbackAuth));
   if (options.rtmpPort) app.use(webRoutes({ rtmpPort: options.rtmpPort, logger: options.logger }));
   if (options.metrics) app.use(metricsRoutes(options.metrics));
+  app.use(thumbnailRoutes({ outputs: options.outputs, logger: options.logger }));
   app.use(apiRoutes(options.outputs, options.apiExtras));
   app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
   app.use(

@@ -135,6 +135,7 @@ function streamCard(s) {
     'li',
     { class: 'card', 'data-stream': `${s.app}/${s.key}` },
     el('h2', {}, `${s.app}/${s.key}`, el('span', { class: s.live ? 'badge live' : 'badge', text: s.live ? 'LIVE' : 'ended' }), warnings.length ? el('span', { class: 'badge warn', text: `${warnings.length} warning${warnings.length > 1 ? 's' : ''}` }) : null),
+    top && s.urls?.thumbnail ? el('img', { class: 'thumb', src: `${s.urls.thumbnail}?t=${Math.floor(Date.now() / 10000)}`, alt: `Latest keyframe of ${s.app}/${s.key}`, width: '320', loading: 'lazy' }) : null,
     dl,
     el('a', { class: 'button watch-link', href, text: 'Watch', 'aria-label': `Watch ${s.app}/${s.key}` }),
   );

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ffmpegPath } from './tools.js';
 import { run } from './process.js';
 
-export type FixtureName = 'av720p30' | 'av720p30-bframes' | 'audio-only' | 'video-only' | 'av360p-short' | 'av1080p60';
+export type FixtureName = 'gop5s-bframes' | 'av720p30' | 'av720p30-bframes' | 'audio-only' | 'video-only' | 'av360p-short' | 'av1080p60';
 
 const DIR = join(tmpdir(), 'streamgate-fixtures-v2');
 
@@ -26,6 +26,8 @@ const SPECS: Record<FixtureName, FixtureSpec> = {
   'av720p30-bframes': { seconds: 10, video: { size: '1280x720', rate: 30, gop: 60, bframes: 3, profile: 'high', bitrate: '1500k' }, audio: true },
   'audio-only': { seconds: 10, audio: true },
   'video-only': { seconds: 10, video: { size: '640x360', rate: 25, gop: 50, bframes: 0, profile: 'main', bitrate: '600k' } },
+  // What the ingest checker must flag: a 5 s keyframe interval and B-frames.
+  'gop5s-bframes': { seconds: 12, video: { size: '640x360', rate: 30, gop: 150, bframes: 3, profile: 'high', bitrate: '600k' }, audio: true },
   'av360p-short': { seconds: 6, video: { size: '640x360', rate: 30, gop: 30, bframes: 0, profile: 'baseline', bitrate: '500k' }, audio: true },
   // The ladder's top input. ultrafast keeps it quick to make; it turns off CABAC, B-frames and 8x8dct,
   // so x264 signals Constrained Baseline although High is asked for (ffprobe says so). Fine for a ladder test.

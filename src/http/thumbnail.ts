@@ -1,0 +1,82 @@
+/**
+ * `/api/streams/APP/KEY/thumbnail.jpg`: the latest keyframe of the source rendition as a small
+ * JPEG, decoded by ffmpeg from the init segment and the first part of the newest segment (which
+ * starts with that keyframe). One decode per segment, shared by every request; bounded.
+ */
+import { spawn } from 'node:child_process';
+import { Router } from 'express';
+import type { Logger } from 'pino';
+import { resolveFfmpegPath } from '../ladder/ffmpeg-path.js';
+import type { OutputRegistry } from '../packager/output-registry.js';
+import { NAME_PATTERN } from './names.js';
+
+const MAX_CACHED = 64;
+const MAX_RUNNING = 2;
+const DECODE_TIMEOUT_MS = 5000;
+
+export function thumbnailRoutes(options: { outputs: OutputRegistry; logger: Logger }): Router {
+  const router = Router();
+  const cache = new Map<string, Promise<Buffer | undefined>>();
+  let running = 0;
+  const ffmpeg = resolveFfmpegPath();
+
+  const decode = (input: Uint8Array[]): Promise<Buffer | undefined> =>
+    new Promise((resolve) => {
+      if (!ffmpeg || running >= MAX_RUNNING) return resolve(undefined);
+      running++;
+      const child = spawn(ffmpeg, ['-v', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '5', 'pipe:1'], {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      const out: Buffer[] = [];
+      let size = 0;
+      const timer = setTimeout(() => child.kill('SIGKILL'), DECODE_TIMEOUT_MS);
+      child.stdout.on('data', (d: Buffer) => {
+        size += d.byteLength;
+        if (size > 2 * 1024 * 1024) child.kill('SIGKILL');
+        else out.push(d);
+      });
+      child.stdin.on('error', () => undefined);
+      child.on('error', () => undefined);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        running--;
+        resolve(code === 0 && size > 0 ? Buffer.concat(out) : undefined);
+      });
+      for (const piece of input) child.stdin.write(piece);
+      child.stdin.end();
+    });
+
+  router.get('/api/streams/:app/:key/thumbnail.jpg', async (req, res) => {
+    const app = String(req.params['app']);
+    const key = String(req.params['key']);
+    const track = NAME_PATTERN.test(app) && NAME_PATTERN.test(key) ? options.outputs.get(app, key)?.videos.get('src') : undefined;
+    const last = track?.lastSegment;
+    const segment = last ? track!.segment(last.sequence) : undefined;
+    const init = last ? track!.init(last.initId) : undefined;
+    if (!track || !last || !segment || !init || !segment.parts[0]) {
+      res.status(404).type('text').send('no picture yet');
+      return;
+    }
+    const id = `${app}/${key}/${track.session}/${last.sequence}`;
+    let job = cache.get(id);
+    if (!job) {
+      job = decode([init, segment.parts[0].bytes]);
+      cache.set(id, job);
+      if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
+      void job.then((jpeg) => {
+        if (!jpeg) {
+          cache.delete(id);
+          options.logger.debug({ stream: `${app}/${key}` }, 'thumbnail decode failed or busy');
+        }
+      });
+    }
+    const jpeg = await job;
+    if (!jpeg) {
+      res.status(503).type('text').send('thumbnail not available right now');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('image/jpeg').send(jpeg);
+  });
+  return router;
+}
