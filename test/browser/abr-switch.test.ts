@@ -226,7 +226,16 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
           video.muted = true;
           document.body.appendChild(video);
           const player = dashjs.MediaPlayer().create();
-          player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
+          // A seamless switch appends the new rendition after what is buffered (no fast-switch
+          // replacement of the buffer), from a few seconds behind the live edge: what a player that
+          // promises no stall on a quality change would do. The test is about switching, not latency.
+          player.updateSettings({
+            streaming: {
+              abr: { autoSwitchBitrate: { video: false } },
+              buffer: { fastSwitchEnabled: false },
+              delay: { liveDelay: 4 },
+            },
+          });
           const result: AbrRun = { heights: [], initial: -1, initialHeight: 0, switches: [], waitingBeforeSwitch: 0, waits: [], fatal: null, stuck: null };
           let waiting = 0;
           let switched: number[] = [];
