@@ -63,6 +63,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     measureMs: config.segmentDuration * 1000,
     transcoder: { preset: config.transcodePreset },
     logger: logger.child({ component: 'ladder' }),
+    onTranscoderRestart: (stream) => metrics.transcoderRestarted(stream.app),
     addVideoRendition: (stream, id, source) => {
       const output = outputs.get(stream.app, stream.key);
       if (!output || output.stream !== stream) return;

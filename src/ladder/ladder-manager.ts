@@ -50,6 +50,8 @@ export interface LadderManagerOptions {
   addVideoRendition?: AddVideoRendition;
   createTranscoder?: TranscoderFactory;
   logger?: TranscoderOptions['logger'];
+  /** Told every time a stream's transcoder is restarted (metrics). */
+  onTranscoderRestart?: (stream: LiveStream) => void;
 }
 
 export type LadderPhase = 'waiting' | 'selected' | 'ended';
@@ -208,7 +210,14 @@ export class StreamLadder implements StreamSink {
       ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       onRungTrack: (name, track) => this.rungStreams.get(name)?.pushTrack(track),
       onRungFrame: (name, frame) => this.rungStreams.get(name)?.pushFrame(frame),
+      onStatus: (status) => {
+        if (status.restarts > restartsSeen) {
+          restartsSeen = status.restarts;
+          this.opts.onTranscoderRestart?.(this.stream);
+        }
+      },
     };
+    let restartsSeen = 0;
     const factory = this.opts.createTranscoder ?? ((r, o) => new Transcoder(r, o));
     this.transcoder = factory(rungs, transcoderOpts);
     for (const r of rungs) {

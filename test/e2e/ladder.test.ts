@@ -104,5 +104,7 @@ describe('ABR ladder', () => {
     }
     const text = (await fetchText(`${base}/${rungs[0]!.id}/index.m3u8`)).text;
     parseM3u8(text);
+    const metrics = (await fetchText(`http://127.0.0.1:${gw.httpPort}/metrics`)).text;
+    expect(metrics).toMatch(/streamgate_transcoder_restarts_total\{app="live"\} [1-9]/);
   }, 60_000);
 });
