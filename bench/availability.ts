@@ -3,6 +3,7 @@
  * (or part) to a blocked LL-HLS playlist request returning it to a client over loopback HTTP,
  * while a real ffmpeg publishes in real time.
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { RunningGateway } from '../src/gateway.js';
 import type { CmafPart } from '../src/segmenter/types.js';
@@ -49,37 +50,26 @@ export async function benchAvailability(file: string, seconds: number): Promise<
 
   const first = await get(`${base}/index.m3u8`);
   const firstPlaylistAfterPublishMs = first.at - publishStart;
-  const session = output.session;
-  void session;
-
-  // Responses are matched to the closing frames after the run: a segment's closing frame is the
-  // first frame of the next one, whose part event only fires when that part completes.
+  // The client runs in another process: its clock reading is not delayed by the gateway's work.
+  const client = spawn(process.execPath, ['--import', 'tsx', 'bench/availability-client.ts', base, output.session, String(seconds), String((video.lastSegment?.sequence ?? -1) + 1)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => client.on('exit', resolve));
   const segmentAnswers: { key: string; at: number }[] = [];
   const partAnswers: { keys: string[]; at: number }[] = [];
-  const deadline = performance.now() + seconds * 1000;
-
-  // Segments: ask (blocking) for the segment after the last listed one.
-  const segmentLoop = (async () => {
-    let next = (video.lastSegment?.sequence ?? -1) + 1;
-    while (performance.now() < deadline) {
-      const r = await get(`${base}/src/index.m3u8?_HLS_msn=${next}`);
-      if (r.status !== 200) continue;
-      if (r.body.includes(`seg-${output.session}-${next}.m4s`)) segmentAnswers.push({ key: `${next + 1}.0`, at: r.at });
-      next++;
+  for (const line of out.split('\n')) {
+    if (!line.trim()) continue;
+    const a = JSON.parse(line) as { kind: string; key?: string; msn?: number; part?: number; at: number };
+    if (a.kind === 'segment') segmentAnswers.push({ key: a.key!, at: a.at });
+    else {
+      // The part that answered: the one asked for, or (past the end of its segment) the next
+      // segment's part 0. It closes when the part after it starts.
+      const [m, p] = partStarts.has(`${a.msn}.${a.part}`) ? [a.msn!, a.part!] : [a.msn! + 1, 0];
+      partAnswers.push({ keys: [`${m}.${p + 1}`, `${m + 1}.0`], at: a.at });
     }
-  })();
-  // Parts: ask for the part after the newest one.
-  const partLoop = (async () => {
-    while (performance.now() < deadline) {
-      const msn = video.openSequence ?? 0;
-      const part = video.openParts.length;
-      const r = await get(`${base}/src/index.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`);
-      if (r.status !== 200) continue;
-      // Part `part` of `msn` closes when the next part's first frame arrives.
-      partAnswers.push({ keys: [`${msn}.${part + 1}`, `${msn + 1}.0`], at: r.at });
-    }
-  })();
-  await Promise.all([segmentLoop, partLoop]);
+  }
   const segmentDelays: number[] = [];
   const partDelays: number[] = [];
   for (const a of segmentAnswers) {

@@ -10,7 +10,7 @@ import type { TrackOutput } from '../packager/track-output.js';
 import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurationOf, partTargetOf } from '../packager/hls/playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { sendChunks, sendText } from './send.js';
-import { waitUntil } from './wait.js';
+import { waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from './names.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
@@ -84,6 +84,22 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
         return;
       }
     }
+    const answer = (): void => {
+      const playlist = buildMediaPlaylist(
+        track,
+        {
+          window: options.playlistWindow,
+          segmentDuration: options.segmentDuration,
+          partDuration: options.partDuration,
+          lowLatency: true,
+          skip,
+          publisherPresent: output.suspendedAt === undefined,
+        },
+        [...output.videos.values(), output.audio],
+      );
+      const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
+      sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
+    };
     if (msn !== undefined && !track.ended) {
       // RFC 8216bis §6.2.5.2: hold until segment msn (part `part`) is listed; too far ahead is a 400.
       const edge = lastPartOf(track);
@@ -93,27 +109,14 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
       }
       const wanted = (): boolean => track.ended || hasPart(track, msn, part);
       const timeoutMs = targetDurationOf(track, options.segmentDuration) * 3000;
-      const ok = await waitUntil([track], wanted, timeoutMs, res);
-      if (res.writableEnded || res.destroyed) return;
-      if (!ok) {
-        res.status(503).type('text').send('timed out waiting for the requested segment/part');
-        return;
-      }
+      whenReady([track], wanted, timeoutMs, res, (ok) => {
+        if (res.writableEnded || res.destroyed) return;
+        if (!ok) res.status(503).type('text').send('timed out waiting for the requested segment/part');
+        else answer();
+      });
+      return;
     }
-    const playlist = buildMediaPlaylist(
-      track,
-      {
-        window: options.playlistWindow,
-        segmentDuration: options.segmentDuration,
-        partDuration: options.partDuration,
-        lowLatency: true,
-        skip,
-        publisherPresent: output.suspendedAt === undefined,
-      },
-      [...output.videos.values(), output.audio],
-    );
-    const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
-    sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
+    answer();
   });
 
   router.get('/:app/:key/:rendition/:file', async (req, res, next) => {
@@ -161,8 +164,11 @@ function hasPart(track: TrackOutput, msn: number, part: number | undefined): boo
   const last = track.lastSegment;
   if (part === undefined) return last !== undefined && last.sequence >= msn;
   if (last && last.sequence > msn) return true;
-  // A completed segment holds every part of it.
-  if (last && last.sequence === msn) return true;
+  if (last && last.sequence === msn) {
+    if (part < last.parts.length) return true;
+    // A part index past the end of a completed segment is the first part of the next one.
+    return track.openSequence === msn + 1 && track.openParts.length > 0;
+  }
   return track.openSequence === msn && track.openParts.length > part;
 }
 

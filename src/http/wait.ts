@@ -7,6 +7,45 @@ export interface UpdateSource {
 }
 
 /**
+ * Like waitUntil, but `done` runs synchronously inside the packager event that made the
+ * condition true: a blocked playlist request is answered before slower listeners of the same
+ * event (TS muxing of a whole segment) get to run.
+ */
+export function whenReady(
+  sources: readonly UpdateSource[],
+  ready: () => boolean,
+  timeoutMs: number,
+  res: Response,
+  done: (ok: boolean) => void,
+): void {
+  if (ready()) {
+    done(true);
+    return;
+  }
+  let settled = false;
+  const finish = (value: boolean): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    for (const s of sources) s.off('update', check);
+    res.off('close', gone);
+    // Runs inside the packager's event: a failing response must never reach the publisher's stack.
+    try {
+      done(value);
+    } catch {
+      res.destroy();
+    }
+  };
+  const check = (): void => {
+    if (ready()) finish(true);
+  };
+  const gone = (): void => finish(false);
+  const timer = setTimeout(() => finish(ready()), timeoutMs);
+  for (const s of sources) s.on('update', check);
+  res.on('close', gone);
+}
+
+/**
  * Holds a request until `ready()` is true after an 'update' of one of `sources`, the time runs
  * out, or the client goes away (the response closes). No polling: every check runs on a packager event.
  */
