@@ -23,7 +23,7 @@ import {
   type Period,
   type Representation,
 } from '../packager/dash/model.js';
-import { UNMEASURED_AUDIO_BANDWIDTH, UNMEASURED_VIDEO_BANDWIDTH, channelConfigurationOf, frameRateOf, timelineOf } from '../packager/dash/mpd.js';
+import { UNMEASURED_AUDIO_BANDWIDTH, UNMEASURED_VIDEO_BANDWIDTH, channelConfigurationOf, representationFor, timelineOf } from '../packager/dash/mpd.js';
 import { initFileName, segmentFileName } from '../packager/track-output.js';
 
 /**
@@ -205,26 +205,7 @@ function representationOf(track: RecordedTrack, segments: readonly RecordedSegme
     presentationTimeOffset: Math.round(periodMediaStart * first.timescale),
     timeline: timelineOf(segments.map((s) => ({ start: s.startTime, duration: s.durationTicks }))),
   };
-  const media = track.media;
-  if (media.kind === 'video') {
-    return {
-      id: track.id,
-      bandwidth: Math.round(rate.peak) || UNMEASURED_VIDEO_BANDWIDTH,
-      codecs: media.codecString,
-      width: media.width,
-      height: media.height,
-      frameRate: frameRateOf(media.fps),
-      sar: '1:1',
-      segmentTemplate,
-    };
-  }
-  return {
-    id: track.id,
-    bandwidth: Math.round(rate.peak) || UNMEASURED_AUDIO_BANDWIDTH,
-    codecs: media.codecString,
-    audioSamplingRate: media.sampleRate,
-    segmentTemplate,
-  };
+  return representationFor(track.id, track.media, rate.peak, segmentTemplate);
 }
 
 /** A static MPD (§5.3.1.2 type="static") over everything recorded: playable while and after recording. */

@@ -22,6 +22,7 @@
  * segment - part duration makes it available once its first chunk exists; the HTTP side then
  * streams it with chunked transfer (http/dash-routes.ts). The next MPD update carries the exact d.
  */
+import type { Track } from '../../core/media.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 import {
@@ -36,6 +37,7 @@ import {
   type Mpd,
   type ProducerReferenceTime,
   type Representation,
+  type SegmentTemplate,
   type ServiceDescription,
   type TimelineEntry,
 } from './model.js';
@@ -151,6 +153,32 @@ function planTrack(track: TrackOutput, options: MpdOptions, live: boolean): Trac
   return { track, segments, open };
 }
 
+/**
+ * A Representation of one track: identity and codec attributes from the track, bandwidth from
+ * the measured peak (a guess until a segment was measured). Live MPDs and recordings share it.
+ */
+export function representationFor(id: string, media: Track, peakBitrate: number, segmentTemplate: SegmentTemplate): Representation {
+  if (media.kind === 'video') {
+    return {
+      id,
+      bandwidth: Math.round(peakBitrate) || UNMEASURED_VIDEO_BANDWIDTH,
+      codecs: media.codecString,
+      width: media.width,
+      height: media.height,
+      frameRate: frameRateOf(media.fps),
+      sar: '1:1',
+      segmentTemplate,
+    };
+  }
+  return {
+    id,
+    bandwidth: Math.round(peakBitrate) || UNMEASURED_AUDIO_BANDWIDTH,
+    codecs: media.codecString,
+    audioSamplingRate: media.sampleRate,
+    segmentTemplate,
+  };
+}
+
 function representationOf(plan: TrackPlan, presentationStart: number, ll: boolean, options: MpdOptions): Representation {
   const { track, segments, open } = plan;
   const first = segments[0]!;
@@ -167,25 +195,7 @@ function representationOf(plan: TrackPlan, presentationStart: number, ll: boolea
     availabilityTimeComplete: ll ? false : undefined,
     timeline: timelineOf(spans),
   };
-  if (media.kind === 'video') {
-    return {
-      id: track.id,
-      bandwidth: Math.round(track.peakBitrate) || UNMEASURED_VIDEO_BANDWIDTH,
-      codecs: media.codecString,
-      width: media.width,
-      height: media.height,
-      frameRate: frameRateOf(media.fps),
-      sar: '1:1',
-      segmentTemplate,
-    };
-  }
-  return {
-    id: track.id,
-    bandwidth: Math.round(track.peakBitrate) || UNMEASURED_AUDIO_BANDWIDTH,
-    codecs: media.codecString,
-    audioSamplingRate: media.sampleRate,
-    segmentTemplate,
-  };
+  return representationFor(track.id, media, track.peakBitrate, segmentTemplate);
 }
 
 function roundMs(seconds: number): number {
