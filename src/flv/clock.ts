@@ -3,7 +3,8 @@
  * TimestampExtended) unwrapped into a monotonic-ish extended millisecond clock.
  *
  * Audio and video share one instance so they stay in sync: each message is unwrapped relative to
- * the previous message of either kind, so interleaving across the 2^32 boundary is fine.
+ * the previous message of either kind, so interleaving across the 2^32 boundary is fine; a
+ * publisher whose clock wraps at 2^31 (ffmpeg) is unwrapped as well.
  * A jump larger than `maxJumpMs` either way (publisher restarted its clock, encoder glitch) is
  * treated as a discontinuity: the clock is re-based so output continues where it left off.
  */
@@ -40,6 +41,9 @@ export class RtmpClock {
       // A step of more than half the range is the counter wrapping (either direction).
       if (diff < -HALF_WRAP) diff += WRAP;
       else if (diff > HALF_WRAP) diff -= WRAP;
+      // ffmpeg's FLV muxer (and so its RTMP output) masks timestamps to 31 bits
+      // (libavformat/flvenc.c: "timestamps are 32 bits _signed_"): its clock wraps at 2^31.
+      else if (Math.abs(diff + HALF_WRAP) <= this.maxJumpMs) diff += HALF_WRAP;
       extended = this.lastExtended + diff;
     }
     const first = this.last32 === undefined;

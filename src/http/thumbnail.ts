@@ -50,17 +50,19 @@ export function thumbnailRoutes(options: { outputs: OutputRegistry; logger: Logg
     const app = String(req.params['app']);
     const key = String(req.params['key']);
     const track = NAME_PATTERN.test(app) && NAME_PATTERN.test(key) ? options.outputs.get(app, key)?.videos.get('src') : undefined;
-    const last = track?.lastSegment;
-    const segment = last ? track!.segment(last.sequence) : undefined;
-    const init = last ? track!.init(last.initId) : undefined;
-    if (!track || !last || !segment || !init || !segment.parts[0]) {
+    // The newest segment with media (a gap has none); an ended stream's comes from the cache.
+    const segments = track?.segments ?? [];
+    let last: (typeof segments)[number] | undefined;
+    for (let i = segments.length - 1; i >= 0 && !last; i--) if (!segments[i]!.gap) last = segments[i];
+    const id = last ? `${app}/${key}/${track!.session}/${last.sequence}` : '';
+    let job = cache.get(id);
+    const media = last && !job ? track!.keyframeMedia(last.sequence, last.initId) : undefined;
+    if (!last || (!job && !media)) {
       res.status(404).type('text').send('no picture yet');
       return;
     }
-    const id = `${app}/${key}/${track.session}/${last.sequence}`;
-    let job = cache.get(id);
     if (!job) {
-      job = decode([init, segment.parts[0].bytes]);
+      job = decode([...media!.init, ...media!.media]);
       cache.set(id, job);
       if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
       void job.then((jpeg) => {

@@ -105,6 +105,12 @@ interface RungOutput {
   readonly ingest: FlvIngest;
   /** Latest dts this run produced for the rung (source timeline), undefined before the first. */
   lastDts: number | undefined;
+  /**
+   * pts - dts of the source keyframe the rung's current GOP started on: the rung's decode
+   * times are its presentation times minus this, so its keyframes land on the source's *decode*
+   * instants (see `decodeShift`).
+   */
+  shift: number;
 }
 
 interface PendingInput {
@@ -122,6 +128,8 @@ interface Run {
   /** Input frames not yet out of every rung, in dts order (head index avoids O(n) shifts). */
   readonly pending: PendingInput[];
   pendingHead: number;
+  /** Source keyframes fed to this run, pts -> dts (the most recent few). */
+  readonly keyframeDts: Map<number, number>;
   /** The reason it was killed by us, if so. */
   failure: string | undefined;
   stopping: boolean;
@@ -134,7 +142,31 @@ interface Run {
 }
 
 const TICKS_PER_MS = VIDEO_TIMESCALE / 1000;
+/** Source keyframes remembered per run for mapping rung keyframes back to source decode times. */
+const KEYFRAMES_REMEMBERED = 16;
+/** How far (90 kHz) a rung keyframe's pts may be from the source keyframe it was made from: 100 ms. */
+const KEYFRAME_MATCH_TICKS = 9_000;
 const LAG_CHECK_INTERVAL_MS = 500;
+
+/**
+ * The decode time of the source keyframe a rung keyframe was made from: the one with the same
+ * pts, or the nearest within KEYFRAME_MATCH_TICKS (ffmpeg's decoder may re-time a frame by a
+ * few ms where the source's timestamps are uneven, e.g. at a looped file's seam).
+ */
+export function nearestKeyframeDts(keyframes: ReadonlyMap<number, number>, pts: number): number | undefined {
+  const exact = keyframes.get(pts);
+  if (exact !== undefined) return exact;
+  let best: number | undefined;
+  let bestDistance = KEYFRAME_MATCH_TICKS + 1;
+  for (const [keyPts, keyDts] of keyframes) {
+    const d = Math.abs(keyPts - pts);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = keyDts;
+    }
+  }
+  return best;
+}
 
 /** Every live ffmpeg child of this process: killed if the gateway exits, so none is orphaned. */
 const liveChildren = new Set<ChildProcess>();
@@ -278,10 +310,11 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     const run: Run = {
       child,
       baseMs: Math.floor(first.dts / TICKS_PER_MS),
-      outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined })),
+      outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined, shift: 0 })),
       startedAt: performance.now(),
       pending: [],
       pendingHead: 0,
+      keyframeDts: new Map(),
       failure: undefined,
       stopping: false,
       finished: false,
@@ -336,6 +369,10 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     run.lastMs = ms;
     run.child.stdin?.write(encodeFlvTag(FLV_TAG_VIDEO, ms, videoFrameBody(frame, source.codec)));
     run.pending.push({ dts: frame.dts, at: performance.now(), wallclock: frame.wallclock });
+    if (frame.key) {
+      run.keyframeDts.set(frame.pts, frame.dts);
+      if (run.keyframeDts.size > KEYFRAMES_REMEMBERED) run.keyframeDts.delete(run.keyframeDts.keys().next().value!);
+    }
   }
 
   private onOutput(run: Run, out: RungOutput, chunk: Buffer): void {
@@ -361,8 +398,8 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
           this.emit('rungTrack', name, ev.track);
         } else if (ev.type === 'frame') {
           const offset = run.baseMs * TICKS_PER_MS;
-          const dts = ev.frame.dts + offset;
           const pts = ev.frame.pts + offset;
+          const dts = this.decodeShift(run, out, ev.frame.key, pts, ev.frame.dts + offset);
           out.lastDts = dts;
           const last = this.emittedDts.get(name);
           // After a restart the new run may repeat times the old one already produced.
@@ -377,6 +414,24 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
       }
     }
     this.releasePending(run);
+  }
+
+  /**
+   * A rung's decode time on the source's decode timeline. The rung has no reordering (dts == pts
+   * == the source frame's pts), while a source with B-frames decodes its keyframe earlier than it
+   * shows it (dts = pts - reorder delay) and is cut on dts. So every rung frame's dts is its pts
+   * minus the composition offset of the source keyframe its GOP started on: rung keyframes then
+   * sit on exactly the source's cut instants, presentation times stay the source's, and the rung
+   * carries a constant composition offset (ISO/IEC 14496-12 §8.6.1.3, like any reordered stream).
+   */
+  private decodeShift(run: Run, out: RungOutput, key: boolean, pts: number, rawDts: number): number {
+    if (key) {
+      const sourceDts = nearestKeyframeDts(run.keyframeDts, pts);
+      if (sourceDts !== undefined && sourceDts <= pts) out.shift = pts - sourceDts;
+    }
+    const dts = out.shift > 0 ? pts - out.shift : rawDts;
+    // A smaller reorder delay from one GOP to the next must not send decode times backwards.
+    return out.lastDts !== undefined && dts <= out.lastDts && !key ? out.lastDts + 1 : dts;
   }
 
   /** The source frame's arrival time for the same dts: keeps PROGRAM-DATE-TIME equal across renditions. */

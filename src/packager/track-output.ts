@@ -104,6 +104,11 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   maxPartDuration = 0;
   /** Discontinuities among segments no longer listed (EXT-X-DISCONTINUITY-SEQUENCE). */
   droppedDiscontinuities = 0;
+  /**
+   * The first segment this track produced, kept after it leaves the window: a live DASH timeline
+   * starts with it so that it begins at presentation time 0 (see packager/dash/mpd.ts, timelineHead).
+   */
+  firstSegment: SegmentInfo | undefined;
 
   constructor(id: string, kind: TrackKind, options: TrackOutputOptions) {
     super();
@@ -181,6 +186,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
       if (this.peakBitrate === 0) this.peakBitrate = bits / duration;
     }
     this.segments.push(info);
+    this.firstSegment ??= info;
     this.liveSegments.set(segment.sequence, segment);
     this.openSequence = segment.sequence + 1;
     this.openParts.length = 0;
@@ -237,6 +243,18 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
 
   segment(sequence: number): CmafSegment | undefined {
     return this.liveSegments.get(sequence);
+  }
+
+  /**
+   * The bytes of init `id` and the first part of segment `sequence` (the whole segment once it left
+   * the window): live or from the cache, e.g. for a thumbnail of a stream that has ended.
+   */
+  keyframeMedia(sequence: number, initId: number): { init: Uint8Array[]; media: Uint8Array[] } | undefined {
+    const live = this.liveSegments.get(sequence);
+    const initBytes = this.inits.get(initId);
+    const init = initBytes ? [initBytes] : this.options.cache.get(`${this.options.cacheKey}/${initFileName(this.options.session, initId)}`)?.chunks;
+    const media = live?.parts[0] ? [live.parts[0].bytes] : this.options.cache.get(`${this.options.cacheKey}/${segmentFileName(this.options.session, sequence)}`)?.chunks;
+    return init && media ? { init: [...init], media: [...media] } : undefined;
   }
 
   /** Bytes of part `index` of segment `sequence`, whether complete or in progress. */

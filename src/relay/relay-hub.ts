@@ -119,7 +119,10 @@ export class RelayHub implements StreamSink {
     if (this.videoHeader) headers.push(this.videoHeader);
     if (this.audioHeader) headers.push(this.audioHeader);
     const ts = this.gop[0]?.timestamp ?? 0;
-    const metadata = this.metadataBuilder ? message(TAG_SCRIPT, ts, this.metadataBuilder(this.stream)) : undefined;
+    // onMetaData at timestamp 0, as every FLV file and RTMP server sends it: ffmpeg's FLV demuxer
+    // reads a script tag with a non-zero timestamp as a data packet and adds a phantom
+    // `subtitle: text` stream (libavformat/flvdec.c: header metadata only `if dts == 0`).
+    const metadata = this.metadataBuilder ? message(TAG_SCRIPT, 0, this.metadataBuilder(this.stream)) : undefined;
     // Headers carry the GOP's first timestamp so a player's clock never goes backwards.
     return { metadata, headers: headers.map((h) => message(h.type, ts, h.body, h.key)), gop: [...this.gop] };
   }

@@ -135,10 +135,25 @@ function streamCard(s) {
     'li',
     { class: 'card', 'data-stream': `${s.app}/${s.key}` },
     el('h2', {}, `${s.app}/${s.key}`, el('span', { class: s.live ? 'badge live' : 'badge', text: s.live ? 'LIVE' : 'ended' }), warnings.length ? el('span', { class: 'badge warn', text: `${warnings.length} warning${warnings.length > 1 ? 's' : ''}` }) : null),
-    top && s.urls?.thumbnail ? el('img', { class: 'thumb', src: `${s.urls.thumbnail}?t=${Math.floor(Date.now() / 10000)}`, alt: `Latest keyframe of ${s.app}/${s.key}`, width: '320', loading: 'lazy' }) : null,
+    top && s.urls?.thumbnail ? thumbnail(s) : null,
     dl,
     el('a', { class: 'button watch-link', href, text: 'Watch', 'aria-label': `Watch ${s.app}/${s.key}` }),
   );
+}
+
+/** The stream's latest keyframe; a placeholder instead of a broken image when there is none. */
+function thumbnail(s) {
+  const placeholder = () => el('div', { class: 'thumb thumb-none', role: 'img', 'aria-label': `No picture of ${s.app}/${s.key}`, text: s.live ? 'No picture yet' : 'Stream ended' });
+  const img = el('img', {
+    class: 'thumb',
+    // An ended stream's picture no longer changes: no cache-busting for it.
+    src: s.live ? `${s.urls.thumbnail}?t=${Math.floor(Date.now() / 10000)}` : s.urls.thumbnail,
+    alt: `Latest keyframe of ${s.app}/${s.key}`,
+    width: '320',
+    loading: 'lazy',
+    onerror: () => img.replaceWith(placeholder()),
+  });
+  return img;
 }
 
 async function refreshList() {

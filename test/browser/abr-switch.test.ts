@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
 import { browserAvailable, DASH_JS_PATH, HLS_JS_PATH, openBrowser, type BrowserSession } from '../helpers/browser.js';
 import { untilUpdate } from '../helpers/events.js';
-import { fixture } from '../helpers/fixtures.js';
+import { committedFixture } from '../helpers/fixtures.js';
 import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 
@@ -64,7 +64,8 @@ describe.runIf(browserAvailable)('ABR level switching in Chromium', () => {
     gw = await startTestGateway({ transcode: true, transcodePreset: 'ultrafast', maxTranscodes: 1 });
     origin = `http://127.0.0.1:${gw.httpPort}`;
     const live = new Promise<void>((resolve) => gw.streams.on('publish', () => resolve()));
-    publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/abrswitch`, { loop: true });
+    // What OBS sends by default: x264 with 3 B-frames (rung keyframes must land on its decode-order cuts).
+    publisher = publish(committedFixture('bframes3-720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/abrswitch`, { loop: true });
     browser = await openBrowser();
     await live;
     const output = gw.outputs.get('live', 'abrswitch')!;

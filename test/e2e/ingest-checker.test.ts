@@ -33,4 +33,26 @@ describe('ingest checker', () => {
       await gw.stop();
     }
   });
+
+  it('an ended stream still has its last picture (never a broken image on the page)', async () => {
+    const gw = await startTestGateway();
+    try {
+      const live = new Promise<void>((resolve) => gw.streams.once('publish', () => resolve()));
+      const p = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/ended`);
+      await live;
+      const output = gw.outputs.get('live', 'ended')!;
+      // The publisher sends the whole file and leaves: the stream ends, its segments go to the cache.
+      expect(await p.done).toBe(0);
+      await untilUpdate(output.videos.get('src')!, () => output.ended);
+      const view = (await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/streams/live/ended`)).json()) as { live: boolean; urls: { thumbnail: string } };
+      expect(view.live).toBe(false);
+      const thumb = await fetch(`http://127.0.0.1:${gw.httpPort}${view.urls.thumbnail}`);
+      expect(thumb.status).toBe(200);
+      expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+      const bytes = new Uint8Array(await thumb.arrayBuffer());
+      expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+    } finally {
+      await gw.stop();
+    }
+  });
 });

@@ -144,6 +144,12 @@ describe('ABR ladder from 1080p60', () => {
     expect(listed).toContain('src');
     expect(master.playlists!.find((p) => p.uri.startsWith('src/'))!.attributes.RESOLUTION).toEqual({ width: 1920, height: 1080 });
     const selected = new Map((view.ladder.renditions ?? []).map((r) => [r.name, r]));
+    // Every rendition the ladder selected produced segments and is listed: none silently left out.
+    expect(selected.size).toBeGreaterThanOrEqual(4);
+    for (const name of selected.keys()) {
+      expect(output.videos.get(name)?.segments.filter((x) => !x.gap).length ?? 0, `${name} produced segments`).toBeGreaterThanOrEqual(1);
+      expect(listed, `${name} is listed in the master`).toContain(name);
+    }
     for (const p of master.playlists!) {
       const r = selected.get(p.uri.split('/')[0]!);
       expect(r, `${p.uri} is a selected rendition`).toBeDefined();

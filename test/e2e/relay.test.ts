@@ -10,6 +10,12 @@ import { ClientHandshake } from '../../src/rtmp/handshake.js';
 import { ChunkReader, ChunkWriter } from '../../src/rtmp/chunk.js';
 import { decodeAmf0, encodeAmf0 } from '../../src/rtmp/amf0.js';
 import { MessageType } from '../../src/rtmp/messages.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clientTool } from '../helpers/clients.js';
+
+const rtmpdump = clientTool('rtmpdump');
 
 let gw: RunningGateway;
 let publisher: Publisher;
@@ -48,16 +54,18 @@ async function probeUrl(url: string): Promise<ProbeOut> {
 }
 
 describe('relay outputs', () => {
-  it('ffprobe reads RTMP play', async () => {
+  it('ffprobe reads RTMP play: one H.264 and one AAC stream, no phantom data stream', async () => {
     const p = await probeUrl(`rtmp://127.0.0.1:${gw.rtmpPort}/live/relay`);
+    expect(p.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
     const v = p.streams.find((s) => s.codec_type === 'video')!;
     expect(v.codec_name).toBe('h264');
     expect([v.width, v.height]).toEqual([640, 360]);
     expect(p.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
   });
 
-  it('ffprobe reads HTTP-FLV', async () => {
+  it('ffprobe reads HTTP-FLV: one H.264 and one AAC stream', async () => {
     const p = await probeUrl(`http://127.0.0.1:${gw.httpPort}/live/relay.flv`);
+    expect(p.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
     expect(p.streams.find((s) => s.codec_type === 'video')?.codec_name).toBe('h264');
     expect(p.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
   });
@@ -66,6 +74,33 @@ describe('relay outputs', () => {
     const r = await run(ffmpegPath(), ['-v', 'error', '-i', `rtmp://127.0.0.1:${gw.rtmpPort}/live/relay`, '-t', '2', '-f', 'null', '-'], 30_000);
     expect(r.code).toBe(0);
     expect(r.stderr.trim()).toBe('');
+  });
+
+  it('ffmpeg -i RTMP play -f null - (no stream limit, no -t on the input) finds no stream it cannot encode', async () => {
+    const r = await run(ffmpegPath(), ['-v', 'error', '-i', `rtmp://127.0.0.1:${gw.rtmpPort}/live/relay`, '-frames:v', '30', '-f', 'null', '-'], 30_000);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each(['rtmp', 'http-flv'])('ffmpeg -c copy records %s into an MP4 with exactly one H.264 and one AAC stream', async (kind) => {
+    const url = kind === 'rtmp' ? `rtmp://127.0.0.1:${gw.rtmpPort}/live/relay` : `http://127.0.0.1:${gw.httpPort}/live/relay.flv`;
+    const out = join(mkdtempSync(join(tmpdir(), 'sg-copy-')), 'out.mp4');
+    const r = await run(ffmpegPath(), ['-v', 'error', '-i', url, '-t', '3', '-c', 'copy', out], 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    const p = await probeUrl(out);
+    expect(p.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    const decode = await run(ffmpegPath(), ['-v', 'error', '-i', out, '-f', 'null', '-'], 30_000);
+    expect(decode.code).toBe(0);
+    expect(decode.stderr.trim()).toBe('');
+  });
+
+  it.skipIf(!rtmpdump)('rtmpdump records RTMP play as FLV that ffprobe reads as one H.264 and one AAC stream', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'sg-rtmpdump-')), 'out.flv');
+    // A live recording has no end of its own (rtmpdump's --stop is ignored with --live): it is
+    // stopped with SIGTERM after 3 s, which rtmpdump handles by closing the file cleanly (exit 124 from timeout).
+    const r = await run('timeout', ['-k', '5', '-s', 'TERM', '3', rtmpdump!, '-q', '--live', '-r', `rtmp://127.0.0.1:${gw.rtmpPort}/live/relay`, '-o', out], 20_000);
+    expect(r.code, r.stderr).toBe(124);
+    const p = await probeUrl(out);
+    expect(p.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
   });
 
   it('an unknown stream is StreamNotFound over RTMP and 404 over HTTP-FLV', async () => {

@@ -12,6 +12,14 @@ describe('RtmpClock', () => {
     expect(ms).toEqual([WRAP - 40, WRAP - 20, WRAP + 5, WRAP - 7, WRAP + 26, WRAP + 60]);
   });
 
+  it("unwraps ffmpeg's 31-bit clock (its FLV muxer masks timestamps to 31 bits)", () => {
+    const c = new RtmpClock(10_000);
+    const half = 2 ** 31;
+    const ms = [half - 66, half - 33, half - 40, 1, 34, 20].map((t) => c.read(t));
+    expect(ms.map((r) => r.ms)).toEqual([half - 66, half - 33, half - 40, half + 1, half + 34, half + 20]);
+    expect(ms.every((r) => r.discontinuityMs === undefined)).toBe(true);
+  });
+
   it('re-bases on a jump larger than the limit, either way, and reports it', () => {
     const c = new RtmpClock(10_000);
     c.read(1000);

@@ -74,3 +74,23 @@ export async function fixture(name: FixtureName): Promise<string> {
   renameSync(tmp, file);
   return file;
 }
+
+/**
+ * The committed fixtures in `fixtures/` (see fixtures/README.md for the command that made each):
+ * awkward sources as real encoders send them.
+ */
+export const COMMITTED_FIXTURES = {
+  'bframes3-720p30': { publishArgs: [] as string[] },
+  'ntsc5994-bframes2-opengop': { publishArgs: [] as string[] },
+  'ntsc2997-mono44k': { publishArgs: [] as string[] },
+  'gop4s-25fps': { publishArgs: [] as string[] },
+  'irregular-gop-50fps': { publishArgs: [] as string[] },
+  'obs-auto-keyint': { publishArgs: [] as string[] },
+  // Its timestamps start near 2^31 ms and wrap: ffmpeg keeps them only with -copyts.
+  'late-start-wrap': { publishArgs: ['-copyts'] as string[] },
+} as const;
+export type CommittedFixture = keyof typeof COMMITTED_FIXTURES;
+
+export function committedFixture(name: CommittedFixture): string {
+  return join(process.cwd(), 'fixtures', `${name}.flv`);
+}
