@@ -116,10 +116,17 @@ describe.runIf(browserAvailable)('players in Chromium', () => {
   }, 60_000);
 
   it('hls.js in low-latency mode plays with parts and blocking reload', async () => {
+    const urls: string[] = [];
+    const onRequest = (req: { url(): string }): void => void urls.push(req.url());
+    browser.page.on('request', onRequest);
     const r = await playHls(`${origin}/live/browser/index.m3u8`, true, 6);
+    browser.page.off('request', onRequest);
     expect(r.fatal).toBeNull();
     expect(r.played).toBeGreaterThanOrEqual(6);
     expect(r.latency).not.toBeNull();
+    // What makes it low-latency was used: parts were fetched and playlist reloads blocked on the next part.
+    expect(urls.filter((u) => /\/part-[^/]+\.m4s$/.test(u)).length, 'part requests').toBeGreaterThan(0);
+    expect(urls.filter((u) => /index\.m3u8\?.*_HLS_msn=\d+&_HLS_part=\d+/.test(u)).length, 'blocking reloads').toBeGreaterThan(0);
     console.log(`hls.js LL-HLS latency (median hls.latency): ${r.latency?.toFixed(2)} s`);
   }, 60_000);
 
@@ -142,6 +149,7 @@ describe.runIf(browserAvailable)('players in Chromium', () => {
     const r = await playDash(`${origin}/live/browser/index.mpd`, true, 5);
     expect(r.fatal).toBeNull();
     expect(r.played).toBeGreaterThanOrEqual(5);
+    expect(r.latency).not.toBeNull();
     console.log(`dash.js low-latency latency (median): ${r.latency?.toFixed(2)} s`);
   }, 60_000);
 });
