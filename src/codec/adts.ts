@@ -11,7 +11,8 @@
  * ```
  */
 import { GatewayError } from '../core/errors.js';
-import { AAC_SAMPLE_RATES } from './aac.js';
+import type { AudioTrack } from '../core/media.js';
+import { AAC_SAMPLE_RATES, parseAudioSpecificConfig } from './aac.js';
 
 export const ADTS_HEADER_LENGTH = 7;
 const ADTS_CRC_LENGTH = 2;
@@ -27,28 +28,63 @@ export interface AdtsHeaderFields {
   channelConfiguration: number;
 }
 
-export function buildAdtsHeader(asc: AdtsHeaderFields, payloadLength: number): Uint8Array {
+/** The most payload one ADTS frame carries: aac_frame_length is 13 bits and includes the header. */
+export const ADTS_MAX_PAYLOAD = MAX_ADTS_FRAME_LENGTH - ADTS_HEADER_LENGTH;
+
+/**
+ * Writes the 7-byte header (protection_absent = 1, no CRC) of a raw AAC payload of `payloadLength`
+ * bytes into `target` at `at`: the one ADTS writer (MPEG-TS output writes every header of a PES
+ * into one buffer through it, nothing copied per frame).
+ */
+export function writeAdtsHeader(target: Uint8Array, at: number, asc: AdtsHeaderFields, payloadLength: number): void {
   if (asc.samplingFrequencyIndex > 12 || asc.samplingFrequencyIndex < 0) {
     throw new GatewayError('codec.aac', `sampling frequency index ${asc.samplingFrequencyIndex} cannot be carried in ADTS`, {});
   }
   if (asc.channelConfiguration < 0 || asc.channelConfiguration > 7) {
     throw new GatewayError('codec.aac', `channel configuration ${asc.channelConfiguration} cannot be carried in ADTS`, {});
   }
+  if (asc.objectType < 1 || asc.objectType > 4) {
+    // The 2-bit profile field only holds object types 1..4 (Main, LC, SSR, LTP); HE-AAC's core is LC.
+    throw new GatewayError('codec.aac', `audio object type ${asc.objectType} cannot be signalled in ADTS`, {});
+  }
   const frameLength = ADTS_HEADER_LENGTH + payloadLength;
   if (payloadLength < 0 || frameLength > MAX_ADTS_FRAME_LENGTH) {
-    throw new GatewayError('codec.aac', `AAC frame of ${payloadLength} bytes does not fit ADTS`, {});
+    throw new GatewayError('codec.aac', `AAC frame of ${payloadLength} bytes does not fit ADTS`, { payloadLength, max: ADTS_MAX_PAYLOAD });
   }
-  // The 2-bit profile field only holds object types 1..4 (Main, LC, SSR, LTP); HE-AAC's core is LC.
-  const profile = Math.min(Math.max(asc.objectType, 1), 4) - 1;
+  const profile = asc.objectType - 1;
+  target[at] = 0xff;
+  target[at + 1] = 0xf1; // sync low bits, ID 0 (MPEG-4), layer 0, protection_absent 1
+  target[at + 2] = (profile << 6) | (asc.samplingFrequencyIndex << 2) | (asc.channelConfiguration >>> 2);
+  target[at + 3] = ((asc.channelConfiguration & 3) << 6) | (frameLength >>> 11);
+  target[at + 4] = (frameLength >>> 3) & 0xff;
+  target[at + 5] = ((frameLength & 7) << 5) | (VBR_BUFFER_FULLNESS >>> 6);
+  target[at + 6] = (VBR_BUFFER_FULLNESS & 0x3f) << 2; // number_of_raw_data_blocks_in_frame = 0 (one block)
+}
+
+export function buildAdtsHeader(asc: AdtsHeaderFields, payloadLength: number): Uint8Array {
   const h = new Uint8Array(ADTS_HEADER_LENGTH);
-  h[0] = 0xff;
-  h[1] = 0xf1; // sync low bits, ID 0 (MPEG-4), layer 0, protection_absent 1
-  h[2] = (profile << 6) | (asc.samplingFrequencyIndex << 2) | (asc.channelConfiguration >>> 2);
-  h[3] = ((asc.channelConfiguration & 3) << 6) | (frameLength >>> 11);
-  h[4] = (frameLength >>> 3) & 0xff;
-  h[5] = ((frameLength & 7) << 5) | (VBR_BUFFER_FULLNESS >>> 6);
-  h[6] = (VBR_BUFFER_FULLNESS & 0x3f) << 2; // number_of_raw_data_blocks_in_frame = 0 (one block)
+  writeAdtsHeader(h, 0, asc, payloadLength);
   return h;
+}
+
+/**
+ * The ADTS fields of an audio track, from its AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1), or
+ * its own fields when it has none. For SBR/PS (types 5, 29) with explicit signalling the header
+ * describes the AAC core: its object type and sampling index, as decoders expect (implicit SBR).
+ */
+export function adtsFieldsOf(track: AudioTrack): AdtsHeaderFields {
+  if (track.config.byteLength >= 2) {
+    const info = parseAudioSpecificConfig(track.config);
+    const index = info.samplingFrequencyIndex === 15 ? AAC_SAMPLE_RATES.indexOf(info.sampleRate) : info.samplingFrequencyIndex;
+    return checked({ objectType: info.objectType, samplingFrequencyIndex: index, channelConfiguration: info.channelConfiguration });
+  }
+  return checked({ objectType: track.objectType, samplingFrequencyIndex: AAC_SAMPLE_RATES.indexOf(track.sampleRate), channelConfiguration: track.channels });
+}
+
+function checked(fields: AdtsHeaderFields): AdtsHeaderFields {
+  // Fail when the track is set up (with the reason), not on its first frame.
+  writeAdtsHeader(new Uint8Array(ADTS_HEADER_LENGTH), 0, fields, 0);
+  return fields;
 }
 
 export interface AdtsHeader {

@@ -147,58 +147,81 @@ const AVC_AUD = Uint8Array.of(0x09, 0xf0);
 /** H.265 §7.3.2.5: AUD (type 35, layer 0, TemporalId 0+1), pic_type 2 (I, P, B) and stop bit. */
 const HEVC_AUD = Uint8Array.of(0x46, 0x01, 0x50);
 
-const START_CODE_LENGTH = 4;
+const START_CODE = Uint8Array.of(0, 0, 0, 1);
+
+export interface AnnexBOptions {
+  readonly codec: NalCodec;
+  readonly nalLengthSize: number;
+  /** Sync sample: the parameter sets go in front unless the access unit carries its own. */
+  readonly key: boolean;
+  /** Raw SPS/PPS (VPS, SPS, PPS for HEVC), inserted before a key access unit that has none. */
+  readonly parameterSets: readonly Uint8Array[];
+  /** Start with an AUD (MPEG-TS requires one for H.264/HEVC, ISO/IEC 13818-1 §2.14). Default true. */
+  readonly aud?: boolean;
+}
+
+/**
+ * Length-prefixed (AVCC/HVCC) access unit -> Annex B, as pieces: start codes, the AUD, parameter
+ * sets and subarray views of the NAL units, which the caller copies once (MPEG-TS packets).
+ * Appends to `pieces`, returns their byte length.
+ *
+ * The one AUD rule: an AUD, when asked for, is ours and first; AUDs in the input are dropped (one
+ * elsewhere than first is invalid, H.264 §7.4.1.2.3, and a first one is what we write). Then the
+ * parameter sets when the access unit is key and brings no SPS (HEVC: no VPS or SPS) of its own,
+ * then the NAL units as sent.
+ */
+export function appendAnnexBPieces(data: Uint8Array, options: AnnexBOptions, pieces: Uint8Array[]): number {
+  const { codec, nalLengthSize } = options;
+  const stage: ErrorStage = codec === 'avc' ? 'codec.avc' : 'codec.hevc';
+  const typeOf = codec === 'avc' ? nalType : hevcNalType;
+  const audType = codec === 'avc' ? 9 : 35;
+  // First pass (bounds checked by forEachNal): whether the access unit brings its own parameter sets.
+  let inBandParameterSets = false;
+  forEachNal(data, nalLengthSize, (nal) => {
+    const t = typeOf(nal);
+    if (codec === 'avc' ? t === 7 : t === 32 || t === 33) inBandParameterSets = true;
+  }, stage);
+  let total = 0;
+  if (options.aud !== false) {
+    pieces.push(START_CODE, codec === 'avc' ? AVC_AUD : HEVC_AUD);
+    total += START_CODE.byteLength + (codec === 'avc' ? AVC_AUD : HEVC_AUD).byteLength;
+  }
+  if (options.key && !inBandParameterSets) {
+    for (const ps of options.parameterSets) {
+      if (ps.byteLength === 0) continue;
+      pieces.push(START_CODE, ps);
+      total += START_CODE.byteLength + ps.byteLength;
+    }
+  }
+  forEachNal(data, nalLengthSize, (nal) => {
+    if (typeOf(nal) === audType) return;
+    pieces.push(START_CODE, nal);
+    total += START_CODE.byteLength + nal.byteLength;
+  }, stage);
+  return total;
+}
 
 export interface AvccToAnnexBOptions {
-  /** Start the access unit with an AUD (required by MPEG-TS for H.264, ISO/IEC 13818-1 §2.14). */
+  /** Start the access unit with an AUD (see appendAnnexBPieces). */
   aud: boolean;
   /** Raw SPS/PPS (and VPS) inserted before the picture when a key access unit carries none. */
   parameterSets?: readonly Uint8Array[];
   codec?: NalCodec;
 }
 
-/**
- * Length-prefixed access unit -> Annex B with 4-byte start codes, in a single allocation.
- * An existing leading AUD is kept (not duplicated); in-band parameter sets win over inserted ones.
- */
+/** Length-prefixed access unit -> Annex B in one allocation (appendAnnexBPieces, joined). */
 export function avccToAnnexB(frame: Uint8Array, nalLengthSize: number, opts: AvccToAnnexBOptions): Uint8Array {
   const codec = opts.codec ?? 'avc';
-  const stage: ErrorStage = codec === 'avc' ? 'codec.avc' : 'codec.hevc';
-  const info = inspectAccessUnit(frame, nalLengthSize, codec);
-  const isAud = (nal: Uint8Array): boolean => (codec === 'avc' ? nalType(nal) === 9 : hevcNalType(nal) === 35);
-  let firstIsAud = false;
-  forEachNal(frame, nalLengthSize, (nal) => {
-    firstIsAud = isAud(nal);
-    return false;
-  }, stage);
-  const addAud = opts.aud && !firstIsAud;
-  const aud = codec === 'avc' ? AVC_AUD : HEVC_AUD;
-  const sets = info.key && !info.sps && !info.pps && opts.parameterSets ? opts.parameterSets : [];
-
-  // Pass 1: exact size. NAL bytes = frame minus its length prefixes.
-  let size = frame.byteLength - info.nalCount * nalLengthSize + info.nalCount * START_CODE_LENGTH;
-  if (addAud) size += START_CODE_LENGTH + aud.byteLength;
-  for (const ps of sets) size += START_CODE_LENGTH + ps.byteLength;
+  const key = inspectAccessUnit(frame, nalLengthSize, codec).key;
+  const pieces: Uint8Array[] = [];
+  const size = appendAnnexBPieces(frame, { codec, nalLengthSize, key, parameterSets: opts.parameterSets ?? [], aud: opts.aud }, pieces);
   const out = new Uint8Array(size);
-
-  // Pass 2: write. Order per H.264 §7.4.1.2.3: AUD, parameter sets, then the rest of the AU.
   let off = 0;
-  const put = (nal: Uint8Array): void => {
-    out[off + 3] = 1; // 00 00 00 01, the array is zero-filled
-    out.set(nal, off + START_CODE_LENGTH);
-    off += START_CODE_LENGTH + nal.byteLength;
-  };
-  let setsWritten = sets.length === 0;
-  if (addAud) put(aud);
-  forEachNal(frame, nalLengthSize, (nal) => {
-    if (!setsWritten && !isAud(nal)) {
-      sets.forEach(put);
-      setsWritten = true;
-    }
-    put(nal);
-  }, stage);
-  if (!setsWritten) sets.forEach(put);
-  return out.subarray(0, off);
+  for (const piece of pieces) {
+    out.set(piece, off);
+    off += piece.byteLength;
+  }
+  return out;
 }
 
 /** NAL units -> one length-prefixed access unit, in a single allocation. */

@@ -89,7 +89,7 @@ describe('avccToAnnexB', () => {
     expect(out.buffer.byteLength).toBe(out.byteLength); // sized exactly once
   });
 
-  it('keeps an existing AUD, does not insert parameter sets into non-IDR or AUs that carry them', () => {
+  it('one AUD rule: ours first, the input AUD dropped; no parameter sets into non-IDR or AUs that carry them', () => {
     const withAud = annexBToAvcc([hex('09f0'), SLICE]);
     expect(toHex(avccToAnnexB(withAud, 4, { aud: true, parameterSets: [SPS, PPS] }))).toBe(`0000000109f000000001${toHex(SLICE)}`);
     const inBand = annexBToAvcc([SPS, PPS, IDR], 2);

@@ -9,8 +9,8 @@
  */
 import { GatewayError } from '../../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type VideoTrack } from '../../core/media.js';
-import { ADTS_HEADER_SIZE, adtsConfigOf, writeAdtsHeader } from './adts.js';
-import { appendAnnexBPieces } from './annexb.js';
+import { ADTS_HEADER_LENGTH, adtsFieldsOf, writeAdtsHeader } from '../../codec/adts.js';
+import { appendAnnexBPieces } from '../../codec/annexb.js';
 import {
   AUDIO_PID,
   PAT_PID,
@@ -170,7 +170,7 @@ export class TsSegmentMuxer {
    */
   private audioUnits(track: AudioTrack, frames: readonly Frame[], carriesPcr: boolean): PesUnit[] {
     if (frames.length === 0) return [];
-    const config = adtsConfigOf(track);
+    const config = adtsFieldsOf(track);
     const to90k = VIDEO_TIMESCALE / track.timescale;
     const frameTicks = track.samplesPerFrame;
     const maxTicks = this.maxAudioPesDuration / to90k;
@@ -179,23 +179,23 @@ export class TsSegmentMuxer {
     while (i < frames.length) {
       const first = frames[i]!;
       let end = i + 1;
-      let bytes = ADTS_HEADER_SIZE + first.data.length;
+      let bytes = ADTS_HEADER_LENGTH + first.data.length;
       while (end < frames.length) {
         const next = frames[end]!;
         const contiguous = next.dts === frames[end - 1]!.dts + frameTicks;
         const withinDuration = next.dts + frameTicks - first.dts <= maxTicks;
-        const fits = bytes + ADTS_HEADER_SIZE + next.data.length <= MAX_AUDIO_PES_PAYLOAD;
+        const fits = bytes + ADTS_HEADER_LENGTH + next.data.length <= MAX_AUDIO_PES_PAYLOAD;
         if (!contiguous || !withinDuration || !fits) break;
-        bytes += ADTS_HEADER_SIZE + next.data.length;
+        bytes += ADTS_HEADER_LENGTH + next.data.length;
         end++;
       }
-      const headers = new Uint8Array(ADTS_HEADER_SIZE * (end - i));
+      const headers = new Uint8Array(ADTS_HEADER_LENGTH * (end - i));
       const pieces: Uint8Array[] = [];
       for (let k = i; k < end; k++) {
         const data = frames[k]!.data;
-        const h = (k - i) * ADTS_HEADER_SIZE;
+        const h = (k - i) * ADTS_HEADER_LENGTH;
         writeAdtsHeader(headers, h, config, data.length);
-        pieces.push(headers.subarray(h, h + ADTS_HEADER_SIZE), data);
+        pieces.push(headers.subarray(h, h + ADTS_HEADER_LENGTH), data);
       }
       const dts = Math.round(first.dts * to90k);
       units.push({

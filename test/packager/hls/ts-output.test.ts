@@ -317,7 +317,7 @@ describe('TsRenditionOutput pairing rules (driven through TrackOutputs)', () => 
     r.video.end();
     r.audio.end();
     expect(r.ts.muxErrors).toBe(1);
-    expect(r.ts.lastError?.stage).toBe('mux.ts');
+    expect(r.ts.lastError?.stage).toBe('codec.avc');
     expect(r.ts.segments.map((s) => [s.sequence, s.mediaSequence, s.discontinuity])).toEqual([
       [0, 0, false],
       [2, 1, true],

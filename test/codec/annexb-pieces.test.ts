@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { GatewayError } from '../../../src/core/errors.js';
-import { appendAnnexBPieces } from '../../../src/mux/ts/annexb.js';
+import { GatewayError } from '../../src/core/errors.js';
+import { appendAnnexBPieces } from '../../src/codec/annexb.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300);
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -49,7 +49,7 @@ describe('AVCC to Annex B pieces', () => {
   });
 
   it('rejects lengths past the end and bad length sizes with context', () => {
-    expect(() => appendAnnexBPieces(hex('00000009 6588'), { codec: 'avc', nalLengthSize: 4, key: false, parameterSets: [] }, [])).toThrow(/exceeds access unit.*offset=0/);
+    expect(() => appendAnnexBPieces(hex('00000009 6588'), { codec: 'avc', nalLengthSize: 4, key: false, parameterSets: [] }, [])).toThrow(/overruns access unit.*offset=0/);
     expect(() => appendAnnexBPieces(hex('0000'), { codec: 'avc', nalLengthSize: 4, key: false, parameterSets: [] }, [])).toThrow(GatewayError);
     expect(() => appendAnnexBPieces(hex('00'), { codec: 'avc', nalLengthSize: 3, key: false, parameterSets: [] }, [])).toThrow(GatewayError);
   });
