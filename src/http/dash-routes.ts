@@ -18,7 +18,7 @@ import { serializeMpd } from '../packager/dash/serialize.js';
 import { buildSegmentHeader } from '../mux/fmp4/fragment.js';
 import { sendText } from './send.js';
 import { waitUntil } from './wait.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 export const DASH_MIME = 'application/dash+xml';
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import { IMMUTABLE } from './send.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 const MEDIA_PATH = /^\/([^/?]{1,128})\/([^/?]{1,128})\/([^/?]{1,128})\/((init|seg|part)-([0-9a-z]{1,16})-(\d{1,12})(?:\.(\d{1,6}))?\.(mp4|m4s))$/;
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { encodeFlvTag, flvHeader } from '../flv/writer.js';
 import { batchBytes, encodedOnce, PlayerQueuePolicy, TAG_VIDEO, type RelayMessage, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 export interface FlvRouteOptions {
   readonly relays: RelayRegistry;

@@ -11,7 +11,7 @@ import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurati
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { sendChunks, sendText } from './send.js';
 import { waitUntil, whenReady } from './wait.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
 

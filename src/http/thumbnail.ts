@@ -8,7 +8,7 @@ import { Router } from 'express';
 import type { Logger } from 'pino';
 import { resolveFfmpegPath } from '../ladder/ffmpeg-path.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 const MAX_CACHED = 64;
 const MAX_RUNNING = 2;

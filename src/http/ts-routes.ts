@@ -17,7 +17,7 @@ import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packag
 import type { StreamOutput } from '../packager/stream-output.js';
 import { sendChunks, sendText } from './send.js';
 import { waitUntil } from './wait.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 const M3U8 = 'application/vnd.apple.mpegurl';
 const TS_FILE = /^ts-([0-9a-z]{1,16})-(\d{1,12})\.ts$/;

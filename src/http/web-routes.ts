@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Router, type Response } from 'express';
 import type { Logger } from 'pino';
 import { IMMUTABLE } from './send.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 export interface WebRouteOptions {
   /** The RTMP port shown in the OBS snippet (a function: it may be known only after listen). */

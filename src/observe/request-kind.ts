@@ -16,7 +16,7 @@
  *   /api/..., /healthz, /metrics   api
  *   /, /watch/..., /assets/...     web
  */
-import { NAME_PATTERN } from '../http/names.js';
+import { NAME_PATTERN } from '../core/names.js';
 
 export const ROUTE_LABELS = ['master', 'media', 'segment', 'part', 'init', 'mpd', 'ts', 'flv', 'api', 'web', 'other'] as const;
 export type RouteLabel = (typeof ROUTE_LABELS)[number];

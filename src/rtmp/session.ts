@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import { FlvIngest, type IngestEvent } from '../flv/ingest.js';
-import { NAME_PATTERN } from '../http/names.js';
+import { NAME_PATTERN } from '../core/names.js';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
