@@ -209,7 +209,9 @@ async function hlsPlayer(video, url, lowLatency, ui) {
     }
     throw new Error('this browser has no Media Source Extensions');
   }
-  const hls = new Hls({ lowLatencyMode: lowLatency, backBufferLength: 30 });
+  // Start at the live edge and stay there: a player that fell behind (a slow start, a stall)
+  // plays up to 1.5x until it is back at the target latency (PART-HOLD-BACK / HOLD-BACK).
+  const hls = new Hls({ lowLatencyMode: lowLatency, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
   hls.on(Hls.Events.MANIFEST_PARSED, () => ui.qualitiesChanged());
   hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => ui.status(`playing level ${d.level}`));
   let recoveries = 0;
@@ -237,7 +239,14 @@ async function dashPlayer(video, url, ui) {
   await loadScript(LIBS.dash);
   const dashjs = window.dashjs;
   const player = dashjs.MediaPlayer().create();
-  player.updateSettings({ streaming: { delay: { liveDelay: 2 }, abr: { autoSwitchBitrate: { video: true } } } });
+  // dash.js 5 plays low-latency from the MPD alone (chunked segments, ServiceDescription target
+  // latency); catch up to that target by playback rate after a slow start or a stall.
+  player.updateSettings({
+    streaming: {
+      liveCatchup: { enabled: true, maxDrift: 2, playbackRate: { min: -0.3, max: 0.5 } },
+      abr: { autoSwitchBitrate: { video: true } },
+    },
+  });
   player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => ui.qualitiesChanged());
   player.on(dashjs.MediaPlayer.events.ERROR, (e) => ui.status(`error: ${e.error?.code ?? ''} ${e.error?.message ?? ''}`));
   player.initialize(video, url, true);
