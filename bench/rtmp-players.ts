@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { ClientHandshake } from '../src/rtmp/handshake.js';
 import { ChunkReader, ChunkWriter } from '../src/rtmp/chunk.js';
-import { encodeAmf0 } from '../src/rtmp/amf0.js';
+import { encodeAmf0 } from '../src/flv/amf0.js';
 import { MessageType } from '../src/rtmp/messages.js';
 
 const [portText, app, key, nText, secondsText] = process.argv.slice(2);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { FlvReader, FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, type FlvTag } from '../flv/reader.js';
 import { parseVideoTagBody } from '../flv/tag.js';
-import { encodeAmf0 } from '../rtmp/amf0.js';
+import { encodeAmf0 } from '../flv/amf0.js';
 import { MessageType } from '../rtmp/messages.js';
 import { resolveFfmpegPath } from '../ladder/ffmpeg-path.js';
 import { RtmpClientConnection, type RtmpTarget } from './rtmp-client.js';

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { ClientHandshake } from '../rtmp/handshake.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from '../rtmp/chunk.js';
-import { decodeAmf0, encodeAmf0, type Amf0Value } from '../rtmp/amf0.js';
+import { decodeAmf0, encodeAmf0, type Amf0Value } from '../flv/amf0.js';
 import { MessageType, parseAggregate, setChunkSizePayload } from '../rtmp/messages.js';
 
 export interface RtmpTarget {

@@ -1,6 +1,6 @@
 /** onMetaData for players (RTMP play, HTTP-FLV): what the publisher said, corrected by what we parsed. */
 import type { LiveStream } from '../core/stream.js';
-import { encodeAmf0, type Amf0Value } from '../rtmp/amf0.js';
+import { encodeAmf0, type Amf0Value } from '../flv/amf0.js';
 
 export function metadataBody(stream: LiveStream): Uint8Array {
   const meta: Record<string, Amf0Value> = {};

@@ -9,14 +9,14 @@ import { GatewayError } from '../core/errors.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import { FlvIngest, type IngestEvent } from '../flv/ingest.js';
 import { NAME_PATTERN } from '../core/names.js';
-import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
+import { decodeAmf0, encodeAmf0, type Amf0Value } from '../flv/amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
 import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { checkerOf } from '../observe/ingest-checker.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
-import { PLAY_CHUNK_SIZE, rtmpChunks } from '../relay/rtmp-encode.js';
+import { PLAY_CHUNK_SIZE, rtmpChunks } from './play-chunks.js';
 import {
   MessageType,
   UserControlEvent,

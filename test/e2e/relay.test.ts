@@ -8,7 +8,7 @@ import { run } from '../helpers/process.js';
 import { ffmpegPath, ffprobePath } from '../helpers/tools.js';
 import { ClientHandshake } from '../../src/rtmp/handshake.js';
 import { ChunkReader, ChunkWriter } from '../../src/rtmp/chunk.js';
-import { decodeAmf0, encodeAmf0 } from '../../src/rtmp/amf0.js';
+import { decodeAmf0, encodeAmf0 } from '../../src/flv/amf0.js';
 import { MessageType } from '../../src/rtmp/messages.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RunningGateway } from '../../src/gateway.js';
-import { encodeAmf0 } from '../../src/rtmp/amf0.js';
+import { encodeAmf0 } from '../../src/flv/amf0.js';
 import { MessageType } from '../../src/rtmp/messages.js';
 import { fixture } from '../helpers/fixtures.js';
 import { publish, startTestGateway, type Publisher } from '../helpers/gateway.js';

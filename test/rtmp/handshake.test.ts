@@ -13,7 +13,7 @@ import {
   FP_KEY_PARTIAL,
 } from '../../src/rtmp/handshake.js';
 import { ChunkReader } from '../../src/rtmp/chunk.js';
-import { decodeAmf0, type Amf0Value } from '../../src/rtmp/amf0.js';
+import { decodeAmf0, type Amf0Value } from '../../src/flv/amf0.js';
 import { ffmpegPath } from '../helpers/tools.js';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);

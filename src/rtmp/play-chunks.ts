@@ -1,5 +1,5 @@
-import { ChunkWriter } from '../rtmp/chunk.js';
-import { encodedOnce, TAG_AUDIO, TAG_VIDEO, type RelayMessage } from './relay-hub.js';
+import { ChunkWriter } from './chunk.js';
+import { encodedOnce, TAG_AUDIO, TAG_VIDEO, type RelayMessage } from '../relay/relay-hub.js';
 
 /** Chunk size every play session announces, so one encoding serves all players. */
 export const PLAY_CHUNK_SIZE = 4096;

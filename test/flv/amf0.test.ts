@@ -10,7 +10,7 @@ import {
   typedObject,
   type Amf0Object,
   type Amf0Value,
-} from '../../src/rtmp/amf0.js';
+} from '../../src/flv/amf0.js';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 

@@ -1,6 +1,7 @@
 /**
  * AMF0 (Adobe "Action Message Format -- AMF 0", 2007), the encoding of RTMP commands (type 20)
- * and data messages (type 18, e.g. onMetaData).
+ * and data messages (type 18, e.g. onMetaData), and of FLV script tags: it lives with FLV, which
+ * RTMP builds on (RTMP play and HTTP-FLV send the same onMetaData body).
  *
  * Value model:
  *   number (0x00) | boolean (0x01) | string (0x02 string, 0x0C long string, 0x0F XML document)
