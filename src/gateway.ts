@@ -9,7 +9,8 @@ import { serveMediaFast } from './http/fast-path.js';
 import { PlaylistRateLimiter } from './http/rate-limit.js';
 import { PublishAuthorizer } from './auth/publish-auth.js';
 import { PlaybackAuthorizer } from './auth/playback.js';
-import type { PublishRequest } from './rtmp/session.js';
+import { PublishPath, type PublishRequest } from './core/publish.js';
+import { checkerOf } from './observe/ingest-checker.js';
 import { GatewayMetrics } from './observe/metrics.js';
 import { ViewerTracker } from './observe/viewers.js';
 import { attachIngestCheckers } from './observe/ingest-checker.js';
@@ -26,6 +27,8 @@ export interface RunningGateway {
   readonly rtmpPort: number;
   readonly httpPort: number;
   readonly streams: StreamRegistry;
+  /** Where every ingest protocol publishes (authorization, limits, registry). */
+  readonly publishPath: PublishPath;
   readonly outputs: OutputRegistry;
   readonly cache: SegmentCache;
   readonly relays: RelayRegistry;
@@ -95,15 +98,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         publishDone: (req: PublishRequest) => void publishAuth.publishDone(req),
       };
 
+  // The one publish path every ingest protocol goes through (RTMP today).
+  const publishPath = new PublishPath({
+    registry: streams,
+    gate: publishGate,
+    maxPublishers: config.maxPublishers,
+    onWarning: (stream, code, message, at) => checkerOf(stream)?.onIngestWarning(code, message, at),
+  });
   const rtmp = new RtmpServer({
-    publishGate,
+    publishPath,
     playbackAuth,
     redact: (text: string) => publishAuth.redact(text),
-    registry: streams,
     relays,
     maxPlayerQueueBytes: config.maxPlayerQueueBytes,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxPublishers: config.maxPublishers,
     maxAmfDepth: config.maxAmfDepth,
     logger: logger.child({ component: 'rtmp' }),
     maxConnections: config.maxConnections,
@@ -190,6 +198,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     relays,
     metrics,
     viewers,
+    publishPath,
     publishAuthDescription: {
       text: publishAuth.isOpen ? 'publishing is open to anyone who can reach the RTMP port (no stream-key list, token or webhook configured)' : publishAuth.describeMode(),
       warn: publishAuth.isOpen,

@@ -42,21 +42,9 @@ export interface PublishAuthConfig {
   readonly webhook?: PublishWebhookConfig;
 }
 
-export interface PublishRequest {
-  readonly app: string;
-  /** The stream name without its `?query` (see rtmp/session.ts splitQuery). */
-  readonly key: string;
-  /** The stream name's query (after `?`). */
-  readonly query: URLSearchParams | string;
-  /** The connect command's app query, if the client put one there (`live?token=...`). */
-  readonly appQuery?: URLSearchParams | string;
-  /** The publisher's address. */
-  readonly ip: string;
-  readonly tcUrl?: string;
-}
-
-export type PublishStatusCode = 'NetStream.Publish.BadName' | 'NetStream.Publish.Unauthorized';
-export type PublishDecision = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly status: PublishStatusCode };
+// The request and decision of the protocol-neutral publish path (core/publish.ts).
+export type { PublishDecision, PublishRequest, PublishStatusCode } from '../core/publish.js';
+import type { PublishDecision, PublishRequest } from '../core/publish.js';
 
 /** A query longer than this is refused before it is parsed. */
 export const MAX_QUERY_LENGTH = 4096;

@@ -2,25 +2,23 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
-import type { StreamRegistry } from '../core/stream.js';
-import { RtmpSession, type PublishGate } from './session.js';
+import type { PublishPath } from '../core/publish.js';
+import { RtmpSession } from './session.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 
 export interface RtmpServerOptions {
-  readonly registry: StreamRegistry;
+  /** Authorization, limits and the registry of the protocol-neutral publish path. */
+  readonly publishPath: PublishPath;
   readonly relays: RelayRegistry;
   readonly logger: Logger;
   /** Unsent bytes an RTMP player may queue before skipping to the next keyframe. */
   readonly maxPlayerQueueBytes: number;
-  /** Publish authorization; absent: open. */
-  readonly publishGate?: PublishGate;
   readonly maxConnectionsPerIp?: number;
   /** Playback tokens for RTMP play (off unless a secret is configured). */
   readonly playbackAuth?: PlaybackAuthorizer;
   /** Hides keys and tokens in text that goes to logs. */
   readonly redact?: (text: string) => string;
-  readonly maxPublishers?: number;
   readonly maxAmfDepth?: number;
   readonly maxConnections: number;
   readonly maxMessageSize: number;
@@ -107,15 +105,13 @@ export class RtmpServer {
         },
       },
       {
-        registry: this.options.registry,
+        publishPath: this.options.publishPath,
         relays: this.options.relays,
         logger: log,
         maxMessageSize: this.options.maxMessageSize,
         maxPlayerQueueBytes: this.options.maxPlayerQueueBytes,
-        publishGate: this.options.publishGate,
         playbackAuth: this.options.playbackAuth,
         maxAmfDepth: this.options.maxAmfDepth,
-        maxPublishers: this.options.maxPublishers,
         remoteAddress: socket.remoteAddress ?? '',
       },
     );

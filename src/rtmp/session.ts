@@ -3,10 +3,15 @@
  * commands a publisher (OBS, ffmpeg, librtmp) sends, and the media it publishes. Transport-free:
  * bytes come in through `push`, bytes go out through the `RtmpTransport` it was given, so it can
  * be driven by a socket or by a test.
+ *
+ * It speaks RTMP only: whether a publish may go ahead, the limits and the registry are the
+ * protocol-neutral publish path's (core/publish.ts); the session turns FLV bodies into tracks and
+ * frames for its Publisher and answers in RTMP's words.
  */
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
-import type { LiveStream, StreamRegistry } from '../core/stream.js';
+import type { LiveStream } from '../core/stream.js';
+import { splitQuery, type PublishDecision, type PublishPath, type PublishRequest, type Publisher } from '../core/publish.js';
 import { FlvIngest, type IngestEvent } from '../flv/ingest.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from '../flv/amf0.js';
@@ -14,7 +19,6 @@ import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
 import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
-import { checkerOf } from '../observe/ingest-checker.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { PLAY_CHUNK_SIZE, rtmpChunks } from './play-chunks.js';
 import {
@@ -39,36 +43,17 @@ export interface RtmpTransport {
   close(): void;
 }
 
-export interface PublishRequest {
-  readonly app: string;
-  readonly key: string;
-  /** Query strings of the stream name and of the connect app (tokens live here). */
-  readonly query: string;
-  readonly appQuery: string;
-  readonly ip: string;
-  readonly tcUrl: string;
-}
-
-export type PublishDecision = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly status: string };
-
-/** Decides whether a publish may go ahead (stream-key list, token, webhook). */
-export interface PublishGate {
-  authorize(request: PublishRequest): Promise<PublishDecision>;
-  publishDone?(request: PublishRequest): void;
-}
+export { splitQuery };
 
 export interface RtmpSessionOptions {
-  /** Absent: publishing is open. */
-  readonly publishGate?: PublishGate;
+  /** Authorization, limits and the stream registry: where publishes go. */
+  readonly publishPath: PublishPath;
   /** Playback tokens for RTMP play (`?token=` on the play name or the connect app). */
   readonly playbackAuth?: PlaybackAuthorizer;
   /** AMF0 nesting accepted in commands (default 32). */
   readonly maxAmfDepth?: number;
-  /** Streams published at once on the whole server (default unlimited). */
-  readonly maxPublishers?: number;
   /** The peer's address, for the gate and logs. */
   readonly remoteAddress?: string;
-  readonly registry: StreamRegistry;
   readonly logger: Logger;
   readonly maxMessageSize: number;
   /** Where RTMP players find live streams. */
@@ -89,22 +74,16 @@ type SessionState = 'handshake' | 'connecting' | 'connected' | 'authorizing' | '
 /** Messages held while a publish is being authorized (ffmpeg sends media right after `publish`). */
 const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
-/** Strips `?query` (tokens) from an app or stream name: they never reach logs or URLs. */
-export function splitQuery(name: string): { name: string; query: string } {
-  const q = name.indexOf('?');
-  return q < 0 ? { name, query: '' } : { name: name.slice(0, q), query: name.slice(q + 1) };
-}
-
 export class RtmpSession {
   private state: SessionState = 'handshake';
   private readonly handshake = new ServerHandshake();
   private readonly reader: ChunkReader;
   private readonly writer: ChunkWriter;
   private readonly transport: RtmpTransport;
-  private readonly registry: StreamRegistry;
+  private readonly publishPath: PublishPath;
   private log: Logger;
   private app = '';
-  private stream: LiveStream | undefined;
+  private publisher: Publisher | undefined;
   private ingest: FlvIngest | undefined;
   private peerWindowAck = 2_500_000;
   private lastAckSent = 0;
@@ -112,28 +91,23 @@ export class RtmpSession {
 
   constructor(transport: RtmpTransport, options: RtmpSessionOptions) {
     this.transport = transport;
-    this.registry = options.registry;
+    this.publishPath = options.publishPath;
     this.log = options.logger;
     this.reader = new ChunkReader({ maxMessageSize: options.maxMessageSize });
     this.writer = new ChunkWriter();
     this.relays = options.relays;
-    this.publishGate = options.publishGate;
     this.playbackAuth = options.playbackAuth;
     this.amfLimits = { maxDepth: options.maxAmfDepth ?? 32, maxItems: 4096 };
-    this.maxPublishers = options.maxPublishers ?? Number.POSITIVE_INFINITY;
     this.remoteAddress = options.remoteAddress ?? '';
     this.maxPlayerQueueBytes = options.maxPlayerQueueBytes ?? 8 * 1024 * 1024;
   }
 
   private readonly relays: RelayRegistry | undefined;
-  private readonly publishGate: PublishGate | undefined;
   private readonly playbackAuth: PlaybackAuthorizer | undefined;
   private readonly amfLimits: { maxDepth: number; maxItems: number };
-  private readonly maxPublishers: number;
   private readonly remoteAddress: string;
   private appQuery = '';
   private tcUrl = '';
-  private publishRequest: PublishRequest | undefined;
   /** Messages that arrived while the publish was being authorized, replayed in order after. */
   private held: RtmpMessage[] = [];
   private heldBytes = 0;
@@ -145,7 +119,7 @@ export class RtmpSession {
   }
 
   get publishing(): LiveStream | undefined {
-    return this.stream;
+    return this.publisher?.stream;
   }
 
   get isClosed(): boolean {
@@ -193,12 +167,8 @@ export class RtmpSession {
       this.playing.hub.removePlayer(this.playing.player);
       this.playing = undefined;
     }
-    if (this.stream) {
-      this.log.info({ reason }, 'publish ended');
-      this.registry.unpublish(this.stream);
-      this.stream = undefined;
-      if (this.publishRequest) this.publishGate?.publishDone?.(this.publishRequest);
-    }
+    this.publisher?.end(reason);
+    this.publisher = undefined;
     this.held = [];
   }
 
@@ -294,12 +264,9 @@ export class RtmpSession {
           this.playing = undefined;
           this.state = 'connected';
         }
-        if (this.stream) {
-          this.log.info({ command: name }, 'publisher stopped');
-          this.registry.unpublish(this.stream);
-          this.stream = undefined;
-          if (this.publishRequest) this.publishGate?.publishDone?.(this.publishRequest);
-          this.publishRequest = undefined;
+        if (this.publisher) {
+          this.publisher.end(name);
+          this.publisher = undefined;
           this.ingest = undefined;
           this.state = 'connected';
         }
@@ -381,21 +348,19 @@ export class RtmpSession {
       this.close('bad name');
       return;
     }
-    if (this.stream || this.state === 'authorizing') {
+    if (this.publisher || this.state === 'authorizing') {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'already publishing on this connection');
       return;
     }
     void txn;
     const request: PublishRequest = { app: this.app, key: name, query, appQuery: this.appQuery, ip: this.remoteAddress, tcUrl: this.tcUrl };
-    if (!this.publishGate) {
+    if (!this.publishPath.gated) {
       this.startPublish(request, streamId);
       return;
     }
+    // Media that follows `publish` is held (bounded) until the gate has decided.
     this.state = 'authorizing';
-    this.publishGate.authorize(request).then(
-      (decision) => this.decided(request, streamId, decision),
-      (err: unknown) => this.decided(request, streamId, { ok: false, reason: `authorization failed: ${(err as Error).message}`, status: 'NetStream.Publish.Unauthorized' }),
-    );
+    void this.publishPath.authorize(request).then((decision) => this.decided(request, streamId, decision));
   }
 
   private decided(request: PublishRequest, streamId: number, decision: PublishDecision): void {
@@ -425,29 +390,20 @@ export class RtmpSession {
   }
 
   private startPublish(request: PublishRequest, streamId: number): void {
-    const name = request.key;
-    if (this.registry.list().length >= this.maxPublishers) {
-      this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'the server has as many publishers as it takes');
-      this.log.warn({ max: this.maxPublishers }, 'publish refused: publisher limit reached');
+    const started = this.publishPath.start(request, this.log);
+    if (!started.ok) {
+      this.sendStatus(streamId, 'error', started.status, started.description);
+      this.log.warn({ stream: `${request.app}/${request.key}`, reason: started.reason }, 'publish refused');
       this.transport.close();
-      this.close('publisher limit');
+      this.close(started.reason);
       return;
     }
-    const stream = this.registry.publish(this.app, name);
-    if (!stream) {
-      this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', `${this.app}/${name} is already being published`);
-      this.log.warn({ stream: `${this.app}/${name}` }, 'publish refused: stream is already live');
-      this.transport.close();
-      this.close('duplicate publish');
-      return;
-    }
-    this.stream = stream;
-    this.publishRequest = request;
+    this.publisher = started;
     this.ingest = new FlvIngest();
-    this.log = this.log.child({ stream: stream.path });
+    this.log = started.log;
     this.state = 'publishing';
     this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamBegin, streamId));
-    this.sendStatus(streamId, 'status', 'NetStream.Publish.Start', `${stream.path} is now published`);
+    this.sendStatus(streamId, 'status', 'NetStream.Publish.Start', `${started.stream.path} is now published`);
     this.log.info('publish started');
   }
 
@@ -512,41 +468,25 @@ export class RtmpSession {
   }
 
   private handleData(values: Amf0Value[]): void {
-    if (!this.stream) return;
+    if (!this.publisher) return;
     let i = 0;
     if (values[0] === '@setDataFrame') i = 1;
     if (values[i] !== 'onMetaData') return;
     const meta = values[i + 1];
-    if (isObject(meta)) {
-      const clean: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(meta)) if (typeof v !== 'object' || v === null) clean[k] = v;
-      this.stream.metadata = clean;
-      this.log.info({ metadata: clean }, 'stream metadata');
-    }
+    if (isObject(meta)) this.publisher.metadata(meta);
   }
 
   private handleMedia(kind: 'audio' | 'video', timestamp: number, payload: Uint8Array): void {
-    const stream = this.stream;
+    const publisher = this.publisher;
     const ingest = this.ingest;
-    if (!stream || !ingest || payload.byteLength === 0) return;
+    if (!publisher || !ingest || payload.byteLength === 0) return;
     // Sub-millisecond arrival time: availability and latency figures are measured from it.
     const now = performance.timeOrigin + performance.now();
     const events: IngestEvent[] = kind === 'video' ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
     for (const event of events) {
-      if (event.type === 'frame') stream.pushFrame(event.frame);
-      else if (event.type === 'track') {
-        const t = event.track;
-        this.log.info(
-          t.kind === 'video'
-            ? { codec: t.codecString, width: t.width, height: t.height, fps: t.fps }
-            : { codec: t.codecString, sampleRate: t.sampleRate, channels: t.channels },
-          `${t.kind} track`,
-        );
-        stream.pushTrack(t);
-      } else {
-        this.log.warn({ code: event.code }, event.message);
-        checkerOf(stream)?.onIngestWarning(event.code, event.message, now);
-      }
+      if (event.type === 'frame') publisher.frame(event.frame);
+      else if (event.type === 'track') publisher.track(event.track);
+      else publisher.warning(event.code, event.message, now);
     }
   }
 }

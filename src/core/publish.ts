@@ -1,0 +1,162 @@
+/**
+ * The protocol-neutral publish path: everything a publish goes through between "a client wants to
+ * publish app/key" and "frames reach the stream", whatever protocol carried them (RTMP today; SRT
+ * and pull sources use the same two calls).
+ *
+ *   ingest protocol ──authorize(request)──▶ PublishGate (keys, tokens, webhook)     [async, optional]
+ *                   ──start(request)──────▶ limits ▸ StreamRegistry ──▶ Publisher
+ *   Publisher: track(t) ▸ frame(f) ▸ metadata(m) ▸ warning(code) ▸ end(reason)
+ *
+ * The ingest protocol only parses its own bytes into tracks and frames and answers in its own
+ * words (RTMP: NetStream.Publish.* status codes, from `PublishRefusal.status`).
+ */
+import type { Logger } from 'pino';
+import type { Frame, Track } from './media.js';
+import { NAME_PATTERN } from './names.js';
+import type { LiveStream, StreamRegistry } from './stream.js';
+
+export interface PublishRequest {
+  readonly app: string;
+  /** The stream name without its `?query`. */
+  readonly key: string;
+  /** The stream name's query (after `?`): tokens and keys live here, never in logs. */
+  readonly query: URLSearchParams | string;
+  /** A query the client put on the app (RTMP `connect` app `live?token=...`). */
+  readonly appQuery?: URLSearchParams | string;
+  /** The publisher's address. */
+  readonly ip: string;
+  /** RTMP's tcUrl, for webhooks that want it. */
+  readonly tcUrl?: string;
+}
+
+/** Why a publish is refused, in the status words RTMP players and encoders know. */
+export type PublishStatusCode = 'NetStream.Publish.BadName' | 'NetStream.Publish.Unauthorized';
+export type PublishDecision = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly status: PublishStatusCode };
+
+/** Decides whether a publish may go ahead (stream-key list, token, webhook). */
+export interface PublishGate {
+  authorize(request: PublishRequest): Promise<PublishDecision>;
+  publishDone?(request: PublishRequest): void;
+}
+
+export interface PublishRefusal {
+  readonly ok: false;
+  readonly status: PublishStatusCode;
+  /** For the log (never carries a secret). */
+  readonly reason: string;
+  /** For the client. */
+  readonly description: string;
+}
+
+export interface PublishPathOptions {
+  readonly registry: StreamRegistry;
+  /** Absent: publishing is open. */
+  readonly gate?: PublishGate;
+  /** Streams published at once on the whole server (default unlimited). */
+  readonly maxPublishers?: number;
+  /** Told about ingest warnings (the ingest checker); per stream. */
+  readonly onWarning?: (stream: LiveStream, code: string, message: string, at: number) => void;
+}
+
+/** Splits `name?query`: the query (tokens) never reaches logs or URLs. */
+export function splitQuery(name: string): { name: string; query: string } {
+  const q = name.indexOf('?');
+  return q < 0 ? { name, query: '' } : { name: name.slice(0, q), query: name.slice(q + 1) };
+}
+
+export class PublishPath {
+  private readonly options: PublishPathOptions;
+
+  constructor(options: PublishPathOptions) {
+    this.options = options;
+  }
+
+  /** Whether `authorize` must be awaited before `start` (a gate is configured). */
+  get gated(): boolean {
+    return this.options.gate !== undefined;
+  }
+
+  /** The gate's decision; an open server allows everything. A failing gate refuses. */
+  async authorize(request: PublishRequest): Promise<PublishDecision> {
+    const gate = this.options.gate;
+    if (!NAME_PATTERN.test(request.app) || !NAME_PATTERN.test(request.key)) {
+      return { ok: false, reason: 'invalid stream name', status: 'NetStream.Publish.BadName' };
+    }
+    if (!gate) return { ok: true };
+    try {
+      return await gate.authorize(request);
+    } catch (err) {
+      return { ok: false, reason: `authorization failed: ${(err as Error).message}`, status: 'NetStream.Publish.Unauthorized' };
+    }
+  }
+
+  /** Limits and the registry (after `authorize` allowed it): the stream's Publisher, or why not. */
+  start(request: PublishRequest, logger: Logger): Publisher | PublishRefusal {
+    const { registry, maxPublishers = Number.POSITIVE_INFINITY } = this.options;
+    if (!NAME_PATTERN.test(request.app) || !NAME_PATTERN.test(request.key)) {
+      return { ok: false, status: 'NetStream.Publish.BadName', reason: 'invalid stream name', description: 'invalid stream name' };
+    }
+    if (registry.list().length >= maxPublishers) {
+      return { ok: false, status: 'NetStream.Publish.BadName', reason: `publisher limit reached (${maxPublishers})`, description: 'the server has as many publishers as it takes' };
+    }
+    const stream = registry.publish(request.app, request.key);
+    if (!stream) {
+      const path = `${request.app}/${request.key}`;
+      return { ok: false, status: 'NetStream.Publish.BadName', reason: 'stream is already live', description: `${path} is already being published` };
+    }
+    return new Publisher(stream, request, this.options, logger.child({ stream: stream.path }));
+  }
+}
+
+/** One running publish: what an ingest protocol pushes into, and ends. */
+export class Publisher {
+  readonly ok = true;
+  readonly stream: LiveStream;
+  readonly request: PublishRequest;
+  readonly log: Logger;
+  private readonly options: PublishPathOptions;
+  private ended = false;
+
+  constructor(stream: LiveStream, request: PublishRequest, options: PublishPathOptions, log: Logger) {
+    this.stream = stream;
+    this.request = request;
+    this.options = options;
+    this.log = log;
+  }
+
+  /** A track is announced (or its configuration changed). */
+  track(t: Track): void {
+    this.log.info(
+      t.kind === 'video' ? { codec: t.codecString, width: t.width, height: t.height, fps: t.fps } : { codec: t.codecString, sampleRate: t.sampleRate, channels: t.channels },
+      `${t.kind} track`,
+    );
+    this.stream.pushTrack(t);
+  }
+
+  frame(f: Frame): void {
+    this.stream.pushFrame(f);
+  }
+
+  /** The publisher's own description of the stream (onMetaData): scalar fields only. */
+  metadata(meta: Record<string, unknown>): void {
+    const clean: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(meta)) if (typeof v !== 'object' || v === null) clean[k] = v;
+    this.stream.metadata = clean;
+    this.log.info({ metadata: clean }, 'stream metadata');
+  }
+
+  /** Something odd in what the publisher sends (logged, and shown by the ingest checker). */
+  warning(code: string, message: string, at: number): void {
+    this.log.warn({ code }, message);
+    this.options.onWarning?.(this.stream, code, message, at);
+  }
+
+  /** The publish is over (the client stopped, left, or was dropped). Idempotent. */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.log.info({ reason }, 'publish ended');
+    this.options.registry.unpublish(this.stream);
+    this.options.gate?.publishDone?.(this.request);
+  }
+}
