@@ -28,7 +28,7 @@ import type { StreamSink } from '../core/stream.js';
 import { FlvIngest } from '../flv/ingest.js';
 import { FLV_TAG_VIDEO, FlvReader } from '../flv/reader.js';
 import { encodeFlvTag, flvHeader } from '../flv/writer.js';
-import { videoFrameBody, videoSequenceHeaderBody } from '../relay/tag-bodies.js';
+import { videoFrameBody, videoSequenceHeaderBody } from '../flv/tag.js';
 import { DEFAULT_BACKOFF, restartDelayMs, type BackoffOptions } from './backoff.js';
 import { buildTranscodeArgs, RUNG_FD_BASE } from './ffmpeg-args.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';

@@ -6,7 +6,7 @@
  */
 import type { Frame, Track } from '../core/media.js';
 import type { LiveStream, StreamSink } from '../core/stream.js';
-import { audioFrameBody, audioSequenceHeaderBody, frameMs, videoFrameBody, videoSequenceHeaderBody } from './tag-bodies.js';
+import { audioFrameBody, audioSequenceHeaderBody, frameMs, videoFrameBody, videoSequenceHeaderBody } from '../flv/tag.js';
 
 export const TAG_AUDIO = 8;
 export const TAG_VIDEO = 9;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/errors.js';
-import { parseAudioTagBody, parseVideoTagBody } from '../../src/flv/tag.js';
+import type { AudioTrack, VideoTrack } from '../../src/core/media.js';
+import { audioFrameBody, audioSequenceHeaderBody, frameMs, parseAudioTagBody, parseVideoTagBody, videoFrameBody, videoSequenceHeaderBody } from '../../src/flv/tag.js';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const b = (...bytes: Array<number | string>): Uint8Array =>
@@ -164,5 +165,56 @@ describe('fuzz', () => {
       ),
       { numRuns: FUZZ_RUNS },
     );
+  });
+});
+
+describe('building tag bodies (golden bytes, and back through the parser)', () => {
+  const avcConfig = new Uint8Array([0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1]);
+  const video: VideoTrack = {
+    kind: 'video', codec: 'avc', timescale: 90_000, width: 1280, height: 720, codecString: 'avc1.64001f',
+    config: avcConfig, parameterSets: [], nalLengthSize: 4,
+  };
+  const audio: AudioTrack = {
+    kind: 'audio', codec: 'aac', timescale: 48_000, sampleRate: 48_000, channels: 2, objectType: 2,
+    codecString: 'mp4a.40.2', config: new Uint8Array([0x11, 0x90]), samplesPerFrame: 1024,
+  };
+  const data = new Uint8Array([0, 0, 0, 2, 0x65, 0x88]);
+
+  it('AVC sequence header and frames (key, inter, negative composition time)', () => {
+    const seq = videoSequenceHeaderBody(video);
+    expect(Buffer.from(seq).toString('hex')).toBe('1700000000' + '0164001fffe1');
+    expect(parseVideoTagBody(seq)).toEqual({ kind: 'sequence-header', codec: 'avc', config: avcConfig });
+    // pts - dts = 6006 ticks = 66.7 ms -> 67 ms (0x000043).
+    const key = videoFrameBody({ kind: 'video', dts: 90_000, pts: 96_006, key: true, data, wallclock: 0 }, 'avc');
+    expect(Buffer.from(key).toString('hex')).toBe('1701000043' + '000000026588');
+    expect(parseVideoTagBody(key)).toEqual({ kind: 'frame', codec: 'avc', key: true, compositionTime: 67, data });
+    const inter = videoFrameBody({ kind: 'video', dts: 93_003, pts: 90_000, key: false, data, wallclock: 0 }, 'avc');
+    expect(Buffer.from(inter.subarray(0, 5)).toString('hex')).toBe('2701ffffdf');
+    expect(parseVideoTagBody(inter)).toMatchObject({ kind: 'frame', key: false, compositionTime: -33 });
+  });
+
+  it('HEVC through the Enhanced RTMP ex-header, and back', () => {
+    const hevc: VideoTrack = { ...video, codec: 'hevc', codecString: 'hvc1.1.6.L93.B0', config: new Uint8Array([1, 2, 3]) };
+    const seq = videoSequenceHeaderBody(hevc);
+    expect(Buffer.from(seq).toString('hex')).toBe('9068766331' + '010203');
+    expect(parseVideoTagBody(seq)).toEqual({ kind: 'sequence-header', codec: 'hevc', config: hevc.config });
+    const frame = videoFrameBody({ kind: 'video', dts: 0, pts: 3003, key: true, data, wallclock: 0 }, 'hevc');
+    expect(Buffer.from(frame.subarray(0, 8)).toString('hex')).toBe('9168766331' + '000021');
+    expect(parseVideoTagBody(frame)).toEqual({ kind: 'frame', codec: 'hevc', key: true, compositionTime: 33, data });
+  });
+
+  it('AAC sequence header and raw frame, and back', () => {
+    const seq = audioSequenceHeaderBody(audio);
+    expect(Buffer.from(seq).toString('hex')).toBe('af00' + '1190');
+    expect(parseAudioTagBody(seq)).toEqual({ kind: 'sequence-header', codec: 'aac', config: audio.config });
+    const raw = new Uint8Array([0x21, 0x10]);
+    const frame = audioFrameBody({ kind: 'audio', dts: 0, pts: 0, key: true, data: raw, wallclock: 0 });
+    expect(Buffer.from(frame).toString('hex')).toBe('af01' + '2110');
+    expect(parseAudioTagBody(frame)).toEqual({ kind: 'frame', codec: 'aac', data: raw });
+  });
+
+  it('timestamps on the 32-bit millisecond clock', () => {
+    expect(frameMs({ kind: 'video', dts: 90_000 * 10, pts: 0, key: true, data, wallclock: 0 }, 90_000)).toBe(10_000);
+    expect(frameMs({ kind: 'audio', dts: 48_000 * 2 ** 32 / 1000 + 48, pts: 0, key: true, data, wallclock: 0 }, 48_000)).toBe(1);
   });
 });
