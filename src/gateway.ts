@@ -17,8 +17,7 @@ import { attachIngestCheckers } from './observe/ingest-checker.js';
 import { LadderManager } from './ladder/ladder-manager.js';
 import { parseLadderConfig } from './ladder/ladder.js';
 import { TranscodeSlots } from './ladder/slots.js';
-import { tsOutputOf } from './packager/hls/ts-output.js';
-import { attachRecorder, recorderOf, recordingsSettled } from './record/stream-recorder.js';
+import { attachRecorder, recordingsSettled } from './record/stream-recorder.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelayRegistry } from './relay/relay-registry.js';
@@ -50,11 +49,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       retention: { maxAgeHours: config.recordMaxAgeHours, maxBytes: config.recordMaxBytes },
       logger: logger.child({ component: 'record' }),
     };
-    // After the OutputRegistry's listener; a reconnect into the same output keeps its recorder.
-    streams.on('publish', (stream) => {
-      const output = outputs.get(stream.app, stream.key);
-      if (output) attachRecorder(output, record);
-    });
+    // Every new output is recorded; a reconnect into the same output keeps its recorder.
+    outputs.on('output', (output) => attachRecorder(output, record));
   }
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   const viewers = new ViewerTracker({ relays });
@@ -71,12 +67,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       const output = outputs.get(stream.app, stream.key);
       if (!output || output.stream !== stream) return;
       output.addVideoRendition(id, source);
-      tsOutputOf(output)?.sync();
-      recorderOf(output)?.sync();
     },
   });
-  // Registered after the OutputRegistry's listener: the stream's output exists when the ladder starts.
-  streams.on('publish', (stream) => ladders.attach(stream));
+  outputs.on('publish', (_output, stream) => ladders.attach(stream));
   const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));

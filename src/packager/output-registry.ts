@@ -1,14 +1,26 @@
 /**
  * Stream outputs by `app/key`: live ones, and ended ones kept (with ENDLIST playlists) for a
  * while so players finish what they buffered.
+ *
+ * Events, so that what hangs off an output needs no listener order on the stream registry:
+ *  - `output` (output): a new StreamOutput exists, before any frame reached it (attach sibling
+ *    outputs such as the recorder here);
+ *  - `publish` (output, stream): a publish feeds the output, new or resumed after a reconnect
+ *    (start the ladder here).
  */
+import { EventEmitter } from 'node:events';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import type { Logger } from 'pino';
 import { StreamOutput, type PackagerConfig } from './stream-output.js';
-import { attachTsOutputs, tsOutputOf } from './hls/ts-output.js';
+import { attachTsOutputs } from './hls/ts-output.js';
 
-export class OutputRegistry {
+export interface OutputRegistryEvents {
+  output: [output: StreamOutput];
+  publish: [output: StreamOutput, stream: LiveStream];
+}
+
+export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
   private readonly outputs = new Map<string, StreamOutput>();
   private readonly endedTtlMs: number;
   private readonly cache: SegmentCache;
@@ -28,6 +40,7 @@ export class OutputRegistry {
     cache: SegmentCache,
     logger?: Logger,
   ) {
+    super();
     this.streams = streams;
     this.logger = logger;
     this.siblingPattern = config.siblingPattern ? new RegExp(config.siblingPattern) : undefined;
@@ -48,17 +61,20 @@ export class OutputRegistry {
       this.graceTimers.delete(previous);
       stream.continueAfter(previous.mediaEndSeconds());
       previous.resume(stream);
+      this.emit('publish', previous, stream);
       return;
     }
     // A new publish of a key replaces whatever ended output it had.
-    if (previous) tsOutputOf(previous)?.detach();
+    previous?.detachOutputs();
     const output = new StreamOutput(stream, this.config, this.cache);
     output.onPublisherGone = (o) => this.publisherGone(o);
     output.onRenditionProblem = (id, problem) => this.logger?.warn({ stream: output.path, rendition: id }, problem);
     // TS is muxed from the same frames at the same cut points; attached at once so it starts with segment 0.
     attachTsOutputs(output, { cache: this.cache });
     this.outputs.set(stream.path, output);
+    this.emit('output', output);
     this.groupSiblings(stream);
+    this.emit('publish', output, stream);
   }
 
   /**
@@ -88,7 +104,6 @@ export class OutputRegistry {
       return;
     }
     main.addVideoRendition(rendition, sibling);
-    tsOutputOf(main)?.sync();
     this.logger?.info({ stream: main.path, rendition, sibling: sibling.path }, 'sibling key grouped as a rendition');
   }
 
@@ -121,7 +136,7 @@ export class OutputRegistry {
   sweep(now = Date.now()): void {
     for (const [path, output] of this.outputs) {
       if (output.endedAt !== undefined && now - output.endedAt >= this.endedTtlMs) {
-        tsOutputOf(output)?.detach();
+        output.detachOutputs();
         this.outputs.delete(path);
       }
     }

@@ -2,7 +2,6 @@
  * Everything the packagers serve for one stream: a segmenter per rendition feeding one
  * TrackOutput per track, a shared audio track, and one media clock.
  */
-import type { Config } from '../config.js';
 import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
@@ -17,7 +16,40 @@ export const SOURCE_RENDITION = 'src';
 const RENDITION_JOIN_WINDOW_MS = 4000;
 export const AUDIO_RENDITION = 'audio';
 
-export type PackagerConfig = Pick<Config, 'segmentDuration' | 'partDuration' | 'playlistWindow'>;
+/**
+ * Where a DASH Period begins. `start`: media time (seconds of the stream's media clock) the
+ * publish session's media continues from. `offset`: presentation time - media time in it, seconds:
+ * a reconnect continues the media timeline where it stopped (LiveStream.continueAfter) but the
+ * wall clock went on while the publisher was away, so the MPD places the new Period that much
+ * later (availabilityStartTime + presentation time stays the wall clock media was produced at).
+ */
+export interface PeriodMark {
+  readonly id: string;
+  readonly start: number;
+  offset: number;
+}
+
+/** The packaging settings every output of a stream shares (config.ts has the flags). */
+export interface PackagerConfig {
+  /** Target segment duration, seconds. */
+  readonly segmentDuration: number;
+  /** LL-HLS part / CMAF chunk target, seconds. */
+  readonly partDuration: number;
+  /** Segments listed in a live playlist. */
+  readonly playlistWindow: number;
+}
+
+/**
+ * An output of a stream beside its CMAF store, which every HLS and DASH response reads: the
+ * MPEG-TS renditions, the recorder, and whatever comes next. One contract, attached once per
+ * StreamOutput (`attachOutput`), found by its class (`outputOf`), no registry of its own.
+ */
+export interface SiblingOutput {
+  /** Renditions joined (a ladder rung, a sibling key): start on the new TrackOutputs. */
+  renditionsChanged(): void;
+  /** The StreamOutput is replaced or forgotten: release what is held. */
+  detach(): void;
+}
 
 export class StreamOutput {
   readonly app: string;
@@ -36,6 +68,13 @@ export class StreamOutput {
   endedAt: number | undefined;
   /** Set while the publisher is gone but may come back within the grace window. */
   suspendedAt: number | undefined;
+  /**
+   * DASH Periods, oldest first: one per publish session feeding this output. A reconnect starts
+   * a new one at the media time the new session continues from (the end of the old media), so
+   * the Periods are contiguous on the media timeline (see packager/dash/mpd.ts).
+   */
+  readonly periodMarks: PeriodMark[] = [{ id: '0', start: 0, offset: 0 }];
+  private nextPeriodId = 1;
   private readonly cache: SegmentCache;
   private unsubscribe: () => void = () => undefined;
   /**
@@ -47,6 +86,8 @@ export class StreamOutput {
   /** Renditions waiting to line up with the source, re-checked on every source video frame. */
   private readonly sourceWatchers = new Set<() => void>();
   private latestSourceVideoDts = -1;
+  /** Sibling outputs by their class (see SiblingOutput). */
+  private readonly siblingOutputs = new Map<abstract new (...args: never[]) => SiblingOutput, SiblingOutput>();
   /** Renditions that could not be aligned with the source (e.g. a sibling key with other keyframes). */
   readonly renditionProblems = new Map<string, string>();
   /** Told when a rendition cannot be aligned (logged by the registry). */
@@ -70,7 +111,7 @@ export class StreamOutput {
   }
 
   /** Segments `stream` into the outputs, numbering on from where they are. */
-  private attach(stream: LiveStream, resumed: boolean): void {
+  private attach(stream: LiveStream, resumed: boolean, period?: { mark: PeriodMark; floor: number }): void {
     const source = this.videos.get(SOURCE_RENDITION)!;
     const firstSequence = Math.max(source.openSequence ?? 0, this.audio.openSequence ?? 0);
     const segmenter = new StreamSegmenter(
@@ -87,6 +128,12 @@ export class StreamOutput {
     this.unsubscribe = stream.subscribe({
       onTrack: (track) => segmenter.onTrack(track),
       onFrame: (frame) => {
+        if (period) {
+          // The new Period's media starts (on the wall clock) when its first frame arrived.
+          const timescale = frame.kind === 'video' ? (stream.video?.timescale ?? 90_000) : (stream.audio?.timescale ?? 48_000);
+          period.mark.offset = Math.max(period.floor, (frame.wallclock - this.clock.epochMs) / 1000 - frame.dts / timescale);
+          period = undefined;
+        }
         segmenter.onFrame(frame);
         if (frame.kind !== 'video') return;
         this.latestSourceVideoDts = frame.dts;
@@ -120,7 +167,17 @@ export class StreamOutput {
     if (this.ended) return;
     this.suspendedAt = undefined;
     this.stream = stream;
-    this.attach(stream, true);
+    const start = this.mediaEndSeconds();
+    const previous = this.periodMarks[this.periodMarks.length - 1]!;
+    let mark: PeriodMark | undefined;
+    if (start > previous.start) {
+      // A first estimate of the time away; the first frame of the new session refines it.
+      mark = { id: String(this.nextPeriodId++), start, offset: Math.max(previous.offset, (Date.now() - this.clock.epochMs) / 1000 - start) };
+      this.periodMarks.push(mark);
+      // Bounded: a Period whose media left the window is never listed again.
+      if (this.periodMarks.length > 32) this.periodMarks.shift();
+    }
+    this.attach(stream, true, mark && { mark, floor: previous.offset });
   }
 
   /** End of the last media pushed, in seconds of the stream's media clock (for rebasing a reconnect). */
@@ -251,11 +308,32 @@ export class StreamOutput {
       unsubscribe();
       this.sourceWatchers.delete(check);
     });
+    if (!resumed) for (const o of this.siblingOutputs.values()) o.renditionsChanged();
     return output;
   }
 
   get ended(): boolean {
     return this.endedAt !== undefined;
+  }
+
+  /** Attaches the sibling output of class `kind`, made by `make` unless it is attached already. */
+  attachOutput<T extends SiblingOutput>(kind: abstract new (...args: never[]) => T, make: () => T): T {
+    const existing = this.outputOf(kind);
+    if (existing) return existing;
+    const made = make();
+    this.siblingOutputs.set(kind, made);
+    return made;
+  }
+
+  /** The sibling output of class `kind`, if attached. */
+  outputOf<T extends SiblingOutput>(kind: abstract new (...args: never[]) => T): T | undefined {
+    const found = this.siblingOutputs.get(kind);
+    return found instanceof kind ? found : undefined;
+  }
+
+  /** Every sibling output lets go (the StreamOutput is replaced or forgotten). */
+  detachOutputs(): void {
+    for (const o of this.siblingOutputs.values()) o.detach();
   }
 
   /** Every track that carries media, video renditions first. */

@@ -15,7 +15,7 @@
 import { join, resolve } from 'node:path';
 import type { Track } from '../core/media.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { StreamOutput } from '../packager/stream-output.js';
+import type { SiblingOutput, StreamOutput } from '../packager/stream-output.js';
 import { initFileName, segmentFileName, type TrackOutput } from '../packager/track-output.js';
 import { serializeMpd } from '../packager/dash/serialize.js';
 import { serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
@@ -63,7 +63,6 @@ const recordingNow = new Set<string>();
 const prunedRoots = new Set<string>();
 /** One prune at a time per root. */
 const pruneChains = new Map<string, Promise<unknown>>();
-const recorders = new WeakMap<StreamOutput, StreamRecorder>();
 /** Recorders not yet done, for a graceful shutdown that waits for the final manifests. */
 const active = new Set<StreamRecorder>();
 
@@ -117,7 +116,7 @@ class TrackRecorder {
   }
 }
 
-export class StreamRecorder {
+export class StreamRecorder implements SiblingOutput {
   readonly output: StreamOutput;
   /** DIR/APP/KEY/SESSION, absolute. */
   readonly sessionDir: string;
@@ -163,6 +162,13 @@ export class StreamRecorder {
     this.sync();
     this.maybeFinish();
   }
+
+  renditionsChanged(): void {
+    this.sync();
+  }
+
+  /** The recording ends with the stream (its final manifests); nothing to let go of earlier. */
+  detach(): void {}
 
   /** Starts recording renditions added since the last call (a transcoded rung); cheap when none. */
   sync(): void {
@@ -359,10 +365,9 @@ export class StreamRecorder {
  * reconnects into the same output keeps its recorder (and session directory).
  */
 export function attachRecorder(output: StreamOutput, options: RecorderOptions): StreamRecorder {
-  const existing = recorders.get(output);
+  const existing = output.outputOf(StreamRecorder);
   if (existing) return existing;
-  const recorder = new StreamRecorder(output, options);
-  recorders.set(output, recorder);
+  const recorder = output.attachOutput(StreamRecorder, () => new StreamRecorder(output, options));
   active.add(recorder);
   void recorder.done.then(() => active.delete(recorder));
   return recorder;
@@ -374,5 +379,5 @@ export async function recordingsSettled(): Promise<void> {
 }
 
 export function recorderOf(output: StreamOutput): StreamRecorder | undefined {
-  return recorders.get(output);
+  return output.outputOf(StreamRecorder);
 }

@@ -14,7 +14,7 @@ import type { AudioTrack, Frame, Track, TrackKind, VideoTrack } from '../../core
 import type { SegmentCache } from '../../cache/segment-cache.js';
 import { TsSegmentMuxer, type TsMuxerOptions } from '../../mux/ts/muxer.js';
 import type { CmafPart, CmafSegment } from '../../segmenter/types.js';
-import { SOURCE_RENDITION, type StreamOutput } from '../stream-output.js';
+import { SOURCE_RENDITION, type SiblingOutput, type StreamOutput } from '../stream-output.js';
 import type { TrackOutput } from '../track-output.js';
 
 export const TS_CONTENT_TYPE = 'video/mp2t';
@@ -348,8 +348,11 @@ export interface TsOutputOptions {
   readonly muxer?: TsMuxerOptions;
 }
 
-/** The TS renditions of one StreamOutput, by video rendition id (the source is `src`). */
-export class TsStreamOutput {
+/**
+ * The TS renditions of one StreamOutput, by video rendition id (the source is `src`): a sibling
+ * output of the CMAF store, muxed from the same frames at the same cut points.
+ */
+export class TsStreamOutput implements SiblingOutput {
   readonly output: StreamOutput;
   private readonly renditions = new Map<string, TsRenditionOutput>();
   private readonly options: TsOutputOptions;
@@ -357,6 +360,10 @@ export class TsStreamOutput {
   constructor(output: StreamOutput, options: TsOutputOptions) {
     this.output = output;
     this.options = options;
+    this.sync();
+  }
+
+  renditionsChanged(): void {
     this.sync();
   }
 
@@ -412,22 +419,15 @@ export class TsStreamOutput {
   }
 }
 
-const attached = new WeakMap<StreamOutput, TsStreamOutput>();
-
 /**
  * Gives a StreamOutput its TS renditions (idempotent). Call it as soon as the StreamOutput
  * exists so the first segment is caught; a later call starts from the next segment.
  */
 export function attachTsOutputs(output: StreamOutput, options: TsOutputOptions): TsStreamOutput {
-  let ts = attached.get(output);
-  if (!ts) {
-    ts = new TsStreamOutput(output, options);
-    attached.set(output, ts);
-  }
-  return ts;
+  return output.attachOutput(TsStreamOutput, () => new TsStreamOutput(output, options));
 }
 
 /** The TS renditions attached to a StreamOutput, if any. */
 export function tsOutputOf(output: StreamOutput): TsStreamOutput | undefined {
-  return attached.get(output);
+  return output.outputOf(TsStreamOutput);
 }
