@@ -1,4 +1,18 @@
-/** Composition root: wires ingest, packagers, cache and HTTP into one running gateway. */
+/**
+ * Composition root: wires ingest, packagers, cache and HTTP into one running gateway.
+ *
+ *   RTMP server ──▶ PublishPath (auth, limits) ──▶ StreamRegistry ──▶ LiveStream
+ *                                                      │ publish
+ *          ┌───────────────┬───────────────────────────┼──────────────────────┐
+ *   OutputRegistry     RelayRegistry               ingest checkers       metrics
+ *   (CMAF store ▸ HLS/DASH; siblings: TS, recorder)   (RTMP play, HTTP-FLV)
+ *          │ output / publish
+ *   recorder, LadderManager (rungs join the output as renditions)
+ *
+ *   HTTP: fast path (media from memory) ▸ express (playlists, MPD, FLV, API, page, metrics)
+ *
+ * Each builder below makes one box; startGateway reads as the diagram.
+ */
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -43,61 +57,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const streams = new StreamRegistry();
   const cache = new SegmentCache(config.cacheMaxBytes);
   const outputs = new OutputRegistry(streams, config, cache, logger.child({ component: 'packager' }));
-  if (config.recordDir) {
-    const record = {
-      dir: config.recordDir,
-      retention: { maxAgeHours: config.recordMaxAgeHours, maxBytes: config.recordMaxBytes },
-      logger: logger.child({ component: 'record' }),
-    };
-    // Every new output is recorded; a reconnect into the same output keeps its recorder.
-    outputs.on('output', (output) => attachRecorder(output, record));
-  }
+  if (config.recordDir) recordEveryOutput(outputs, config, logger);
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   const viewers = new ViewerTracker({ relays });
   const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers });
-  const ladderConfig = parseLadderConfig(config.ladder ?? {});
-  const ladders = new LadderManager({
-    config: config.transcode ? ladderConfig : { ...ladderConfig, default: 'passthrough', apps: {}, keys: {} },
-    slots: config.maxTranscodes !== undefined ? new TranscodeSlots(config.maxTranscodes) : undefined,
-    measureMs: config.segmentDuration * 1000,
-    transcoder: { preset: config.transcodePreset },
-    logger: logger.child({ component: 'ladder' }),
-    onTranscoderRestart: (stream) => metrics.transcoderRestarted(stream.app),
-    addVideoRendition: (stream, id, source) => {
-      const output = outputs.get(stream.app, stream.key);
-      if (!output || output.stream !== stream) return;
-      output.addVideoRendition(id, source);
-    },
-  });
-  outputs.on('publish', (_output, stream) => ladders.attach(stream));
+  const ladders = createLadders(config, outputs, metrics, logger);
   const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
-  const publishAuth = new PublishAuthorizer({
-    mode: config.publishAuth,
-    keys: config.publishKeys,
-    secret: config.publishSecret,
-    webhook:
-      config.onPublishUrl || config.onPublishDoneUrl
-        ? { onPublish: config.onPublishUrl, onPublishDone: config.onPublishDoneUrl, timeoutMs: config.webhookTimeout * 1000 }
-        : undefined,
-  });
+  const { publishAuth, publishPath } = createPublishPath(config, streams);
   const playbackAuth = new PlaybackAuthorizer({ secret: config.playbackSecret, ttlSeconds: config.playbackTokenTtl });
-  const publishGate = publishAuth.isOpen && !config.onPublishDoneUrl
-    ? undefined
-    : {
-        authorize: (req: PublishRequest) => publishAuth.authorize(req),
-        publishDone: (req: PublishRequest) => void publishAuth.publishDone(req),
-      };
-
-  // The one publish path every ingest protocol goes through (RTMP today).
-  const publishPath = new PublishPath({
-    registry: streams,
-    gate: publishGate,
-    maxPublishers: config.maxPublishers,
-    onWarning: (stream, code, message, at) => checkerOf(stream)?.onIngestWarning(code, message, at),
-  });
   const rtmp = new RtmpServer({
     publishPath,
     playbackAuth,
@@ -112,78 +82,25 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     handshakeTimeout: config.handshakeTimeout,
     idleTimeout: config.idleTimeout,
   });
-  const app = createHttpApp({
+  let rtmpPortBound = config.rtmpPort;
+  const httpServer = createHttpServer(config, logger, {
     outputs,
     relays,
     cache,
-    maxPlayerQueueBytes: config.maxPlayerQueueBytes,
-    logger: logger.child({ component: 'http' }),
     metrics,
     viewers,
-    rtmpPort: () => rtmpPortBound,
     playbackAuth,
-    rateLimiter: new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 }),
-    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
-    corsOrigin: config.corsOrigin,
-    segmentDuration: config.segmentDuration,
-    partDuration: config.partDuration,
-    playlistWindow: config.playlistWindow,
-  });
-  let rtmpPortBound = config.rtmpPort;
-  const fast = {
-    // With playback tokens every request is checked by the express middleware: no fast path.
-    enabled: !playbackAuth.enabled,
-    outputs,
-    cache,
-    corsOrigin: config.corsOrigin,
-    onServed: (route: string, app: string, key: string, status: number, bytes: number): void => {
-      metrics.httpRequests.inc({ route, status: String(status) });
-      if (bytes > 0) viewers.addServedBytes(app, key, bytes);
-    },
-  };
-  const httpServer = http.createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000, maxHeaderSize: config.httpMaxHeaderBytes },
-    (req, res) => {
-      if ((req.url?.length ?? 0) > config.httpMaxUrlLength) {
-        res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
-        return;
-      }
-      if (!fast.enabled || !serveMediaFast(fast, req, res)) app(req, res);
-    },
-  );
-
-  const rtmpPort = await rtmp.listen(config.rtmpPort, config.host);
-  rtmpPortBound = rtmpPort;
-  const httpPort = await new Promise<number>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.httpPort, config.host, () => {
-      const addr = httpServer.address();
-      resolve(typeof addr === 'object' && addr ? addr.port : config.httpPort);
-    });
+    ladders,
+    rtmpPort: () => rtmpPortBound,
   });
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      httpServer.close();
-      await rtmp.close();
-      for (const s of streams.list()) streams.unpublish(s);
-      // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
-      await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
-      outputs.close();
-      // The last VOD playlists and MPDs of recordings are written before the process exits.
-      await Promise.race([recordingsSettled(), new Promise((r) => setTimeout(r, 1500).unref())]);
-      detachCheckers();
-      metrics.detach();
-      httpServer.closeIdleConnections();
-      // Blocked playlist requests end as their streams end; whatever is still open goes now.
-      setTimeout(() => httpServer.closeAllConnections(), 500).unref();
-    })();
-    return stopping;
-  };
+  rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
+  const httpPort = await listenHttp(httpServer, config);
+
+  const stop = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics });
 
   return {
-    rtmpPort,
+    rtmpPort: rtmpPortBound,
     httpPort,
     streams,
     outputs,
@@ -198,4 +115,156 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     },
     stop,
   };
+}
+
+/** Stopping, outside in: no new clients, streams end (playlists get ENDLIST), then the rest. */
+function stopInOrder(parts: {
+  httpServer: http.Server;
+  rtmp: RtmpServer;
+  streams: StreamRegistry;
+  ladders: LadderManager;
+  outputs: OutputRegistry;
+  detachCheckers: () => void;
+  metrics: GatewayMetrics;
+}): () => Promise<void> {
+  const { httpServer, rtmp, streams, ladders, outputs, metrics } = parts;
+  let stopping: Promise<void> | undefined;
+  return () => {
+    stopping ??= (async () => {
+      httpServer.close();
+      await rtmp.close();
+      for (const s of streams.list()) streams.unpublish(s);
+      // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
+      await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
+      outputs.close();
+      // The last VOD playlists and MPDs of recordings are written before the process exits.
+      await Promise.race([recordingsSettled(), new Promise((r) => setTimeout(r, 1500).unref())]);
+      parts.detachCheckers();
+      metrics.detach();
+      httpServer.closeIdleConnections();
+      // Blocked playlist requests end as their streams end; whatever is still open goes now.
+      setTimeout(() => httpServer.closeAllConnections(), 500).unref();
+    })();
+    return stopping;
+  };
+}
+
+/** Every new output is recorded; a reconnect into the same output keeps its recorder. */
+function recordEveryOutput(outputs: OutputRegistry, config: Config, logger: Logger): void {
+  const record = {
+    dir: config.recordDir!,
+    retention: { maxAgeHours: config.recordMaxAgeHours, maxBytes: config.recordMaxBytes },
+    logger: logger.child({ component: 'record' }),
+  };
+  outputs.on('output', (output) => attachRecorder(output, record));
+}
+
+/** The ABR ladder: started for every publish an output takes; its rungs join that output. */
+function createLadders(config: Config, outputs: OutputRegistry, metrics: GatewayMetrics, logger: Logger): LadderManager {
+  const ladderConfig = parseLadderConfig(config.ladder ?? {});
+  const ladders = new LadderManager({
+    config: config.transcode ? ladderConfig : { ...ladderConfig, default: 'passthrough', apps: {}, keys: {} },
+    slots: config.maxTranscodes !== undefined ? new TranscodeSlots(config.maxTranscodes) : undefined,
+    measureMs: config.segmentDuration * 1000,
+    transcoder: { preset: config.transcodePreset },
+    logger: logger.child({ component: 'ladder' }),
+    onTranscoderRestart: (stream) => metrics.transcoderRestarted(stream.app),
+    addVideoRendition: (stream, id, source) => {
+      const output = outputs.get(stream.app, stream.key);
+      if (output && output.stream === stream) output.addVideoRendition(id, source);
+    },
+  });
+  outputs.on('publish', (_output, stream) => ladders.attach(stream));
+  return ladders;
+}
+
+/** Who may publish (keys, tokens, webhook) in front of the one publish path every ingest uses. */
+function createPublishPath(config: Config, streams: StreamRegistry): { publishAuth: PublishAuthorizer; publishPath: PublishPath } {
+  const publishAuth = new PublishAuthorizer({
+    mode: config.publishAuth,
+    keys: config.publishKeys,
+    secret: config.publishSecret,
+    webhook:
+      config.onPublishUrl || config.onPublishDoneUrl
+        ? { onPublish: config.onPublishUrl, onPublishDone: config.onPublishDoneUrl, timeoutMs: config.webhookTimeout * 1000 }
+        : undefined,
+  });
+  const gate =
+    publishAuth.isOpen && !config.onPublishDoneUrl
+      ? undefined
+      : {
+          authorize: (req: PublishRequest) => publishAuth.authorize(req),
+          publishDone: (req: PublishRequest) => void publishAuth.publishDone(req),
+        };
+  const publishPath = new PublishPath({
+    registry: streams,
+    gate,
+    maxPublishers: config.maxPublishers,
+    onWarning: (stream, code, message, at) => checkerOf(stream)?.onIngestWarning(code, message, at),
+  });
+  return { publishAuth, publishPath };
+}
+
+interface HttpParts {
+  readonly outputs: OutputRegistry;
+  readonly relays: RelayRegistry;
+  readonly cache: SegmentCache;
+  readonly metrics: GatewayMetrics;
+  readonly viewers: ViewerTracker;
+  readonly playbackAuth: PlaybackAuthorizer;
+  readonly ladders: LadderManager;
+  readonly rtmpPort: () => number;
+}
+
+/** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
+function createHttpServer(config: Config, logger: Logger, parts: HttpParts): http.Server {
+  const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders } = parts;
+  const app = createHttpApp({
+    outputs,
+    relays,
+    cache,
+    maxPlayerQueueBytes: config.maxPlayerQueueBytes,
+    logger: logger.child({ component: 'http' }),
+    metrics,
+    viewers,
+    rtmpPort: parts.rtmpPort,
+    playbackAuth,
+    rateLimiter: new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 }),
+    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
+    corsOrigin: config.corsOrigin,
+    segmentDuration: config.segmentDuration,
+    partDuration: config.partDuration,
+    playlistWindow: config.playlistWindow,
+  });
+  const fast = {
+    // With playback tokens every request is checked by the express middleware: no fast path.
+    enabled: !playbackAuth.enabled,
+    outputs,
+    cache,
+    corsOrigin: config.corsOrigin,
+    onServed: (route: string, app: string, key: string, status: number, bytes: number): void => {
+      metrics.httpRequests.inc({ route, status: String(status) });
+      if (bytes > 0) viewers.addServedBytes(app, key, bytes);
+    },
+  };
+  return http.createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000, maxHeaderSize: config.httpMaxHeaderBytes },
+    (req, res) => {
+      if ((req.url?.length ?? 0) > config.httpMaxUrlLength) {
+        res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
+        return;
+      }
+      if (!fast.enabled || !serveMediaFast(fast, req, res)) app(req, res);
+    },
+  );
+}
+
+function listenHttp(server: http.Server, config: Config): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.httpPort, config.host, () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : config.httpPort);
+    });
+  });
 }
