@@ -11,12 +11,13 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
-import type { TrackOutput } from '../packager/track-output.js';
+import { segmentFileName, type SegmentInfo, type TrackOutput } from '../packager/track-output.js';
 import type { CmafPart, CmafSegment } from '../segmenter/types.js';
-import { buildMpd } from '../packager/dash/mpd.js';
+import { buildMpd, TIME_ADDRESSED_SEGMENT } from '../packager/dash/mpd.js';
 import { serializeMpd } from '../packager/dash/serialize.js';
 import { buildSegmentHeader } from '../mux/fmp4/fragment.js';
 import { sendText } from './send.js';
+import { listsFromStart } from './client-quirks.js';
 import { waitUntil } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 
@@ -60,10 +61,14 @@ export function dashRoutes(options: DashRouteOptions): Router {
       window: options.playlistWindow,
       utcTimingUrl: timeUrlFor(req),
       lowLatency: options.lowLatency ?? true,
+      timelineFromZero: listsFromStart(req.get('user-agent')),
     });
+    // The timeline's head depends on the client (http/client-quirks.ts).
+    res.setHeader('Vary', 'User-Agent');
     sendText(res, serializeMpd(mpd), DASH_MIME, mpd.type === 'static' ? 'public, max-age=60' : 'no-cache');
   });
 
+  router.get('/:app/:key/:rendition/:file', resolveTimeAddressedSegment(outputs));
   router.get('/:app/:key/:rendition/:file', serveInProgressSegment(options));
   return router;
 }
@@ -86,6 +91,51 @@ function findOutput(outputs: OutputRegistry, req: Request, res: Response): Strea
 }
 
 /**
+ * `GET /:app/:key/:rendition/seg-SESSION-tTIME.m4s` ($Time$ addressing, used by a Representation
+ * whose timeline has a gap, see packager/dash/mpd.ts): the segment of that track starting at
+ * TIME is the numbered file `seg-SESSION-N.m4s`, so the request continues as a request for it
+ * (the in-progress route, then the HLS file route, with their caching and ETags). The segment in
+ * progress starts where the last listed one ends. Unknown times are 404.
+ */
+export function resolveTimeAddressedSegment(outputs: OutputRegistry): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const { app, key, rendition, file } = req.params as Record<string, string | undefined>;
+    const match = TIME_ADDRESSED_SEGMENT.exec(file ?? '');
+    if (!match || !NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '') || !NAME_PATTERN.test(rendition ?? '')) {
+      next();
+      return;
+    }
+    const session = match[1]!;
+    const time = Number(match[2]);
+    const track = outputs.get(app!, key!)?.rendition(rendition!);
+    const sequence = track && track.session === session ? sequenceAt(track, time) : undefined;
+    if (sequence === undefined) {
+      res.status(404).type('text').send('not found');
+      return;
+    }
+    const numbered = segmentFileName(session, sequence);
+    const query = req.url.indexOf('?');
+    const path = query < 0 ? req.url : req.url.slice(0, query);
+    req.url = `${path.slice(0, path.length - file!.length)}${numbered}${query < 0 ? '' : req.url.slice(query)}`;
+    next();
+  };
+}
+
+/** The sequence number of the segment of `track` whose media starts at `time` ticks (not a gap). */
+function sequenceAt(track: TrackOutput, time: number): number | undefined {
+  let last: SegmentInfo | undefined;
+  for (const s of track.segments) {
+    if (s.gap) continue;
+    if (s.startTime === time) return s.sequence;
+    last = s;
+  }
+  if (last && !track.ended && track.openSequence === last.sequence + 1 && last.startTime + last.durationTicks === time && track.currentInitId === last.initId) return track.openSequence;
+  // The head of a live timeline (packager/dash/mpd.ts, timelineHead): served while the cache holds it.
+  if (track.firstSegment && !track.firstSegment.gap && track.firstSegment.startTime === time) return track.firstSegment.sequence;
+  return undefined;
+}
+
+/**
  * `GET /:app/:key/:rendition/seg-SESSION-N.m4s` where N is the track's open segment: answered
  * with chunked transfer (no Content-Length), `styp` + every part so far, then each part as it is
  * produced, ending with the segment. N = open + 1 waits (bounded) for that segment to open.
@@ -103,8 +153,11 @@ export function serveInProgressSegment(options: InProgressSegmentOptions): Reque
     }
     const session = match[1]!;
     const sequence = Number(match[2]);
-    const track = outputs.get(app!, key!)?.rendition(rendition!);
-    if (!track || track.session !== session || track.ended || track.openSequence === undefined) {
+    const output = outputs.get(app!, key!);
+    const track = output?.rendition(rendition!);
+    // While the publisher is away nothing is in progress: the next segment is the reconnected
+    // session's, with another init (a new Period), and must not be streamed as this one.
+    if (!track || track.session !== session || track.ended || track.openSequence === undefined || output?.suspendedAt !== undefined) {
       next();
       return;
     }
@@ -138,6 +191,8 @@ export function streamOpenSegment(req: Request, res: Response, track: TrackOutpu
   }
   let written = 0;
   let finished = false;
+  /** The init the segment started with: parts of another (a reconnect) end the response, unfinished. */
+  const initId = track.openInitId;
 
   const writePartsFrom = (parts: readonly Uint8Array[] | undefined): void => {
     if (parts) {
@@ -166,11 +221,13 @@ export function streamOpenSegment(req: Request, res: Response, track: TrackOutpu
     else res.destroy();
   };
   const onPart = (part: CmafPart): void => {
-    if (part.segment === sequence) writePartsFrom(undefined);
+    if (part.initId !== initId) finish(false);
+    else if (part.segment === sequence) writePartsFrom(undefined);
     else if (part.segment > sequence) finish(false);
   };
   const onSegment = (segment: CmafSegment): void => {
-    if (segment.sequence === sequence) {
+    if (segment.initId !== initId) finish(false);
+    else if (segment.sequence === sequence) {
       writePartsFrom(segment.parts.map((p) => p.bytes));
       finish(true);
     } else if (segment.sequence > sequence) finish(false);

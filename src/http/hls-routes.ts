@@ -10,6 +10,7 @@ import type { TrackOutput } from '../packager/track-output.js';
 import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurationOf, partTargetOf } from '../packager/hls/playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { sendChunks, sendText } from './send.js';
+import { listsFromStart } from './client-quirks.js';
 import { waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 
@@ -94,9 +95,12 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
           lowLatency: true,
           skip,
           publisherPresent: output.suspendedAt === undefined,
+          fromStart: listsFromStart(req.get('user-agent')),
         },
         [...output.videos.values(), output.audio],
       );
+      // The segments listed depend on the client (http/client-quirks.ts).
+      res.setHeader('Vary', 'User-Agent');
       const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
       sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
     };

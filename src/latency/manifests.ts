@@ -98,6 +98,12 @@ export interface DashRepresentationInfo {
   readonly timescale: number;
   readonly media: string;
   readonly segments: DashSegmentRef[];
+  /** The Period the Representation was read from: @id, @start (seconds). */
+  readonly periodId: string | undefined;
+  readonly periodStart: number;
+  /** Ticks of `timescale`: presentation time = periodStart + (t - presentationTimeOffset) / timescale. */
+  readonly presentationTimeOffset: number;
+  readonly initialization: string;
 }
 
 /** ISO 8601 duration `PT1H2M3.5S` (the forms MPDs use) to seconds. */
@@ -112,11 +118,20 @@ function xmlAttr(tag: string, name: string): string | undefined {
   return new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
 }
 
-/** The SegmentTemplate/SegmentTimeline of Representation `id`; undefined when absent. */
-export function parseMpdRepresentation(xml: string, id: string): DashRepresentationInfo | undefined {
+/**
+ * The SegmentTemplate/SegmentTimeline of Representation `id` in the newest Period that has it (a
+ * multi-Period MPD lists a reconnected publisher's media in a new Period), or in Period number
+ * `periodIndex`; undefined when absent.
+ */
+export function parseMpdRepresentation(xml: string, id: string, periodIndex?: number): DashRepresentationInfo | undefined {
   const mpdTag = /<MPD\b[^>]*>/.exec(xml)?.[0] ?? '';
-  const repStart = xml.search(new RegExp(`<Representation\\b[^>]*\\sid="${id.replace(/[^A-Za-z0-9_-]/g, '')}"`));
-  if (repStart < 0) return undefined;
+  const periods = [...xml.matchAll(/<Period\b[^>]*>/g)].map((m) => ({ tag: m[0], at: m.index }));
+  const pattern = new RegExp(`<Representation\\b[^>]*\\sid="${id.replace(/[^A-Za-z0-9_-]/g, '')}"`, 'g');
+  const found = [...xml.matchAll(pattern)].map((m) => ({ at: m.index, period: periods.filter((p) => p.at < m.index).length - 1 }));
+  const chosen = periodIndex === undefined ? found[found.length - 1] : found.find((f) => f.period === periodIndex);
+  if (!chosen) return undefined;
+  const repStart = chosen.at;
+  const periodTag = periods[chosen.period]?.tag ?? '';
   const repEnd = xml.indexOf('</Representation>', repStart);
   const rep = xml.slice(repStart, repEnd < 0 ? undefined : repEnd);
   const templateTag = /<SegmentTemplate\b[^>]*>/.exec(rep)?.[0];
@@ -143,6 +158,10 @@ export function parseMpdRepresentation(xml: string, id: string): DashRepresentat
     timescale,
     media,
     segments,
+    periodId: xmlAttr(periodTag, 'id'),
+    periodStart: parseIsoDuration(xmlAttr(periodTag, 'start')) ?? 0,
+    presentationTimeOffset: Number(xmlAttr(templateTag, 'presentationTimeOffset') ?? 0),
+    initialization: (xmlAttr(templateTag, 'initialization') ?? '').replace(/\$RepresentationID\$/g, id),
   };
 }
 

@@ -46,6 +46,12 @@ export interface TrackOutputOptions {
   readonly extraSegments?: number;
 }
 
+/**
+ * Most segments kept in TrackOutput.history: one hour of 2 s segments. A GStreamer `playbin`
+ * viewer of CMAF HLS joining a stream older than that starts late (see http/client-quirks.ts).
+ */
+export const HISTORY_LIMIT = 1800;
+
 export function initFileName(session: string, id: number): string {
   return `init-${session}-${id}.mp4`;
 }
@@ -109,6 +115,14 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
    * starts with it so that it begins at presentation time 0 (see packager/dash/mpd.ts, timelineHead).
    */
   firstSegment: SegmentInfo | undefined;
+  /**
+   * Segments that left `segments`, oldest first, without their parts, up to HISTORY_LIMIT: with
+   * `segments` they list the stream from its first segment for players that need it
+   * (packager/hls/playlists.ts, fromStart). Discontinuities among entries dropped from its front
+   * are counted in historyDroppedDiscontinuities.
+   */
+  readonly history: SegmentInfo[] = [];
+  historyDroppedDiscontinuities = 0;
 
   constructor(id: string, kind: TrackKind, options: TrackOutputOptions) {
     super();
@@ -274,6 +288,8 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     while (this.segments.length > keep) {
       const old = this.segments.shift()!;
       if (old.discontinuity) this.droppedDiscontinuities++;
+      this.history.push({ ...old, parts: [] });
+      if (this.history.length > HISTORY_LIMIT && this.history.shift()!.discontinuity) this.historyDroppedDiscontinuities++;
       const segment = this.liveSegments.get(old.sequence);
       if (segment) {
         this.liveSegments.delete(old.sequence);

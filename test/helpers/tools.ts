@@ -27,3 +27,42 @@ export function ffprobePath(): string {
   const mod = require('@ffprobe-installer/ffprobe') as { path: string };
   return mod.path;
 }
+
+/**
+ * Third-party players driven by test/e2e/clients.test.ts, found on PATH: GStreamer's gst-launch-1.0
+ * and VLC's cvlc (Debian: gstreamer1.0-tools/-plugins-good/-bad/-libav, vlc-bin, vlc-plugin-base).
+ */
+export function gstLaunchPath(): string | undefined {
+  return findOnPath('gst-launch-1.0');
+}
+
+export function cvlcPath(): string | undefined {
+  return findOnPath('cvlc');
+}
+
+/**
+ * The command prefix that runs VLC: Debian's vlc refuses to run as root ("VLC is not supposed to
+ * be run as root"), so as root it runs as nobody through util-linux setpriv (or runuser).
+ * Undefined when VLC cannot be run at all.
+ */
+export function vlcCommand(): string[] | undefined {
+  const cvlc = cvlcPath();
+  if (!cvlc) return undefined;
+  if (process.getuid?.() !== 0) return [cvlc];
+  const setpriv = findOnPath('setpriv');
+  if (setpriv) return [setpriv, '--reuid=nobody', '--regid=nogroup', '--clear-groups', cvlc];
+  const runuser = findOnPath('runuser');
+  if (runuser) return [runuser, '-u', 'nobody', '--', cvlc];
+  return undefined;
+}
+
+/**
+ * Names of the player tools that are missing. Under REQUIRE_BROWSER=1 (CI) the caller fails on a
+ * non-empty list (like test/helpers/browser.ts for chromium); elsewhere it skips loudly.
+ */
+export function missingPlayerTools(): string[] {
+  const missing: string[] = [];
+  if (!gstLaunchPath()) missing.push('gst-launch-1.0 (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)');
+  if (!vlcCommand()) missing.push('cvlc (apt-get install vlc-bin vlc-plugin-base; as root also setpriv or runuser)');
+  return missing;
+}

@@ -274,3 +274,80 @@ describe('LL-DASH: the segment in progress over chunked transfer', () => {
     expect(body).toEqual(concat([STYP, parts[0]!.bytes]));
   });
 });
+
+describe('$Time$-addressed segments (a Representation whose timeline has a gap)', () => {
+  it('every URL of an MPD with a gapped rung is 200 with that segment; gaps and unknown times are 404', async () => {
+    const output = stream();
+    feedStream(output, { audio: false, durations: [180_000, 180_000, 180_000, 180_000] });
+    const rung = output.addVideoRendition('360p', { subscribe: () => () => undefined });
+    feedInit(rung, { ...VIDEO_720P, width: 640, height: 360 });
+    const segments = new Map<number, Uint8Array>();
+    for (let sequence = 5; sequence <= 8; sequence++) {
+      const start = (10 + (sequence - 5) * 2) * 90_000;
+      if (sequence === 6) {
+        rung.addGap(sequence, start, 180_000, 90_000);
+        continue;
+      }
+      const parts = feedSegment(rung, { sequence, startTime: start, duration: 180_000, timescale: 90_000 });
+      segments.set(sequence, concat([STYP, ...parts.map((p) => p.bytes)]));
+    }
+    const mpd = (await text('/live/cam/index.mpd')).body;
+    expect(mpd).toContain(`media="$RepresentationID$/seg-${SESSION}-t$Time$.m4s"`);
+    const m = parse(mpd, { manifestUri: `${base}/live/cam/index.mpd`, NOW: Date.now() });
+    const rungPlaylist = m.playlists.find((p) => p.attributes.NAME === '360p')!;
+    // LL: the last S of each Representation is the segment in progress (no part yet here).
+    const complete = (p: typeof rungPlaylist): typeof rungPlaylist.segments => p.segments.slice(0, -1);
+    expect(rungPlaylist.segments[rungPlaylist.segments.length - 1]!.resolvedUri).toBe(`${base}/live/cam/360p/seg-${SESSION}-t${18 * 90_000}.m4s`);
+    const listed: number[] = [];
+    for (const s of complete(rungPlaylist)) {
+      const r = await fetch(s.resolvedUri);
+      expect(r.status, s.resolvedUri).toBe(200);
+      const body = new Uint8Array(await r.arrayBuffer());
+      const sequence = [...segments].find(([, bytes]) => Buffer.compare(Buffer.from(bytes), Buffer.from(body)) === 0)?.[0];
+      expect(sequence, s.resolvedUri).toBeDefined();
+      listed.push(sequence!);
+    }
+    expect(listed).toEqual([5, 7, 8]);
+    for (const p of m.playlists) for (const s of complete(p)) expect((await fetch(s.resolvedUri)).status, s.resolvedUri).toBe(200);
+    expect((await text(`/live/cam/360p/seg-${SESSION}-t${12 * 90_000}.m4s`)).status).toBe(404);
+    expect((await text(`/live/cam/360p/seg-${SESSION}-t123.m4s`)).status).toBe(404);
+    expect((await text(`/live/cam/360p/seg-zz-t${10 * 90_000}.m4s`)).status).toBe(404);
+  });
+
+  it('the segment in progress by its time is the chunked in-progress response', async () => {
+    const output = stream();
+    feedStream(output, { audio: false });
+    const video = output.videos.get('src')!;
+    const n = video.openSequence!;
+    const start = video.lastSegment!.startTime + video.lastSegment!.durationTicks;
+    const parts = feedSegment(video, { sequence: n, startTime: start, duration: 90_000, timescale: 90_000, parts: 1, open: true });
+    const s = await get(`/live/cam/src/seg-${SESSION}-t${start}.m4s`);
+    expect(s.res.headers['content-length']).toBeUndefined();
+    await s.bytes(STYP.length + parts[0]!.bytes.length);
+    video.onSegment(segmentOf(parts, { sequence: n, startTime: start, duration: 90_000, timescale: 90_000 }));
+    const { complete, body } = await s.done;
+    expect(complete).toBe(true);
+    expect(body).toEqual(concat([STYP, parts[0]!.bytes]));
+  });
+});
+
+describe('in-progress segments across a reconnect', () => {
+  it('while the publisher is away nothing is streamed; a part of another init ends the response unfinished', async () => {
+    const output = stream();
+    feedStream(output, { audio: false });
+    const video = output.videos.get('src')!;
+    const n = video.openSequence!;
+    const start = video.lastSegment!.startTime + video.lastSegment!.durationTicks;
+    feedSegment(video, { sequence: n, startTime: start, duration: 90_000, timescale: 90_000, parts: 1, open: true });
+    const s = await get(`/live/cam/src/seg-${SESSION}-${n}.m4s`);
+    await s.bytes(STYP.length + 1);
+    // The reconnected session's media (a new init) must not continue this segment.
+    feedInit(video, VIDEO_720P, 1);
+    video.onPart({ ...makePart(video, n, 1, start + 45_000, 45_000, 90_000), initId: 1 });
+    const { complete } = await s.done;
+    expect(complete).toBe(false);
+
+    output.suspend();
+    expect((await text(`/live/cam/src/seg-${SESSION}-${video.openSequence!}.m4s`)).status).toBe(404);
+  });
+});

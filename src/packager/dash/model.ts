@@ -80,6 +80,8 @@ export interface AdaptationSet {
   readonly maxHeight?: number;
   readonly par?: string;
   readonly audioChannelConfiguration?: readonly Descriptor[];
+  /** §5.8.4.x SupplementalProperty, e.g. period continuity (§5.3.2.4, PERIOD_CONTINUITY). */
+  readonly supplementalProperties?: readonly Descriptor[];
   readonly producerReferenceTimes?: readonly ProducerReferenceTime[];
   readonly roles?: readonly Descriptor[];
   readonly representations: readonly Representation[];
@@ -127,6 +129,11 @@ export const PROFILE_CMAF = 'urn:mpeg:dash:profile:cmaf:2019';
 /** ISO/IEC 23009-1 §5.8.5.7: GET returns an xs:dateTime (our /api/time answers ISO 8601). */
 export const UTC_HTTP_ISO = 'urn:mpeg:dash:utc:http-iso:2014';
 export const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
+/**
+ * §5.3.2.4 / DASH-IF IOP 4.3 §3.2.12: the AdaptationSet continues the one with the same @id in
+ * the Period whose @id is the value, seamlessly (same init, media continuing exactly).
+ */
+export const PERIOD_CONTINUITY = 'urn:mpeg:dash:period-continuity:2015';
 /** ISO/IEC 23001-8 (CICP) ChannelConfiguration index. */
 export const CICP_CHANNEL_CONFIGURATION = 'urn:mpeg:mpegB:cicp:ChannelConfiguration';
 /** §5.8.5.4: plain channel count, for layouts CICP has no index for. */

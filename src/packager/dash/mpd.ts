@@ -5,15 +5,38 @@
  *   $RepresentationID$/init-S-N.mp4    CMAF header N of publish session S (RepresentationID = rendition)
  *   $RepresentationID$/seg-S-$Number$.m4s
  *
- * Timing model (ISO/IEC 23009-1 §5.3.9.6, DASH-IF IOP "SegmentTimeline"): one Period starting
- * at 0, presentationTimeOffset 0, availabilityStartTime = wall clock of media time 0 (the
- * stream's MediaClock), so a segment's `t` is its decode time in the track timescale and
- * presentation time == media time. Each Representation carries its own SegmentTemplate because
+ * Timing model (ISO/IEC 23009-1 §5.3.9.6, DASH-IF IOP "SegmentTimeline"): availabilityStartTime
+ * = wall clock of media time 0 (the stream's MediaClock); a segment's `t` is its decode time in
+ * the track timescale. In the first Period presentation time == media time (Period@start 0,
+ * presentationTimeOffset 0). Each Representation carries its own SegmentTemplate because
  * renditions have their own init ids and (for audio) their own timescale.
  *
- * Configuration changes: when a track's init id changes inside the window, only the newest run
- * of segments sharing one init is listed (no multi-Period output); the older ones leave the MPD
- * early but stay fetchable for the HLS side and late requests.
+ * Periods (§5.3.2, DASH-IF IOP 4.3 §4.5 multi-Period live): one per publish session of the output
+ * (StreamOutput.periodMarks). A publisher that reconnects within the grace window continues the
+ * media timeline (LiveStream.continueAfter: media time resumes where the old media ended) with a
+ * new init segment, so a new Period starts: its own @id, its own SegmentTemplate@initialization,
+ * the same AdaptationSet ids, and presentationTimeOffset = the media time its Period@start maps
+ * to. Period@start is where the old Period's media ended plus the wall-clock time the publisher
+ * was away (PeriodMark.offset): availabilityStartTime + presentation time must stay the wall
+ * clock the media exists at. Were the new Period placed right at the old media's end, every later
+ * segment would be announced as available seconds before it is produced, and a player that keeps
+ * a wall-clock latency target (dash.js with the LL ServiceDescription) reads the outage as latency
+ * forever after: it speeds up into an empty buffer, stalls again and again, and seeks past media
+ * (measured: latency 1.9 s before the join, 4.3 - 5.6 s after it, with a 2 s skip). The time away
+ * is a gap at the end of the old Period, which players jump. Where an AdaptationSet truly
+ * continues (no time away, same init bytes, media ending and starting on the same tick) it
+ * carries the period-continuity SupplementalProperty. A new Period is listed once each of its tracks has a complete segment (so
+ * players never see an AdaptationSet appear in a Period they already play), and a Period leaves
+ * the MPD when its last segment leaves the window.
+ *
+ * Inside a Period, when a track's init id changes (a codec change mid-stream, a transcoder
+ * restart) only the newest run of segments sharing one init is listed; the older ones leave the
+ * MPD early but stay fetchable for the HLS side and late requests.
+ *
+ * Gaps (TrackOutput.addGap, EXT-X-GAP in HLS) are never listed: the timeline has a hole there and
+ * the next S carries an explicit @t. $Number$ addressing counts S entries, not sequence numbers,
+ * so a Representation whose listed numbers skip one is addressed by $Time$ instead
+ * (`seg-S-t$Time$.m4s`, resolved to the numbered file by http/dash-routes.ts).
  *
  * Low latency (LL-DASH, DASH-IF IOP LL "Segment Timeline mode"): the segment still being written
  * is announced as the last S element with a *predicted* duration (never shorter than the last
@@ -28,6 +51,7 @@ import { initFileName, type SegmentInfo, type TrackOutput } from '../track-outpu
 import {
   CICP_CHANNEL_CONFIGURATION,
   DASH_CHANNEL_COUNT,
+  PERIOD_CONTINUITY,
   PROFILE_CMAF,
   PROFILE_ISOFF_LIVE,
   ROLE_SCHEME,
@@ -35,6 +59,7 @@ import {
   type AdaptationSet,
   type Descriptor,
   type Mpd,
+  type Period,
   type ProducerReferenceTime,
   type Representation,
   type SegmentTemplate,
@@ -54,6 +79,8 @@ export interface MpdOptions {
   /** Absolute URL of the gateway's ISO time endpoint (/api/time). */
   readonly utcTimingUrl: string;
   readonly lowLatency: boolean;
+  /** List each live timeline from the track's first segment (timelineHead): GStreamer clients. */
+  readonly timelineFromZero?: boolean;
 }
 
 /** Guesses for @bandwidth before a segment has been measured. */
@@ -62,6 +89,12 @@ export const UNMEASURED_AUDIO_BANDWIDTH = 128_000;
 
 const PLAYBACK_RATE = { min: 0.96, max: 1.04 } as const;
 const SEGMENT_TEMPLATE_MEDIA = (session: string): string => `$RepresentationID$/seg-${session}-$Number$.m4s`;
+/** Time-addressed form of the same files, for timelines with holes in their numbering (see module doc). */
+const SEGMENT_TEMPLATE_MEDIA_BY_TIME = (session: string): string => `$RepresentationID$/seg-${session}-t$Time$.m4s`;
+/** Media file name of `$Time$` addressing: `seg-SESSION-tTIME.m4s`. */
+export const TIME_ADDRESSED_SEGMENT = /^seg-([0-9a-z]{1,16})-t(\d{1,16})\.m4s$/;
+/** Tolerance when placing segments in Periods: rebasing rounds to a tick. */
+const PERIOD_EPSILON = 0.001;
 
 export interface TimeSpan {
   readonly start: number;
@@ -117,15 +150,27 @@ export function latencyTargets(segmentDuration: number, partDuration: number): {
   return { target, min, max };
 }
 
-/** The last `window` segments, then only the newest run that shares one init (see module doc). */
-export function listedSegments(track: TrackOutput, window: number): SegmentInfo[] {
+/**
+ * The segments of `track` listed for one Period: among the last `window`, those starting in
+ * [from, to) seconds, gaps left out, then only the newest run that shares one init (module doc).
+ */
+export function listedSegments(track: TrackOutput, window: number, from = -Infinity, to = Infinity): SegmentInfo[] {
   const all = track.segments;
-  const listed = all.slice(Math.max(0, all.length - window));
+  const listed = all.slice(Math.max(0, all.length - window)).filter((s) => {
+    const start = s.startTime / s.timescale;
+    return !s.gap && start >= from - PERIOD_EPSILON && start < to - PERIOD_EPSILON;
+  });
   const last = listed[listed.length - 1];
   if (!last) return listed;
-  let from = listed.length - 1;
-  while (from > 0 && listed[from - 1]!.initId === last.initId) from--;
-  return listed.slice(from);
+  let runStart = listed.length - 1;
+  while (runStart > 0 && listed[runStart - 1]!.initId === last.initId) runStart--;
+  return listed.slice(runStart);
+}
+
+/** Whether the listed numbers skip one (a gap): then $Number$ cannot address them. */
+export function hasNumberingHole(segments: readonly SegmentInfo[]): boolean {
+  for (let i = 1; i < segments.length; i++) if (segments[i]!.sequence !== segments[i - 1]!.sequence + 1) return true;
+  return false;
 }
 
 /** The in-progress segment's S element for LL-DASH, or undefined when it cannot be announced. */
@@ -138,19 +183,51 @@ export function openSegmentSpan(track: TrackOutput, last: SegmentInfo, segmentDu
   return { start: last.startTime + last.durationTicks, duration: predicted };
 }
 
+/**
+ * Live, MpdOptions.timelineFromZero only: the track's first segment when the window no longer
+ * starts with it, listed ahead of the window so that the timeline begins at presentation time ~0,
+ * then jumps with an explicit @t to the window. Listing a segment older than the time-shift buffer
+ * is allowed (§5.3.9.5.3: it is simply no longer available; no client asks for it).
+ *
+ * GStreamer's DASH demuxers (dashdemux and dashdemux2, 1.22 and the upstream sources as of this
+ * writing) need it: gst_mpd_client_stream_seek() picks the live-edge segment of a SegmentTimeline as
+ *   repeat = ((now - S.start) + first_S.start) / S.d
+ * adding the start of the first listed S, so with a sliding window starting at media time T they
+ * ask for a segment T seconds in the future and wait for it: 0 buffers, forever. With the first S
+ * at ~0 that term vanishes. The head, the hole and the window are not consecutive numbers, so
+ * such a Representation is addressed by $Time$ (http/dash-routes.ts resolves it to the same
+ * files). Only for those clients (http/client-quirks.ts, by User-Agent): everyone else keeps $Number$
+ * URLs shared with the HLS playlists.
+ */
+export function timelineHead(track: TrackOutput, listed: readonly SegmentInfo[], from = -Infinity, to = Infinity): SegmentInfo | undefined {
+  const head = track.firstSegment;
+  const first = listed[0];
+  if (!head || !first || head.gap || head.sequence >= first.sequence) return undefined;
+  if (head.initId !== first.initId || head.timescale !== first.timescale) return undefined;
+  const start = head.startTime / head.timescale;
+  if (start < from - PERIOD_EPSILON || start >= to - PERIOD_EPSILON) return undefined;
+  return head;
+}
+
 interface TrackPlan {
   readonly track: TrackOutput;
   readonly segments: SegmentInfo[];
   readonly open: TimeSpan | undefined;
+  /** Live: the first segment listed ahead of the window (timelineHead). */
+  readonly head?: SegmentInfo | undefined;
 }
 
-function planTrack(track: TrackOutput, options: MpdOptions, live: boolean): TrackPlan | undefined {
+function planTrack(track: TrackOutput, options: MpdOptions, live: boolean, from: number, to: number, suspended = false): TrackPlan | undefined {
   if (!track.track) return undefined;
-  const segments = listedSegments(track, options.window);
+  const segments = listedSegments(track, options.window, from, to);
   const last = segments[segments.length - 1];
   if (!last) return undefined;
-  const open = live && options.lowLatency ? openSegmentSpan(track, last, options.segmentDuration, options.partDuration) : undefined;
-  return { track, segments, open };
+  // Only the newest Period can hold the segment in progress, and only while a publisher feeds it:
+  // while it is away, the next segment would be the reconnected session's (another init, another
+  // Period), so nothing is announced (as HLS drops its preload hint then).
+  const open = live && options.lowLatency && to === Infinity && !suspended ? openSegmentSpan(track, last, options.segmentDuration, options.partDuration) : undefined;
+  const head = live && options.timelineFromZero ? timelineHead(track, segments, from, to) : undefined;
+  return { track, segments, open, head };
 }
 
 /**
@@ -180,16 +257,17 @@ export function representationFor(id: string, media: Track, peakBitrate: number,
 }
 
 function representationOf(plan: TrackPlan, presentationStart: number, ll: boolean, options: MpdOptions): Representation {
-  const { track, segments, open } = plan;
+  const { track, segments, open, head } = plan;
   const first = segments[0]!;
   const media = track.track!;
-  const spans: TimeSpan[] = segments.map((s) => ({ start: s.startTime, duration: s.durationTicks }));
+  const listed = head ? [head, ...segments] : segments;
+  const spans: TimeSpan[] = listed.map((s) => ({ start: s.startTime, duration: s.durationTicks }));
   if (open) spans.push(open);
   const segmentTemplate = {
     timescale: first.timescale,
-    media: SEGMENT_TEMPLATE_MEDIA(track.session),
+    media: hasNumberingHole(listed) ? SEGMENT_TEMPLATE_MEDIA_BY_TIME(track.session) : SEGMENT_TEMPLATE_MEDIA(track.session),
     initialization: `$RepresentationID$/${initFileName(track.session, first.initId)}`,
-    startNumber: first.sequence,
+    startNumber: listed[0]!.sequence,
     presentationTimeOffset: Math.round(presentationStart * first.timescale),
     availabilityTimeOffset: ll ? roundMs(Math.max(0, options.segmentDuration - options.partDuration)) : undefined,
     availabilityTimeComplete: ll ? false : undefined,
@@ -212,93 +290,181 @@ function aspectRatio(width: number, height: number): string | undefined {
   return `${width / g}:${height / g}`;
 }
 
+interface PeriodPlan {
+  readonly id: string;
+  /** Media time (seconds) the Period begins at. */
+  readonly start: number;
+  /** Presentation time - media time in this Period, seconds (PeriodMark.offset). */
+  readonly offset: number;
+  readonly videoPlans: TrackPlan[];
+  readonly audioPlan: TrackPlan | undefined;
+}
+
+function plansOf(p: PeriodPlan): TrackPlan[] {
+  return p.audioPlan ? [...p.videoPlans, p.audioPlan] : p.videoPlans;
+}
+
+/**
+ * The Periods with something to list, oldest first. A Period after the first is held back until
+ * every track listed in the Period before it has a segment in it too (or one of its tracks has
+ * two: the missing track is not coming), so no AdaptationSet appears in a Period late.
+ */
+function planPeriods(output: StreamOutput, options: MpdOptions, live: boolean): PeriodPlan[] {
+  const marks = output.periodMarks.length > 0 ? output.periodMarks : [{ id: '0', start: 0, offset: 0 }];
+  const out: PeriodPlan[] = [];
+  for (let k = 0; k < marks.length; k++) {
+    const from = k === 0 ? -Infinity : marks[k]!.start;
+    const to = k + 1 < marks.length ? marks[k + 1]!.start : Infinity;
+    const videoPlans: TrackPlan[] = [];
+    for (const v of output.videos.values()) {
+      if (v.track?.kind !== 'video') continue;
+      const plan = planTrack(v, options, live, from, to, output.suspendedAt !== undefined);
+      if (plan) videoPlans.push(plan);
+    }
+    const audioPlan = output.audio.track?.kind === 'audio' ? planTrack(output.audio, options, live, from, to, output.suspendedAt !== undefined) : undefined;
+    const period: PeriodPlan = { id: marks[k]!.id, start: marks[k]!.start, offset: marks[k]!.offset, videoPlans, audioPlan };
+    const plans = plansOf(period);
+    if (plans.length === 0) continue;
+    const previous = out[out.length - 1];
+    if (previous && live) {
+      const complete = plansOf(previous).every((p) => plans.some((q) => q.track === p.track)) || plans.some((p) => p.segments.length >= 2);
+      if (!complete) break;
+    }
+    out.push(period);
+  }
+  return out;
+}
+
+function floorMs(seconds: number): number {
+  return Math.floor(seconds * 1000 + 1e-6) / 1000;
+}
+
+/**
+ * §5.3.2.4 period continuity of the AdaptationSet made of `plans` with the one made of `before`
+ * in the previous Period: the same Representations, each with byte-identical init segments and
+ * media that ends in the previous Period on the very tick it starts in this one, at its start,
+ * with no time away in between (the same presentation - media offset).
+ */
+function periodContinuous(previous: PeriodPlan, before: readonly TrackPlan[], current: PeriodPlan, plans: readonly TrackPlan[], startTicksOf: (timescale: number) => number): boolean {
+  if (before.length === 0 || before.length !== plans.length) return false;
+  if (plans.some((p) => Math.abs(current.offset - previous.offset) * p.segments[0]!.timescale > 1)) return false;
+  for (const plan of plans) {
+    const prior = before.find((b) => b.track === plan.track);
+    if (!prior) return false;
+    const last = prior.segments[prior.segments.length - 1]!;
+    const first = plan.segments[0]!;
+    if (last.timescale !== first.timescale) return false;
+    const end = last.startTime + last.durationTicks;
+    const ptoTicks = startTicksOf(first.timescale);
+    if (Math.abs(end - first.startTime) > 1 || first.startTime < ptoTicks || first.startTime - ptoTicks >= first.timescale / 1000) return false;
+    const a = plan.track.init(last.initId);
+    const b = plan.track.init(first.initId);
+    if (!a || !b || a.byteLength !== b.byteLength || !a.every((x, i) => x === b[i])) return false;
+  }
+  return true;
+}
+
 export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
   const now = options.now ?? Date.now();
   const allTracks = [...output.videos.values(), output.audio].filter((t) => t.track !== undefined);
   const live = !output.ended && !(allTracks.length > 0 && allTracks.every((t) => t.ended));
   const ll = live && options.lowLatency;
 
-  const videoPlans: TrackPlan[] = [];
-  for (const v of output.videos.values()) {
-    if (v.track?.kind !== 'video') continue;
-    const plan = planTrack(v, options, live);
-    if (plan) videoPlans.push(plan);
-  }
-  const audioPlan = output.audio.track?.kind === 'audio' ? planTrack(output.audio, options, live) : undefined;
-  const plans = audioPlan ? [...videoPlans, audioPlan] : videoPlans;
+  const periodPlans = planPeriods(output, options, live);
+  const plans = periodPlans.flatMap(plansOf);
 
-  // Static (ended): the presentation starts at the earliest listed segment, so Period@start 0 and
-  // each presentationTimeOffset point there (§5.3.9.2); dynamic keeps the media-time mapping.
+  // Static (ended): the presentation starts at the earliest listed segment, so the first Period
+  // starts at 0 and each presentationTimeOffset points there (§5.3.9.2); dynamic keeps the
+  // mapping to availabilityStartTime (presentation time = media time + the Period's offset).
   let presentationStart = 0;
   let presentationEnd = 0;
-  if (plans.length > 0) {
-    presentationStart = Math.min(...plans.map((p) => p.segments[0]!.startTime / p.segments[0]!.timescale));
+  const withOffsets = periodPlans.flatMap((pp) => plansOf(pp).map((p) => ({ p, offset: pp.offset })));
+  if (withOffsets.length > 0) {
+    presentationStart = Math.min(...withOffsets.map(({ p, offset }) => p.segments[0]!.startTime / p.segments[0]!.timescale + offset));
     presentationEnd = Math.max(
-      ...plans.map((p) => {
+      ...withOffsets.map(({ p, offset }) => {
         const l = p.segments[p.segments.length - 1]!;
-        return (l.startTime + l.durationTicks) / l.timescale;
+        return (l.startTime + l.durationTicks) / l.timescale + offset;
       }),
     );
   }
-  const pto = live ? 0 : presentationStart;
+  const origin = live ? 0 : presentationStart;
 
   const utcTiming: Descriptor = { schemeIdUri: UTC_HTTP_ISO, value: options.utcTimingUrl };
-  const adaptationSets: AdaptationSet[] = [];
-  if (videoPlans.length > 0) {
-    const representations = videoPlans.map((p) => representationOf(p, pto, ll, options));
-    const maxWidth = Math.max(...representations.map((r) => r.width ?? 0));
-    const maxHeight = Math.max(...representations.map((r) => r.height ?? 0));
-    adaptationSets.push({
-      id: 0,
-      contentType: 'video',
-      mimeType: 'video/mp4',
-      segmentAlignment: true,
-      startWithSap: 1,
-      maxWidth,
-      maxHeight,
-      par: aspectRatio(maxWidth, maxHeight),
-      roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-      representations,
-    });
-  }
-  if (audioPlan) {
-    const media = audioPlan.track.track;
-    const channels = media?.kind === 'audio' ? media.channels : 2;
-    adaptationSets.push({
-      id: 1,
-      contentType: 'audio',
-      mimeType: 'audio/mp4',
-      lang: 'und',
-      segmentAlignment: true,
-      startWithSap: 1,
-      audioChannelConfiguration: [channelConfigurationOf(channels)],
-      roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-      representations: [representationOf(audioPlan, pto, ll, options)],
-    });
+  const latency = ll ? latencyTargets(options.segmentDuration, options.partDuration) : undefined;
+  const periods: Period[] = [];
+  let previous: PeriodPlan | undefined;
+  for (const pp of periodPlans) {
+    // Period@start to the ms (its xs:duration precision), never after a segment of it; the media
+    // time at that instant is what presentationTimeOffset names.
+    const presentationAt = pp.start + pp.offset - origin;
+    const start = periods.length === 0 ? Math.max(0, floorMs(presentationAt)) : Math.max(periods[periods.length - 1]!.start, floorMs(presentationAt));
+    const periodMediaStart = start + origin - pp.offset;
+    const startTicksOf = (timescale: number): number => Math.round(periodMediaStart * timescale);
+    const adaptationSets: AdaptationSet[] = [];
+    if (pp.videoPlans.length > 0) {
+      const representations = pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options));
+      const maxWidth = Math.max(...representations.map((r) => r.width ?? 0));
+      const maxHeight = Math.max(...representations.map((r) => r.height ?? 0));
+      const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
+      adaptationSets.push({
+        id: 0,
+        contentType: 'video',
+        mimeType: 'video/mp4',
+        segmentAlignment: true,
+        startWithSap: 1,
+        maxWidth,
+        maxHeight,
+        par: aspectRatio(maxWidth, maxHeight),
+        supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
+        roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
+        representations,
+      });
+    }
+    if (pp.audioPlan) {
+      const media = pp.audioPlan.track.track;
+      const channels = media?.kind === 'audio' ? media.channels : 2;
+      const continuous = previous?.audioPlan !== undefined && periodContinuous(previous, [previous.audioPlan], pp, [pp.audioPlan], startTicksOf);
+      adaptationSets.push({
+        id: 1,
+        contentType: 'audio',
+        mimeType: 'audio/mp4',
+        lang: 'und',
+        segmentAlignment: true,
+        startWithSap: 1,
+        audioChannelConfiguration: [channelConfigurationOf(channels)],
+        supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
+        roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
+        representations: [representationOf(pp.audioPlan, periodMediaStart, ll, options)],
+      });
+    }
+    if (ll && adaptationSets.length > 0) {
+      // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
+      const anchor = (pp.videoPlans[0] ?? pp.audioPlan)!.segments[0]!;
+      const prft: ProducerReferenceTime = {
+        id: 0,
+        type: 'encoder',
+        wallClockTime: output.clock.epochMs + (anchor.startTime / anchor.timescale + pp.offset) * 1000,
+        presentationTime: anchor.startTime,
+        utcTiming,
+      };
+      adaptationSets[0] = { ...adaptationSets[0]!, producerReferenceTimes: [prft] };
+    }
+    periods.push({ id: pp.id, start, adaptationSets });
+    previous = pp;
   }
 
   let serviceDescriptions: ServiceDescription[] | undefined;
   let suggestedPresentationDelay = 3 * options.segmentDuration;
   let minBufferTime = options.segmentDuration;
-  if (ll && adaptationSets.length > 0) {
-    const latency = latencyTargets(options.segmentDuration, options.partDuration);
+  if (latency && periods.length > 0) {
     serviceDescriptions = [{ id: 0, latency: { ...latency, referenceId: 0 }, playbackRate: PLAYBACK_RATE }];
     suggestedPresentationDelay = latency.target / 1000;
     minBufferTime = Math.min(options.segmentDuration, latency.target / 1000);
-    // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
-    const anchor = (videoPlans[0] ?? audioPlan)!.segments[0]!;
-    const prft: ProducerReferenceTime = {
-      id: 0,
-      type: 'encoder',
-      wallClockTime: output.clock.wallclockAt(anchor.startTime, anchor.timescale),
-      presentationTime: anchor.startTime,
-      utcTiming,
-    };
-    adaptationSets[0] = { ...adaptationSets[0]!, producerReferenceTimes: [prft] };
   }
 
   const maxSegmentDuration = ceilMs(Math.max(options.segmentDuration, ...plans.map((p) => p.track.maxSegmentDuration), ...plans.map((p) => (p.open ? p.open.duration / p.segments[0]!.timescale : 0))));
-  const period = { id: '0', start: 0, adaptationSets };
+  if (periods.length === 0) periods.push({ id: '0', start: 0, adaptationSets: [] });
   const profiles = [PROFILE_ISOFF_LIVE, PROFILE_CMAF];
 
   if (!live) {
@@ -309,7 +475,7 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
       maxSegmentDuration,
       minBufferTime,
       mediaPresentationDuration: roundMs(Math.max(0, presentationEnd - presentationStart)),
-      periods: [period],
+      periods,
     };
   }
   return {
@@ -323,7 +489,7 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     maxSegmentDuration,
     minBufferTime,
     serviceDescriptions,
-    periods: [period],
+    periods,
     utcTimings: [utcTiming],
   };
 }

@@ -154,8 +154,9 @@ function representation(depth: number, r: Representation): string {
 
 function adaptationSet(depth: number, a: AdaptationSet): string {
   const children: string[] = [];
-  // RepresentationBaseType: AudioChannelConfiguration ... ProducerReferenceTime; then Role.
+  // RepresentationBaseType: AudioChannelConfiguration, SupplementalProperty ... ProducerReferenceTime; then Role.
   for (const c of a.audioChannelConfiguration ?? []) children.push(descriptor(depth + 1, 'AudioChannelConfiguration', c));
+  for (const d of a.supplementalProperties ?? []) children.push(descriptor(depth + 1, 'SupplementalProperty', d));
   for (const p of a.producerReferenceTimes ?? []) children.push(producerReferenceTime(depth + 1, p));
   for (const r of a.roles ?? []) children.push(descriptor(depth + 1, 'Role', r));
   for (const r of a.representations) children.push(representation(depth + 1, r));

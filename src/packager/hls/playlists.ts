@@ -29,6 +29,13 @@ export interface MediaPlaylistOptions {
    * may come from a new publish after a discontinuity that players cannot foresee.
    */
   readonly publisherPresent?: boolean;
+  /**
+   * List every segment since the stream's first (TrackOutput.history + the window), not just the
+   * window: for GStreamer's legacy hlsdemux (`playbin`), which starts its timeline at 0 at the
+   * first listed segment while qtdemux stamps samples from tfdt; with the first segment listed
+   * the two agree (http/client-quirks.ts). A valid playlist for anyone, only bigger.
+   */
+  readonly fromStart?: boolean;
 }
 
 
@@ -42,14 +49,15 @@ export function partTargetOf(track: TrackOutput, partDuration: number): number {
 }
 
 export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOptions, others: readonly TrackOutput[] = []): MediaPlaylist {
-  const all = track.segments;
-  const listed = all.slice(Math.max(0, all.length - options.window));
+  const fromStart = options.fromStart === true && (track.history.length > 0 || track.historyDroppedDiscontinuities > 0);
+  const all = fromStart ? [...track.history, ...track.segments] : track.segments;
+  const listed = fromStart ? all : all.slice(Math.max(0, all.length - options.window));
   const targetDuration = targetDurationOf(track, options.segmentDuration);
   const ll = options.lowLatency && !track.ended;
   const partTarget = partTargetOf(track, options.partDuration);
   const canSkipUntil = targetDuration * 6;
 
-  let discontinuitySequence = track.droppedDiscontinuities;
+  let discontinuitySequence = fromStart ? track.historyDroppedDiscontinuities : track.droppedDiscontinuities;
   for (let i = 0; i < all.length - listed.length; i++) if (all[i]!.discontinuity) discontinuitySequence++;
 
   // Delta update (RFC 8216bis §6.2.5.1): skip segments older than CAN-SKIP-UNTIL from the edge.
