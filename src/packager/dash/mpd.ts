@@ -87,7 +87,7 @@ export interface MpdOptions {
 export const UNMEASURED_VIDEO_BANDWIDTH = 1_000_000;
 export const UNMEASURED_AUDIO_BANDWIDTH = 128_000;
 
-const PLAYBACK_RATE = { min: 0.96, max: 1.04 } as const;
+const PLAYBACK_RATE = { min: 0.9, max: 1.1 } as const;
 const SEGMENT_TEMPLATE_MEDIA = (session: string): string => `$RepresentationID$/seg-${session}-$Number$.m4s`;
 /** Time-addressed form of the same files, for timelines with holes in their numbering (see module doc). */
 const SEGMENT_TEMPLATE_MEDIA_BY_TIME = (session: string): string => `$RepresentationID$/seg-${session}-t$Time$.m4s`;
@@ -142,9 +142,12 @@ export function channelConfigurationOf(channels: number): Descriptor {
   return { schemeIdUri: DASH_CHANNEL_COUNT, value: String(channels) };
 }
 
-/** LL-DASH latency envelope (Annex K.4), ms: a few chunks behind the live edge, at least 1.5 s. */
+/**
+ * LL-DASH latency envelope (ISO/IEC 23009-1 Annex K.4, DASH-IF IOP LL), ms: five chunks behind the
+ * live edge, at least 1 s: what dash.js's low-latency mode plays at when the player sets nothing.
+ */
 export function latencyTargets(segmentDuration: number, partDuration: number): { target: number; min: number; max: number } {
-  const target = Math.max(1500, Math.round(partDuration * 6 * 1000));
+  const target = Math.max(1000, Math.round(partDuration * 5 * 1000));
   const min = Math.max(Math.round(partDuration * 2 * 1000), Math.round(target / 2));
   const max = target + Math.round(segmentDuration * 2 * 1000);
   return { target, min, max };
@@ -483,7 +486,10 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     profiles,
     availabilityStartTime: output.clock.epochMs,
     publishTime: now,
-    minimumUpdatePeriod: options.segmentDuration,
+    // Low latency: the segment after the one in progress is only listed once that one is done,
+    // so a player must see each new MPD within a chunk or two of it, not a segment later (with
+    // PT2S dash.js ran out of announced segments at every boundary and stalled at its 1 s target).
+    minimumUpdatePeriod: ll ? roundMs(Math.max(options.partDuration * 2, 0.2)) : options.segmentDuration,
     timeShiftBufferDepth: options.window * options.segmentDuration,
     suggestedPresentationDelay,
     maxSegmentDuration,

@@ -164,7 +164,7 @@ describe('attribute helpers', () => {
       const l = latencyTargets(seg, part);
       expect(l.min).toBeLessThanOrEqual(l.target);
       expect(l.target).toBeLessThanOrEqual(l.max);
-      expect(l.target).toBeGreaterThanOrEqual(1500);
+      expect(l.target).toBeGreaterThanOrEqual(1000);
     }
   });
 });
@@ -323,8 +323,10 @@ describe('buildMpd: low latency', () => {
     const output = stream();
     feedStream(output);
     const mpd = buildMpd(output, { ...OPTIONS, lowLatency: true });
-    expect(mpd.serviceDescriptions).toEqual([{ id: 0, latency: { target: 3000, min: 1500, max: 7000, referenceId: 0 }, playbackRate: { min: 0.96, max: 1.04 } }]);
-    expect(mpd.suggestedPresentationDelay).toBe(3);
+    expect(mpd.serviceDescriptions).toEqual([{ id: 0, latency: { target: 2500, min: 1250, max: 6500, referenceId: 0 }, playbackRate: { min: 0.9, max: 1.1 } }]);
+    expect(mpd.suggestedPresentationDelay).toBe(2.5);
+    // A new MPD within two chunks: the next segment is listed only once the open one is done.
+    expect(mpd.minimumUpdatePeriod).toBe(1);
     const [videoSet, audioSet] = mpd.periods[0]!.adaptationSets;
     const st = videoSet!.representations[0]!.segmentTemplate;
     expect(st.availabilityTimeOffset).toBe(1.5);
