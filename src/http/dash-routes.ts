@@ -18,7 +18,7 @@ import { serializeMpd } from '../packager/dash/serialize.js';
 import { buildSegmentHeader } from '../mux/fmp4/fragment.js';
 import { sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
-import { waitUntil } from './wait.js';
+import { untilOutputReady, waitUntil } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 
 export const DASH_MIME = 'application/dash+xml';
@@ -46,15 +46,7 @@ export function dashRoutes(options: DashRouteOptions): Router {
 
   router.get('/:app/:key/index.mpd', async (req, res) => {
     const output = findOutput(outputs, req, res);
-    if (!output) return;
-    if (!output.ready) {
-      const sources = [...output.videos.values(), output.audio];
-      const ok = await waitUntil(sources, () => output.ready || output.ended, firstSegmentWaitMs, res);
-      if (!ok || !output.ready) {
-        if (!res.headersSent && !res.writableEnded) res.status(404).type('text').send('stream has no media yet');
-        return;
-      }
-    }
+    if (!output || !(await untilOutputReady(output, firstSegmentWaitMs, res))) return;
     const mpd = buildMpd(output, {
       segmentDuration: options.segmentDuration,
       partDuration: options.partDuration,

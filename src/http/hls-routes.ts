@@ -11,7 +11,7 @@ import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurati
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { sendChunks, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
-import { waitUntil, whenReady } from './wait.js';
+import { untilOutputReady, waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
@@ -51,15 +51,7 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
 
   router.get('/:app/:key/index.m3u8', async (req, res) => {
     const output = findOutput(req, res);
-    if (!output) return;
-    if (!output.ready) {
-      const sources = [...output.videos.values(), output.audio];
-      const ok = await waitUntil(sources, () => output.ready || output.ended, firstSegmentWaitMs, res);
-      if (!ok || !output.ready) {
-        if (!res.headersSent && !res.writableEnded) res.status(404).type('text').send('stream has no media yet');
-        return;
-      }
-    }
+    if (!output || !(await untilOutputReady(output, firstSegmentWaitMs, res))) return;
     sendText(res, serializeMultivariantPlaylist(buildMultivariantPlaylist(output)), M3U8, output.ended ? 'public, max-age=60' : 'no-cache');
   });
 

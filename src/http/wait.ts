@@ -53,3 +53,21 @@ export function whenReady(
 export function waitUntil(sources: readonly UpdateSource[], ready: () => boolean, timeoutMs: number, res: Response): Promise<boolean> {
   return new Promise((resolve) => whenReady(sources, ready, timeoutMs, res, resolve));
 }
+
+/**
+ * Holds a first request for a stream's multivariant playlist or MPD until every track has a
+ * segment (up to `timeoutMs`); answers 404 itself when it never comes. Resolves to whether the
+ * caller may answer.
+ */
+export async function untilOutputReady(
+  output: { readonly ready: boolean; readonly ended: boolean; readonly videos: ReadonlyMap<string, UpdateSource>; readonly audio: UpdateSource },
+  timeoutMs: number,
+  res: Response,
+): Promise<boolean> {
+  if (output.ready) return true;
+  const sources = [...output.videos.values(), output.audio];
+  const ok = await waitUntil(sources, () => output.ready || output.ended, timeoutMs, res);
+  if (ok && output.ready) return true;
+  if (!res.headersSent && !res.writableEnded) res.status(404).type('text').send('stream has no media yet');
+  return false;
+}

@@ -23,7 +23,7 @@ import {
   type Period,
   type Representation,
 } from '../packager/dash/model.js';
-import { UNMEASURED_AUDIO_BANDWIDTH, UNMEASURED_VIDEO_BANDWIDTH, channelConfigurationOf, representationFor, timelineOf } from '../packager/dash/mpd.js';
+import { UNMEASURED_AUDIO_BANDWIDTH, UNMEASURED_VIDEO_BANDWIDTH, audioAdaptationSet, representationFor, timelineOf } from '../packager/dash/mpd.js';
 import { initFileName, segmentFileName } from '../packager/track-output.js';
 
 /**
@@ -250,17 +250,7 @@ export function buildRecordedMpd(tracks: readonly RecordedTrack[], options: { se
       });
     }
     if (audio && audio.track.media.kind === 'audio') {
-      adaptationSets.push({
-        id: 1,
-        contentType: 'audio',
-        mimeType: 'audio/mp4',
-        lang: 'und',
-        segmentAlignment: true,
-        startWithSap: 1,
-        audioChannelConfiguration: [channelConfigurationOf(audio.track.media.channels)],
-        roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-        representations: [representationOf(audio.track, audio.segments, periodMediaStart)],
-      });
+      adaptationSets.push(audioAdaptationSet(audio.track.media.channels, representationOf(audio.track, audio.segments, periodMediaStart)));
     }
     periods.push({ id: String(periods.length), start: roundMs(periodMediaStart - presentationStart), adaptationSets });
   }

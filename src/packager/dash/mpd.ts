@@ -134,6 +134,21 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
+/** The one audio AdaptationSet (id 1) of live MPDs and recordings: every video rendition shares it. */
+export function audioAdaptationSet(channels: number, representation: Representation): AdaptationSet {
+  return {
+    id: 1,
+    contentType: 'audio',
+    mimeType: 'audio/mp4',
+    lang: 'und',
+    segmentAlignment: true,
+    startWithSap: 1,
+    audioChannelConfiguration: [channelConfigurationOf(channels)],
+    roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
+    representations: [representation],
+  };
+}
+
 /** ISO/IEC 23001-8 ChannelConfiguration for AAC channel counts; a plain count where CICP has none. */
 export function channelConfigurationOf(channels: number): Descriptor {
   // CICP 1..6 equal the channel count for mono .. 5.1; 7.1 (8 channels) is index 12.
@@ -429,16 +444,8 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
       const channels = media?.kind === 'audio' ? media.channels : 2;
       const continuous = previous?.audioPlan !== undefined && periodContinuous(previous, [previous.audioPlan], pp, [pp.audioPlan], startTicksOf);
       adaptationSets.push({
-        id: 1,
-        contentType: 'audio',
-        mimeType: 'audio/mp4',
-        lang: 'und',
-        segmentAlignment: true,
-        startWithSap: 1,
-        audioChannelConfiguration: [channelConfigurationOf(channels)],
+        ...audioAdaptationSet(channels, representationOf(pp.audioPlan, periodMediaStart, ll, options)),
         supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
-        roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-        representations: [representationOf(pp.audioPlan, periodMediaStart, ll, options)],
       });
     }
     if (ll && adaptationSets.length > 0) {
