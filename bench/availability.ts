@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { RunningGateway } from '../src/gateway.js';
-import type { CmafPart } from '../src/segmenter/types.js';
+import type { CmafPart } from '../src/mux/fmp4/cmaf.js';
 import { publish, startTestGateway } from '../test/helpers/gateway.js';
 import { median, percentile } from './fixtures.js';
 

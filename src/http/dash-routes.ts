@@ -12,7 +12,7 @@ import { Router, type NextFunction, type Request, type RequestHandler, type Resp
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import { segmentFileName, type SegmentInfo, type TrackOutput } from '../packager/track-output.js';
-import type { CmafPart, CmafSegment } from '../segmenter/types.js';
+import type { CmafPart, CmafSegment } from '../mux/fmp4/cmaf.js';
 import { buildMpd, TIME_ADDRESSED_SEGMENT } from '../packager/dash/mpd.js';
 import { serializeMpd } from '../packager/dash/serialize.js';
 import { buildSegmentHeader } from '../mux/fmp4/fragment.js';

@@ -16,7 +16,7 @@ import type { Frame } from '../core/media.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { TrackOutput } from '../packager/track-output.js';
-import type { CmafPart, CmafSegment } from '../segmenter/types.js';
+import type { CmafPart, CmafSegment } from '../mux/fmp4/cmaf.js';
 import { AvailabilityTracker } from './availability.js';
 import { SlidingByteRate } from './byte-rate.js';
 import { classifyPath } from './request-kind.js';

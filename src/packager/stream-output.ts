@@ -6,6 +6,7 @@ import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
 import { TrackSegmenter } from '../segmenter/track-segmenter.js';
+import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
 import type { StreamSink } from '../core/stream.js';
 import type { Frame } from '../core/media.js';
 import { MediaClock } from './media-clock.js';
@@ -115,7 +116,8 @@ export class StreamOutput {
     const source = this.videos.get(SOURCE_RENDITION)!;
     const firstSequence = Math.max(source.openSequence ?? 0, this.audio.openSequence ?? 0);
     const segmenter = new StreamSegmenter(
-      { video: source, audio: this.audio },
+      // Chunking apart from muxing: the segmenter cuts, the CMAF muxer writes into each store.
+      { video: new CmafMuxer('video', source), audio: new CmafMuxer('audio', this.audio) },
       {
         segmentDuration: this.config.segmentDuration,
         partDuration: this.config.partDuration,
@@ -219,7 +221,7 @@ export class StreamOutput {
 
     const start = (sequence: number): void => {
       this.renditionProblems.delete(id);
-      segmenter = new TrackSegmenter('video', output, {
+      segmenter = new TrackSegmenter('video', new CmafMuxer('video', output), {
         segmentDuration: this.config.segmentDuration,
         partDuration: this.config.partDuration,
         firstSequence: sequence,
@@ -249,7 +251,7 @@ export class StreamOutput {
         if (src) output.addGap(n, src.startTime, src.durationTicks, src.timescale);
         else output.addGap(n, frame.dts, Math.round(this.config.segmentDuration * 90_000), 90_000);
       }
-      segmenter = new TrackSegmenter('video', output, {
+      segmenter = new TrackSegmenter('video', new CmafMuxer('video', output), {
         segmentDuration: this.config.segmentDuration,
         partDuration: this.config.partDuration,
         firstSequence: twin.sequence,

@@ -4,9 +4,9 @@
  * and measured bitrates. Protocol-neutral: HLS and DASH both render from it.
  */
 import { EventEmitter } from 'node:events';
-import type { Track, TrackKind } from '../core/media.js';
+import type { Frame, Track, TrackKind } from '../core/media.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
-import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../segmenter/types.js';
+import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../mux/fmp4/cmaf.js';
 import type { MediaClock } from './media-clock.js';
 
 export interface PartInfo {
@@ -51,6 +51,8 @@ export interface TrackOutputOptions {
  * viewer of CMAF HLS joining a stream older than that starts late (see http/client-quirks.ts).
  */
 export const HISTORY_LIMIT = 1800;
+
+const NO_FRAMES: readonly Frame[] = Object.freeze([]);
 
 export function initFileName(session: string, id: number): string {
   return `init-${session}-${id}.mp4`;
@@ -201,7 +203,9 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     }
     this.segments.push(info);
     this.firstSegment ??= info;
-    this.liveSegments.set(segment.sequence, segment);
+    // Bytes only from here on: the frames the parts were muxed from (views that keep ingest
+    // buffers alive) are let go once the part listeners (TS) had them.
+    this.liveSegments.set(segment.sequence, { ...segment, parts: segment.parts.map((p) => (p.frames.length === 0 ? p : { ...p, frames: NO_FRAMES })) });
     this.openSequence = segment.sequence + 1;
     this.openParts.length = 0;
     this.openPartBytes.length = 0;

@@ -19,7 +19,7 @@ import type { SiblingOutput, StreamOutput } from '../packager/stream-output.js';
 import { initFileName, segmentFileName, type TrackOutput } from '../packager/track-output.js';
 import { serializeMpd } from '../packager/dash/serialize.js';
 import { serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
-import type { CmafSegment } from '../segmenter/types.js';
+import type { CmafSegment } from '../mux/fmp4/cmaf.js';
 import { nodeFs, syncDirectory, writeFileDurably, type RecorderFs } from './durable-write.js';
 import {
   MPD_NAME,

@@ -6,7 +6,7 @@
 import type { Frame, Track } from '../core/media.js';
 import type { StreamSink } from '../core/stream.js';
 import { TrackSegmenter, type TrackSegmenterOptions } from './track-segmenter.js';
-import type { SegmentSink } from './types.js';
+import type { ChunkSink } from '../core/chunks.js';
 
 export interface StreamSegmenterOptions extends TrackSegmenterOptions {
   /** Whether the publisher announced video (onMetaData); audio waits briefly for it when true. */
@@ -24,7 +24,7 @@ export class StreamSegmenter implements StreamSink {
   private readonly segmentDuration: number;
 
   constructor(
-    sinks: { video: SegmentSink; audio: SegmentSink },
+    sinks: { video: ChunkSink; audio: ChunkSink },
     options: StreamSegmenterOptions,
     initIds: { video?: number; audio?: number } = {},
   ) {

@@ -1,6 +1,7 @@
 /**
- * Chunking for one track: decides where parts and segments are cut and has the CMAF muxer
- * write them. One rule for every rendition (Shaka Packager's consistent chunking): a segment
+ * Chunking for one track: decides where parts and segments are cut and hands the frames of each
+ * part, format-neutral, to its ChunkSink (core/chunks.ts): the CMAF muxer, the TS muxer. One rule
+ * for every rendition (Shaka Packager's consistent chunking): a segment
  * starts at the first keyframe whose `floor(dts / segmentTicks)` differs from the current
  * segment's; a part starts at the first frame whose `floor(dts / partTicks)` differs from the
  * current part's. Renditions with keyframes at the same instants are therefore cut identically
@@ -9,10 +10,8 @@
  * A *follower* track (audio beside video) does not decide anything: it is cut at the times the
  * leading track chose, so segment N spans the same media time in every track.
  */
+import type { ChunkSink } from '../core/chunks.js';
 import type { Frame, Track, TrackKind } from '../core/media.js';
-import { buildFragment, buildSegmentHeader, type FragmentSample } from '../mux/fmp4/fragment.js';
-import { buildInitSegment } from '../mux/fmp4/init.js';
-import type { CmafPart, SegmentSink } from './types.js';
 
 export interface TrackSegmenterOptions {
   /** Segment target in seconds. */
@@ -34,11 +33,9 @@ interface PendingCut {
   readonly segment: boolean;
 }
 
-const STYP = buildSegmentHeader();
-
 export class TrackSegmenter {
   readonly kind: TrackKind;
-  private readonly sink: SegmentSink;
+  private readonly sink: ChunkSink;
   private readonly segmentSeconds: number;
   private readonly partSeconds: number;
   private track: Track | undefined;
@@ -48,10 +45,10 @@ export class TrackSegmenter {
   private partTicks = 1;
 
   private sequence: number;
-  private fragmentSequence = 1;
   /** Frames of the part being collected. */
   private pending: Frame[] = [];
-  private parts: CmafPart[] = [];
+  /** Parts emitted in the open segment. */
+  private partCount = 0;
   private segmentStarted = false;
   private segmentStart = 0;
   private segmentWallclock = 0;
@@ -64,7 +61,7 @@ export class TrackSegmenter {
   /** Sum of durations of the parts already emitted in the open segment. */
   private segmentDurationSoFar = 0;
 
-  constructor(kind: TrackKind, sink: SegmentSink, options: TrackSegmenterOptions) {
+  constructor(kind: TrackKind, sink: ChunkSink, options: TrackSegmenterOptions) {
     this.kind = kind;
     this.sink = sink;
     this.segmentSeconds = options.segmentDuration;
@@ -99,7 +96,7 @@ export class TrackSegmenter {
     this.segmentTicks = Math.max(1, Math.round(this.segmentSeconds * track.timescale));
     this.partTicks = Math.max(1, Math.round(this.partSeconds * track.timescale));
     this.initId++;
-    this.sink.onInit({ kind: this.kind, id: this.initId, track, bytes: buildInitSegment(track) });
+    this.sink.onConfig({ kind: this.kind, id: this.initId, track });
   }
 
   /** Whether a segment is open (the first sync sample, or the leader's start, was seen). */
@@ -189,7 +186,7 @@ export class TrackSegmenter {
     this.leaderStart = undefined;
     if (this.segmentStarted) {
       this.segmentStarted = false;
-      this.parts = [];
+      this.partCount = 0;
       this.segmentDurationSoFar = 0;
     }
     for (const frame of held) this.pushLeading(frame);
@@ -248,7 +245,7 @@ export class TrackSegmenter {
     this.segmentStart = first.dts;
     this.partStart = first.dts;
     this.segmentWallclock = first.wallclock;
-    this.parts = [];
+    this.partCount = 0;
     this.segmentDurationSoFar = 0;
   }
 
@@ -257,40 +254,30 @@ export class TrackSegmenter {
     const frames = this.pending;
     if (frames.length === 0 || !this.track) return;
     this.pending = [];
-    const samples: FragmentSample[] = new Array(frames.length);
+    const durations: number[] = new Array(frames.length);
     let duration = 0;
     for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!;
       const next = i + 1 < frames.length ? frames[i + 1]!.dts : endTime;
-      let d = next !== undefined ? next - f.dts : this.lastSampleDuration(frames);
+      let d = next !== undefined ? next - frames[i]!.dts : this.lastSampleDuration(frames);
       if (d <= 0) d = 1;
+      durations[i] = d;
       duration += d;
-      samples[i] = { duration: d, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
     }
-    const startTime = frames[0]!.dts;
-    const bytes = buildFragment({
-      kind: this.kind,
-      sequenceNumber: this.fragmentSequence++,
-      baseMediaDecodeTime: startTime,
-      samples,
-    });
-    const part: CmafPart = {
+    this.sink.onGroup({
       kind: this.kind,
       segment: this.sequence,
-      index: this.parts.length,
-      startTime,
+      index: this.partCount++,
+      startTime: frames[0]!.dts,
       duration,
       timescale: this.timescale,
       independent: frames[0]!.key,
       discontinuity: this.discontinuity,
-      initId: this.initId,
-      bytes,
+      configId: this.initId,
       wallclock: frames[0]!.wallclock,
       frames,
-    };
-    this.parts.push(part);
+      durations,
+    });
     this.segmentDurationSoFar += duration;
-    this.sink.onPart(part);
   }
 
   private lastSampleDuration(frames: readonly Frame[]): number {
@@ -307,29 +294,20 @@ export class TrackSegmenter {
     }
     this.closePart(endTime);
     this.segmentStarted = false;
-    if (this.parts.length === 0) return;
-    const chunks: Uint8Array[] = [STYP];
-    let byteLength = STYP.byteLength;
-    for (const p of this.parts) {
-      chunks.push(p.bytes);
-      byteLength += p.bytes.byteLength;
-    }
-    this.sink.onSegment({
+    if (this.partCount === 0) return;
+    this.sink.onSegmentEnd({
       kind: this.kind,
       sequence: this.sequence,
       startTime: this.segmentStart,
       duration: this.segmentDurationSoFar,
       timescale: this.timescale,
-      initId: this.initId,
+      configId: this.initId,
       discontinuity: this.discontinuity,
-      chunks,
-      byteLength,
-      parts: this.parts,
       wallclock: this.segmentWallclock,
     });
     this.discontinuity = false;
     this.sequence++;
-    this.parts = [];
+    this.partCount = 0;
     this.segmentDurationSoFar = 0;
   }
 }

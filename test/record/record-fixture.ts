@@ -13,7 +13,7 @@ import { FlvReader } from '../../src/flv/reader.js';
 import { StreamOutput } from '../../src/packager/stream-output.js';
 import { nodeFs, type RecorderFileHandle, type RecorderFs } from '../../src/record/durable-write.js';
 import { attachRecorder, type RecorderOptions, type StreamRecorder } from '../../src/record/stream-recorder.js';
-import type { CmafSegment } from '../../src/segmenter/types.js';
+import type { CmafSegment } from '../../src/mux/fmp4/cmaf.js';
 import { fixture } from '../helpers/fixtures.js';
 
 /** 2026-03-04T05:06:07Z: wall clock of media time 0 in the fixture. */

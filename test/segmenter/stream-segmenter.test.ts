@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { AudioTrack, Frame, VideoTrack } from '../../src/core/media.js';
+import fc from 'fast-check';
+import type { ChunkSink, FrameGroup, SegmentEnd, TrackConfig } from '../../src/core/chunks.js';
+import { CmafMuxer } from '../../src/mux/fmp4/cmaf-muxer.js';
 import { StreamSegmenter } from '../../src/segmenter/stream-segmenter.js';
-import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../../src/segmenter/types.js';
+import { TrackSegmenter } from '../../src/segmenter/track-segmenter.js';
+import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../../src/mux/fmp4/cmaf.js';
 
 // A real avcC (640x360 baseline) and ASC (AAC-LC 48 kHz stereo) so the muxer accepts them.
 const AVCC = Buffer.from('0142c01effe100196742c01eda0280bfe5c044000003000400000300f23c58ba8001000468ce3c80', 'hex');
@@ -48,7 +52,7 @@ function interleave(seconds: number, audioLead = 0, gop = 60): Frame[] {
 function run(frames: Frame[], opts = { segmentDuration: 2, partDuration: 0.2 }) {
   const v = new Collector();
   const a = new Collector();
-  const seg = new StreamSegmenter({ video: v, audio: a }, opts);
+  const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, opts);
   seg.onTrack(video);
   seg.onTrack(audio);
   for (const f of frames) seg.onFrame(f);
@@ -103,7 +107,7 @@ describe('StreamSegmenter', () => {
   it('audio-only streams cut on the segment grid by themselves', () => {
     const a = new Collector();
     const v = new Collector();
-    const seg = new StreamSegmenter({ video: v, audio: a }, { segmentDuration: 2, partDuration: 0.2, expectVideo: () => false });
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2, expectVideo: () => false });
     seg.onTrack(audio);
     for (let k = 0; k < 468; k++) seg.onFrame(audioFrame(k)); // 9.98 s
     seg.onEnd();
@@ -115,7 +119,7 @@ describe('StreamSegmenter', () => {
   it('a new sequence header starts a new init and a discontinuity', () => {
     const v = new Collector();
     const a = new Collector();
-    const seg = new StreamSegmenter({ video: v, audio: a }, { segmentDuration: 2, partDuration: 0.2 });
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2 });
     seg.onTrack(video);
     for (let i = 0; i < 90; i++) seg.onFrame(videoFrame(i));
     seg.onTrack({ ...video, width: 320, height: 180 });
@@ -128,3 +132,57 @@ describe('StreamSegmenter', () => {
     expect(v.segments.filter((s) => s.initId === 0).every((s) => !s.discontinuity)).toBe(true);
   });
 });
+
+/** The format-neutral side: what the segmenter hands every muxer. */
+class GroupCollector implements ChunkSink {
+  configs: TrackConfig[] = [];
+  groups: FrameGroup[] = [];
+  ends: SegmentEnd[] = [];
+  onConfig(c: TrackConfig): void { this.configs.push(c); }
+  onGroup(g: FrameGroup): void { this.groups.push(g); }
+  onSegmentEnd(e: SegmentEnd): void { this.ends.push(e); }
+}
+
+describe('TrackSegmenter: one cut rule for every rendition (property)', () => {
+  it('the same keyframes give the same segments and numbers, whatever else differs between renditions', () => {
+    fc.assert(
+      fc.property(
+        // Irregular keyframe positions (frame indexes), a frame count, and how a rung decimates.
+        fc.uniqueArray(fc.integer({ min: 1, max: 599 }), { maxLength: 12 }),
+        fc.integer({ min: 60, max: 600 }),
+        fc.integer({ min: 1, max: 3 }),
+        (keys, count, decimate) => {
+          const keySet = new Set([0, ...keys]);
+          const source = new GroupCollector();
+          const rung = new GroupCollector();
+          const options = { segmentDuration: 2, partDuration: 0.2, firstSequence: 7 };
+          const a = new TrackSegmenter('video', source, options);
+          const b = new TrackSegmenter('video', rung, options);
+          a.setTrack(video);
+          b.setTrack({ ...video, width: 320, height: 180 });
+          for (let i = 0; i < count; i++) {
+            const dts = 1_000_000 + i * 3003; // 29.97 fps, far from zero
+            const key = keySet.has(i);
+            a.pushLeading({ kind: 'video', dts, pts: dts + 6006, key, data: payload, wallclock: 0 });
+            // The rung drops frames between keyframes and has other bytes: cuts must not care.
+            if (key || i % decimate === 0) b.pushLeading({ kind: 'video', dts, pts: dts, key, data: new Uint8Array(9), wallclock: 0 });
+          }
+          a.end();
+          b.end();
+          const cuts = (c: GroupCollector) => c.ends.map((e) => [e.sequence, e.startTime]);
+          expect(cuts(rung)).toEqual(cuts(source));
+          expect(source.ends[0]?.sequence).toBe(7);
+          // Every segment starts with a sync sample, in both.
+          for (const c of [source, rung]) for (const g of c.groups) if (g.index === 0) expect(g.independent).toBe(true);
+          // Durations add up to the span of what was pushed; the last frame's is estimated (the
+          // part's frame spacing, or the track's 30 fps when it is alone in its part).
+          const total = source.ends.reduce((sum, e) => sum + e.duration, 0);
+          expect(total - (count - 1) * 3003).toBeGreaterThanOrEqual(3000);
+          expect(total - (count - 1) * 3003).toBeLessThanOrEqual(3003);
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 200) },
+    );
+  });
+});
+

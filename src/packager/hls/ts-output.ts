@@ -13,7 +13,7 @@ import { GatewayError } from '../../core/errors.js';
 import type { AudioTrack, Frame, Track, TrackKind, VideoTrack } from '../../core/media.js';
 import type { SegmentCache } from '../../cache/segment-cache.js';
 import { TsSegmentMuxer, type TsMuxerOptions } from '../../mux/ts/muxer.js';
-import type { CmafPart, CmafSegment } from '../../segmenter/types.js';
+import type { CmafPart, CmafSegment } from '../../mux/fmp4/cmaf.js';
 import { SOURCE_RENDITION, type SiblingOutput, type StreamOutput } from '../stream-output.js';
 import type { TrackOutput } from '../track-output.js';
 

@@ -10,7 +10,7 @@ import { SegmentCache } from '../../../src/cache/segment-cache.js';
 import { OutputRegistry } from '../../../src/packager/output-registry.js';
 import type { StreamOutput } from '../../../src/packager/stream-output.js';
 import type { TrackOutput } from '../../../src/packager/track-output.js';
-import type { CmafPart, CmafSegment } from '../../../src/segmenter/types.js';
+import type { CmafPart, CmafSegment } from '../../../src/mux/fmp4/cmaf.js';
 import { buildSegmentHeader } from '../../../src/mux/fmp4/fragment.js';
 
 /** 2026-01-02T03:04:05.000Z: publish time of every fabricated stream (so the session id is fixed). */

@@ -16,7 +16,7 @@ import { MediaClock } from '../../../src/packager/media-clock.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../../../src/packager/hls/serialize.js';
 import { attachTsOutputs, tsOutputOf, tsSegmentFileName, TsRenditionOutput, TS_CONTENT_TYPE } from '../../../src/packager/hls/ts-output.js';
 import { buildTsMediaPlaylist, buildTsMultivariantPlaylist } from '../../../src/packager/hls/ts-playlists.js';
-import type { CmafPart } from '../../../src/segmenter/types.js';
+import type { CmafPart } from '../../../src/mux/fmp4/cmaf.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
 import { decodeErrors, loadAvFixture, probeStreams, probeVideoFrames, splitPackets } from '../../mux/ts/ts-fixture.js';
 

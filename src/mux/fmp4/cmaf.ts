@@ -1,4 +1,5 @@
-import type { Frame, Track, TrackKind } from '../core/media.js';
+/** The CMAF store's units (init segments, chunks, segments), as the CMAF muxer writes them. */
+import type { Frame, Track, TrackKind } from '../../core/media.js';
 
 /** A CMAF header (init segment) as produced for one track configuration. */
 export interface InitSegment {

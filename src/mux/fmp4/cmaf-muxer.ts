@@ -1,0 +1,82 @@
+/**
+ * The CMAF muxer of one track: format-neutral frame groups from the segmenter in, CMAF out —
+ * an init segment per configuration, a `moof`+`mdat` chunk per group (an LL-HLS part, a
+ * CMAF chunk of LL-DASH) and, when a segment ends, the segment as `styp` followed by its chunks
+ * (the same bytes, not copied). The segmenter decided every cut; this only writes.
+ */
+import type { ChunkSink, FrameGroup, SegmentEnd, TrackConfig } from '../../core/chunks.js';
+import type { TrackKind } from '../../core/media.js';
+import type { CmafPart, SegmentSink } from './cmaf.js';
+import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragment.js';
+import { buildInitSegment } from './init.js';
+
+const STYP = buildSegmentHeader();
+
+export class CmafMuxer implements ChunkSink {
+  readonly kind: TrackKind;
+  private readonly sink: SegmentSink;
+  /** mfhd sequence_number: increments with every fragment of the track (ISO/IEC 14496-12 §8.8.5). */
+  private fragmentSequence = 1;
+  private parts: CmafPart[] = [];
+
+  constructor(kind: TrackKind, sink: SegmentSink) {
+    this.kind = kind;
+    this.sink = sink;
+  }
+
+  onConfig(config: TrackConfig): void {
+    this.sink.onInit({ kind: config.kind, id: config.id, track: config.track, bytes: buildInitSegment(config.track) });
+  }
+
+  onGroup(group: FrameGroup): void {
+    const { frames, durations } = group;
+    const samples: FragmentSample[] = new Array(frames.length);
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      samples[i] = { duration: durations[i]!, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
+    }
+    const bytes = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples });
+    const part: CmafPart = {
+      kind: group.kind,
+      segment: group.segment,
+      index: group.index,
+      startTime: group.startTime,
+      duration: group.duration,
+      timescale: group.timescale,
+      independent: group.independent,
+      discontinuity: group.discontinuity,
+      initId: group.configId,
+      bytes,
+      wallclock: group.wallclock,
+      frames,
+    };
+    if (group.index === 0) this.parts = [];
+    this.parts.push(part);
+    this.sink.onPart(part);
+  }
+
+  onSegmentEnd(segment: SegmentEnd): void {
+    const parts = this.parts;
+    this.parts = [];
+    if (parts.length === 0) return;
+    const chunks: Uint8Array[] = [STYP];
+    let byteLength = STYP.byteLength;
+    for (const p of parts) {
+      chunks.push(p.bytes);
+      byteLength += p.bytes.byteLength;
+    }
+    this.sink.onSegment({
+      kind: segment.kind,
+      sequence: segment.sequence,
+      startTime: segment.startTime,
+      duration: segment.duration,
+      timescale: segment.timescale,
+      initId: segment.configId,
+      discontinuity: segment.discontinuity,
+      chunks,
+      byteLength,
+      parts,
+      wallclock: segment.wallclock,
+    });
+  }
+}
