@@ -6,10 +6,11 @@ import { benchHttp, wrkAvailable } from './http.js';
 import { benchFanout } from './fanout.js';
 import { benchLadder } from './ladder.js';
 import { measureLatency, renderTable } from '../src/latency/index.js';
+import { benchPlayers } from './players.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-/** `--only transmux,availability,http,fanout,ladder` runs a subset. */
+/** `--only=transmux,availability,http,fanout,ladder,players,latency` runs a subset. */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : undefined;
 const wanted = (name: string): boolean => !only || only.has(name);
@@ -71,6 +72,15 @@ async function main(): Promise<void> {
     row('ladder transcode speed (one ffmpeg, fed at full speed)', `${l.xRealtime.toFixed(2)}x realtime`);
     row('ladder CPU (cores at real time)', l.coresAtRealtime.toFixed(2));
     for (const [rung, ms] of Object.entries(l.latencyMedianMs)) row(`  extra latency of rung ${rung} over the source (median)`, `${ms.toFixed(0)} ms`, 'target < one part (200 ms)');
+  }
+
+  if (wanted('players')) {
+    const p = await benchPlayers(quick ? 12 : 24, quick ? 2 : 3);
+    results['players'] = p;
+    for (const r of p) {
+      row(`${r.player}: latency, median [min..max] of ${r.runs.length} runs`, `${r.median.toFixed(2)} s [${r.min.toFixed(2)}..${r.max.toFixed(2)}]`, r.player.startsWith('hls') ? 'goal <= 1.0 s' : 'goal <= 1.2 s');
+      row(`  stalls per run`, r.stalls.join(', '));
+    }
   }
 
   if (wanted('latency')) {
