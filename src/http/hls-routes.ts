@@ -2,7 +2,7 @@
  * HLS (CMAF) routes: multivariant and media playlists with LL-HLS blocking reload, and the media
  * files they name. Everything is answered from memory: the live window, else the LRU cache.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
@@ -34,7 +34,7 @@ function intParam(value: unknown): number | undefined | null {
 
 export function hlsRoutes(options: HlsRouteOptions): Router {
   const router = Router();
-  const { outputs, cache } = options;
+  const { outputs } = options;
   /** How long a first playlist request waits for the stream's first segment. */
   const firstSegmentWaitMs = (options.segmentDuration * 3 + 2) * 1000;
 
@@ -55,105 +55,120 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
     sendText(res, serializeMultivariantPlaylist(buildMultivariantPlaylist(output)), M3U8, output.ended ? 'public, max-age=60' : 'no-cache');
   });
 
-  router.get('/:app/:key/:rendition/index.m3u8', async (req, res) => {
-    const output = findOutput(req, res);
-    if (!output) return;
-    const track = output.rendition(String(req.params['rendition']));
-    if (!track) {
-      res.status(404).type('text').send('unknown rendition');
-      return;
-    }
-    const msn = intParam(req.query['_HLS_msn']);
-    const part = intParam(req.query['_HLS_part']);
-    if (msn === null || part === null || (part !== undefined && msn === undefined)) {
-      res.status(400).type('text').send('invalid _HLS_msn/_HLS_part');
-      return;
-    }
-    const skip = req.query['_HLS_skip'] === 'YES' || req.query['_HLS_skip'] === 'v2';
-    if (track.segments.length === 0 && !track.ended) {
-      const ok = await waitUntil([track], () => track.segments.length > 0 || track.ended, firstSegmentWaitMs, res);
-      if (!ok && track.segments.length === 0) {
-        if (!res.writableEnded) res.status(404).type('text').send('rendition has no media yet');
-        return;
-      }
-    }
-    const answer = (): void => {
-      const playlist = buildMediaPlaylist(
-        track,
-        {
-          window: options.playlistWindow,
-          segmentDuration: options.segmentDuration,
-          partDuration: options.partDuration,
-          lowLatency: true,
-          skip,
-          publisherPresent: output.suspendedAt === undefined,
-          fromStart: listsFromStart(req.get('user-agent')),
-        },
-        [...output.videos.values(), output.audio],
-      );
-      // The segments listed depend on the client (http/client-quirks.ts).
-      res.setHeader('Vary', 'User-Agent');
-      const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
-      sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
-    };
-    if (msn !== undefined && !track.ended) {
-      // RFC 8216bis §6.2.5.2: hold until segment msn (part `part`) is listed; too far ahead is a 400.
-      const edge = lastPartOf(track);
-      if (msn > edge.lastMsn + 2) {
-        res.status(400).type('text').send('_HLS_msn too far ahead of the live edge');
-        return;
-      }
-      const wanted = (): boolean => track.ended || hasPart(track, msn, part);
-      const timeoutMs = targetDurationOf(track, options.segmentDuration) * 3000;
-      whenReady([track], wanted, timeoutMs, res, (ok) => {
-        if (res.writableEnded || res.destroyed) return;
-        if (!ok) res.status(503).type('text').send('timed out waiting for the requested segment/part');
-        else answer();
-      });
-      return;
-    }
-    answer();
-  });
-
-  router.get('/:app/:key/:rendition/:file', async (req, res, next) => {
-    const file = String(req.params['file']);
-    const match = MEDIA_FILE.exec(file);
-    const { app, key, rendition } = req.params as Record<string, string>;
-    if (!match || !NAME_PATTERN.test(app!) || !NAME_PATTERN.test(key!) || !NAME_PATTERN.test(rendition!)) {
-      next();
-      return;
-    }
-    const [, type, session, numberText, partText, ext] = match;
-    const n = Number(numberText);
-    const output = outputs.get(app!, key!);
-    const track = output?.rendition(rendition!);
-    const etag = `"${session}-${rendition}-${file}"`;
-    if (track && track.session === session) {
-      if (type === 'init' && ext === 'mp4') {
-        const bytes = track.init(n);
-        if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, track.initContentType, etag);
-      } else if (type === 'seg' && ext === 'm4s' && partText === undefined) {
-        const segment = track.segment(n);
-        if (segment) return sendChunks(req, res, segment.chunks, segment.byteLength, track.contentType, etag);
-      } else if (type === 'part' && ext === 'm4s' && partText !== undefined) {
-        const index = Number(partText);
-        let bytes = track.part(n, index);
-        if (!bytes && isHinted(track, n, index)) {
-          // The preload hint names the next part: hold the request until it exists.
-          const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
-          await waitUntil([track], () => track.part(n, index) !== undefined || track.ended || !isHinted(track, n, index), timeoutMs, res);
-          if (res.writableEnded || res.destroyed) return;
-          bytes = track.part(n, index);
-        }
-        if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, track.contentType, etag);
-      }
-    }
-    const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
-    if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
-    res.status(404).type('text').send('not found');
-  });
-
+  const context: HlsRouteContext = { options, firstSegmentWaitMs, findOutput };
+  router.get('/:app/:key/:rendition/index.m3u8', (req, res) => mediaPlaylist(context, req, res));
+  router.get('/:app/:key/:rendition/:file', (req, res, next) => mediaFile(context, req, res, next));
   return router;
+}
+
+interface HlsRouteContext {
+  readonly options: HlsRouteOptions;
+  /** How long a first playlist request waits for the stream's first segment. */
+  readonly firstSegmentWaitMs: number;
+  readonly findOutput: (req: Request, res: Response) => StreamOutput | undefined;
+}
+
+/** A media playlist, with LL-HLS blocking reload (`_HLS_msn`, `_HLS_part`) and delta updates. */
+async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Response): Promise<void> {
+  const { options, firstSegmentWaitMs, findOutput } = context;
+  const output = findOutput(req, res);
+  if (!output) return;
+  const track = output.rendition(String(req.params['rendition']));
+  if (!track) {
+    res.status(404).type('text').send('unknown rendition');
+    return;
+  }
+  const msn = intParam(req.query['_HLS_msn']);
+  const part = intParam(req.query['_HLS_part']);
+  if (msn === null || part === null || (part !== undefined && msn === undefined)) {
+    res.status(400).type('text').send('invalid _HLS_msn/_HLS_part');
+    return;
+  }
+  const skip = req.query['_HLS_skip'] === 'YES' || req.query['_HLS_skip'] === 'v2';
+  if (track.segments.length === 0 && !track.ended) {
+    const ok = await waitUntil([track], () => track.segments.length > 0 || track.ended, firstSegmentWaitMs, res);
+    if (!ok && track.segments.length === 0) {
+      if (!res.writableEnded) res.status(404).type('text').send('rendition has no media yet');
+      return;
+    }
+  }
+  const answer = (): void => {
+    const playlist = buildMediaPlaylist(
+      track,
+      {
+        window: options.playlistWindow,
+        segmentDuration: options.segmentDuration,
+        partDuration: options.partDuration,
+        lowLatency: true,
+        skip,
+        publisherPresent: output.suspendedAt === undefined,
+        fromStart: listsFromStart(req.get('user-agent')),
+      },
+      [...output.videos.values(), output.audio],
+    );
+    // The segments listed depend on the client (http/client-quirks.ts).
+    res.setHeader('Vary', 'User-Agent');
+    const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
+    sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
+  };
+  if (msn !== undefined && !track.ended) {
+    // RFC 8216bis §6.2.5.2: hold until segment msn (part `part`) is listed; too far ahead is a 400.
+    const edge = lastPartOf(track);
+    if (msn > edge.lastMsn + 2) {
+      res.status(400).type('text').send('_HLS_msn too far ahead of the live edge');
+      return;
+    }
+    const wanted = (): boolean => track.ended || hasPart(track, msn, part);
+    const timeoutMs = targetDurationOf(track, options.segmentDuration) * 3000;
+    whenReady([track], wanted, timeoutMs, res, (ok) => {
+      if (res.writableEnded || res.destroyed) return;
+      if (!ok) res.status(503).type('text').send('timed out waiting for the requested segment/part');
+      else answer();
+    });
+    return;
+  }
+  answer();
+}
+
+/** Init segments, segments and parts: from the live window, or from the cache once they left it. */
+async function mediaFile(context: HlsRouteContext, req: Request, res: Response, next: NextFunction): Promise<void> {
+  const { options } = context;
+  const { outputs, cache } = options;
+  const file = String(req.params['file']);
+  const match = MEDIA_FILE.exec(file);
+  const { app, key, rendition } = req.params as Record<string, string>;
+  if (!match || !NAME_PATTERN.test(app!) || !NAME_PATTERN.test(key!) || !NAME_PATTERN.test(rendition!)) {
+    next();
+    return;
+  }
+  const [, type, session, numberText, partText, ext] = match;
+  const n = Number(numberText);
+  const output = outputs.get(app!, key!);
+  const track = output?.rendition(rendition!);
+  const etag = `"${session}-${rendition}-${file}"`;
+  if (track && track.session === session) {
+    if (type === 'init' && ext === 'mp4') {
+      const bytes = track.init(n);
+      if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, track.initContentType, etag);
+    } else if (type === 'seg' && ext === 'm4s' && partText === undefined) {
+      const segment = track.segment(n);
+      if (segment) return sendChunks(req, res, segment.chunks, segment.byteLength, track.contentType, etag);
+    } else if (type === 'part' && ext === 'm4s' && partText !== undefined) {
+      const index = Number(partText);
+      let bytes = track.part(n, index);
+      if (!bytes && isHinted(track, n, index)) {
+        // The preload hint names the next part: hold the request until it exists.
+        const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
+        await waitUntil([track], () => track.part(n, index) !== undefined || track.ended || !isHinted(track, n, index), timeoutMs, res);
+        if (res.writableEnded || res.destroyed) return;
+        bytes = track.part(n, index);
+      }
+      if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, track.contentType, etag);
+    }
+  }
+  const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
+  if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
+  res.status(404).type('text').send('not found');
 }
 
 function hasPart(track: TrackOutput, msn: number, part: number | undefined): boolean {
