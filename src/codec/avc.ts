@@ -147,43 +147,9 @@ export function parseSps(nal: Uint8Array): AvcSpsInfo {
   const spsId = r.ue('seq_parameter_set_id');
   if (spsId > 31) throw new GatewayError('codec.avc', `seq_parameter_set_id ${spsId} out of range`, { offset: 4 });
 
-  let chromaFormatIdc = 1;
-  let separateColourPlane = false;
-  let bitDepthLuma = 8;
-  let bitDepthChroma = 8;
-  if (HIGH_PROFILES.has(profileIdc)) {
-    chromaFormatIdc = r.ue('chroma_format_idc');
-    if (chromaFormatIdc > 3) throw new GatewayError('codec.avc', `chroma_format_idc ${chromaFormatIdc} out of range`, {});
-    if (chromaFormatIdc === 3) separateColourPlane = r.flag('separate_colour_plane_flag');
-    bitDepthLuma = r.ue('bit_depth_luma_minus8') + 8;
-    bitDepthChroma = r.ue('bit_depth_chroma_minus8') + 8;
-    if (bitDepthLuma > 14 || bitDepthChroma > 14) {
-      throw new GatewayError('codec.avc', `bit depth ${bitDepthLuma}/${bitDepthChroma} out of range`, {});
-    }
-    r.skipBits(1, 'qpprime_y_zero_transform_bypass_flag');
-    if (r.flag('seq_scaling_matrix_present_flag')) {
-      const lists = chromaFormatIdc !== 3 ? 8 : 12;
-      for (let i = 0; i < lists; i++) {
-        if (r.flag('seq_scaling_list_present_flag')) skipScalingList(r, i < 6 ? 16 : 64);
-      }
-    }
-  }
+  const { chromaFormatIdc, separateColourPlane, bitDepthLuma, bitDepthChroma } = readChromaFormat(r, profileIdc);
 
-  const log2MaxFrameNumMinus4 = r.ue('log2_max_frame_num_minus4');
-  if (log2MaxFrameNumMinus4 > 12) throw new GatewayError('codec.avc', 'log2_max_frame_num_minus4 out of range', {});
-  const pocType = r.ue('pic_order_cnt_type');
-  if (pocType === 0) {
-    if (r.ue('log2_max_pic_order_cnt_lsb_minus4') > 12) throw new GatewayError('codec.avc', 'log2_max_pic_order_cnt_lsb_minus4 out of range', {});
-  } else if (pocType === 1) {
-    r.skipBits(1, 'delta_pic_order_always_zero_flag');
-    r.se('offset_for_non_ref_pic');
-    r.se('offset_for_top_to_bottom_field');
-    const cycle = r.ue('num_ref_frames_in_pic_order_cnt_cycle');
-    if (cycle > 255) throw new GatewayError('codec.avc', 'num_ref_frames_in_pic_order_cnt_cycle out of range', {});
-    for (let i = 0; i < cycle; i++) r.se('offset_for_ref_frame');
-  } else if (pocType !== 2) {
-    throw new GatewayError('codec.avc', `pic_order_cnt_type ${pocType} out of range`, {});
-  }
+  skipFrameNumAndPoc(r);
   r.ue('max_num_ref_frames');
   r.skipBits(1, 'gaps_in_frame_num_value_allowed_flag');
   const widthMbs = r.ue('pic_width_in_mbs_minus1') + 1;
@@ -243,6 +209,51 @@ export function parseSps(nal: Uint8Array): AvcSpsInfo {
     }
   }
   return info;
+}
+
+/** §7.3.2.1.1: chroma format and bit depths, present in the High profiles only (defaults otherwise). */
+function readChromaFormat(r: BitReader, profileIdc: number): { chromaFormatIdc: number; separateColourPlane: boolean; bitDepthLuma: number; bitDepthChroma: number } {
+  let chromaFormatIdc = 1;
+  let separateColourPlane = false;
+  let bitDepthLuma = 8;
+  let bitDepthChroma = 8;
+  if (HIGH_PROFILES.has(profileIdc)) {
+    chromaFormatIdc = r.ue('chroma_format_idc');
+    if (chromaFormatIdc > 3) throw new GatewayError('codec.avc', `chroma_format_idc ${chromaFormatIdc} out of range`, {});
+    if (chromaFormatIdc === 3) separateColourPlane = r.flag('separate_colour_plane_flag');
+    bitDepthLuma = r.ue('bit_depth_luma_minus8') + 8;
+    bitDepthChroma = r.ue('bit_depth_chroma_minus8') + 8;
+    if (bitDepthLuma > 14 || bitDepthChroma > 14) {
+      throw new GatewayError('codec.avc', `bit depth ${bitDepthLuma}/${bitDepthChroma} out of range`, {});
+    }
+    r.skipBits(1, 'qpprime_y_zero_transform_bypass_flag');
+    if (r.flag('seq_scaling_matrix_present_flag')) {
+      const lists = chromaFormatIdc !== 3 ? 8 : 12;
+      for (let i = 0; i < lists; i++) {
+        if (r.flag('seq_scaling_list_present_flag')) skipScalingList(r, i < 6 ? 16 : 64);
+      }
+    }
+  }
+  return { chromaFormatIdc, separateColourPlane, bitDepthLuma, bitDepthChroma };
+}
+
+/** §7.3.2.1.1: log2_max_frame_num and the picture order count fields, checked and skipped. */
+function skipFrameNumAndPoc(r: BitReader): void {
+  const log2MaxFrameNumMinus4 = r.ue('log2_max_frame_num_minus4');
+  if (log2MaxFrameNumMinus4 > 12) throw new GatewayError('codec.avc', 'log2_max_frame_num_minus4 out of range', {});
+  const pocType = r.ue('pic_order_cnt_type');
+  if (pocType === 0) {
+    if (r.ue('log2_max_pic_order_cnt_lsb_minus4') > 12) throw new GatewayError('codec.avc', 'log2_max_pic_order_cnt_lsb_minus4 out of range', {});
+  } else if (pocType === 1) {
+    r.skipBits(1, 'delta_pic_order_always_zero_flag');
+    r.se('offset_for_non_ref_pic');
+    r.se('offset_for_top_to_bottom_field');
+    const cycle = r.ue('num_ref_frames_in_pic_order_cnt_cycle');
+    if (cycle > 255) throw new GatewayError('codec.avc', 'num_ref_frames_in_pic_order_cnt_cycle out of range', {});
+    for (let i = 0; i < cycle; i++) r.se('offset_for_ref_frame');
+  } else if (pocType !== 2) {
+    throw new GatewayError('codec.avc', `pic_order_cnt_type ${pocType} out of range`, {});
+  }
 }
 
 /** H.264 §7.3.2.1.1.1 scaling_list(): only skipped, the values do not matter to a packager. */
