@@ -418,48 +418,7 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     const presentationAt = pp.start + pp.offset - origin;
     const start = periods.length === 0 ? Math.max(0, floorMs(presentationAt)) : Math.max(periods[periods.length - 1]!.start, floorMs(presentationAt));
     const periodMediaStart = start + origin - pp.offset;
-    const startTicksOf = (timescale: number): number => Math.round(periodMediaStart * timescale);
-    const adaptationSets: AdaptationSet[] = [];
-    if (pp.videoPlans.length > 0) {
-      const representations = pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options));
-      const maxWidth = Math.max(...representations.map((r) => r.width ?? 0));
-      const maxHeight = Math.max(...representations.map((r) => r.height ?? 0));
-      const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
-      adaptationSets.push({
-        id: 0,
-        contentType: 'video',
-        mimeType: 'video/mp4',
-        segmentAlignment: true,
-        startWithSap: 1,
-        maxWidth,
-        maxHeight,
-        par: aspectRatio(maxWidth, maxHeight),
-        supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
-        roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-        representations,
-      });
-    }
-    if (pp.audioPlan) {
-      const media = pp.audioPlan.track.track;
-      const channels = media?.kind === 'audio' ? media.channels : 2;
-      const continuous = previous?.audioPlan !== undefined && periodContinuous(previous, [previous.audioPlan], pp, [pp.audioPlan], startTicksOf);
-      adaptationSets.push({
-        ...audioAdaptationSet(channels, representationOf(pp.audioPlan, periodMediaStart, ll, options)),
-        supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
-      });
-    }
-    if (ll && adaptationSets.length > 0) {
-      // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
-      const anchor = (pp.videoPlans[0] ?? pp.audioPlan)!.segments[0]!;
-      const prft: ProducerReferenceTime = {
-        id: 0,
-        type: 'encoder',
-        wallClockTime: output.clock.epochMs + (anchor.startTime / anchor.timescale + pp.offset) * 1000,
-        presentationTime: anchor.startTime,
-        utcTiming,
-      };
-      adaptationSets[0] = { ...adaptationSets[0]!, producerReferenceTimes: [prft] };
-    }
+    const adaptationSets = adaptationSetsOf(output, pp, previous, periodMediaStart, ll, options, utcTiming);
     periods.push({ id: pp.id, start, adaptationSets });
     previous = pp;
   }
@@ -505,4 +464,59 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     periods,
     utcTimings: [utcTiming],
   };
+}
+
+/** The AdaptationSets of one Period: video (every rendition), audio, and LL's ProducerReferenceTime. */
+function adaptationSetsOf(
+  output: StreamOutput,
+  pp: PeriodPlan,
+  previous: PeriodPlan | undefined,
+  periodMediaStart: number,
+  ll: boolean,
+  options: MpdOptions,
+  utcTiming: Descriptor,
+): AdaptationSet[] {
+  const startTicksOf = (timescale: number): number => Math.round(periodMediaStart * timescale);
+  const adaptationSets: AdaptationSet[] = [];
+  if (pp.videoPlans.length > 0) {
+    const representations = pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options));
+    const maxWidth = Math.max(...representations.map((r) => r.width ?? 0));
+    const maxHeight = Math.max(...representations.map((r) => r.height ?? 0));
+    const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
+    adaptationSets.push({
+      id: 0,
+      contentType: 'video',
+      mimeType: 'video/mp4',
+      segmentAlignment: true,
+      startWithSap: 1,
+      maxWidth,
+      maxHeight,
+      par: aspectRatio(maxWidth, maxHeight),
+      supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
+      roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
+      representations,
+    });
+  }
+  if (pp.audioPlan) {
+    const media = pp.audioPlan.track.track;
+    const channels = media?.kind === 'audio' ? media.channels : 2;
+    const continuous = previous?.audioPlan !== undefined && periodContinuous(previous, [previous.audioPlan], pp, [pp.audioPlan], startTicksOf);
+    adaptationSets.push({
+      ...audioAdaptationSet(channels, representationOf(pp.audioPlan, periodMediaStart, ll, options)),
+      supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
+    });
+  }
+  if (ll && adaptationSets.length > 0) {
+    // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
+    const anchor = (pp.videoPlans[0] ?? pp.audioPlan)!.segments[0]!;
+    const prft: ProducerReferenceTime = {
+      id: 0,
+      type: 'encoder',
+      wallClockTime: output.clock.epochMs + (anchor.startTime / anchor.timescale + pp.offset) * 1000,
+      presentationTime: anchor.startTime,
+      utcTiming,
+    };
+    adaptationSets[0] = { ...adaptationSets[0]!, producerReferenceTimes: [prft] };
+  }
+  return adaptationSets;
 }
