@@ -5,7 +5,7 @@
 import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
-import { TrackSegmenter } from '../segmenter/track-segmenter.js';
+import { RenditionJoin, type SourceView } from './rendition-join.js';
 import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
 import type { StreamSink } from '../core/stream.js';
 import type { Frame } from '../core/media.js';
@@ -13,8 +13,6 @@ import { MediaClock } from './media-clock.js';
 import { TrackOutput } from './track-output.js';
 
 export const SOURCE_RENDITION = 'src';
-/** How far apart (wall clock) a rendition's keyframe may arrive from the source's same keyframe. */
-const RENDITION_JOIN_WINDOW_MS = 4000;
 export const AUDIO_RENDITION = 'audio';
 
 /**
@@ -203,115 +201,48 @@ export class StreamOutput {
   }
 
   /**
-   * Adds a video rendition fed by `source` (a transcoded rung). It is cut by the same rule as the
-   * source; its first segment starts at its first keyframe that starts a source segment, and
-   * takes that segment's sequence number, so every rendition has the same numbers and spans.
-   * A rendition id that exists (a reconnected publisher's new transcoder) continues its output.
+   * Adds a video rendition fed by `source` (a transcoded rung, a sibling key), joined to the
+   * source's numbering (packager/rendition-join.ts). A rendition id that exists (a reconnected
+   * publisher's new transcoder) continues its output.
    */
   addVideoRendition(id: string, source: { subscribe(sink: StreamSink): () => void }): TrackOutput {
     const output = this.videos.get(id) ?? this.createTrackOutput(id, 'video');
     const resumed = this.videos.has(id);
     this.videos.set(id, output);
-    let segmenter: TrackSegmenter | undefined;
-    let pendingTrack: Parameters<TrackSegmenter['setTrack']>[0] | undefined;
-    /** Frames from a keyframe the source has not reached yet (another socket may lag a little). */
-    let held: Frame[] = [];
-    /** Keyframes that start no source segment: past a few, the rendition is reported misaligned. */
-    let unmatchedKeyframes = 0;
-
-    const start = (sequence: number): void => {
-      this.renditionProblems.delete(id);
-      segmenter = new TrackSegmenter('video', new CmafMuxer('video', output), {
-        segmentDuration: this.config.segmentDuration,
-        partDuration: this.config.partDuration,
-        firstSequence: sequence,
-        firstInitId: output.currentInitId + 1,
-        startsWithDiscontinuity: resumed,
-      });
-      segmenter.setTrack(pendingTrack!);
-      const frames = held;
-      held = [];
-      for (const f of frames) segmenter.pushLeading(f);
-    };
-    /**
-     * A rendition that lost media (its transcoder restarted) rejoins at the source segment its
-     * keyframe starts: the numbers it missed are listed as gaps, so sequence N is the same
-     * moment in every rendition.
-     */
-    const realign = (frame: Frame): void => {
-      const twin = this.sourceSegmentStarts.get(frame.dts);
-      if (!segmenter || !twin || Math.abs(frame.wallclock - twin.wallclock) > RENDITION_JOIN_WINDOW_MS) return;
-      const expected = segmenter.nextSequence + (segmenter.started ? 1 : 0);
-      if (twin.sequence <= expected) return;
-      const track = segmenter.currentTrack;
-      segmenter.end();
-      const sourceTrack = this.videos.get(SOURCE_RENDITION)!;
-      for (let n = segmenter.nextSequence; n < twin.sequence; n++) {
-        const src = sourceTrack.segments.find((x) => x.sequence === n);
-        if (src) output.addGap(n, src.startTime, src.durationTicks, src.timescale);
-        else output.addGap(n, frame.dts, Math.round(this.config.segmentDuration * 90_000), 90_000);
+    const view = this.sourceView();
+    const join = new RenditionJoin(output, view, this.config, resumed, (problem) => {
+      if (problem === undefined) {
+        this.renditionProblems.delete(id);
+        return;
       }
-      segmenter = new TrackSegmenter('video', new CmafMuxer('video', output), {
-        segmentDuration: this.config.segmentDuration,
-        partDuration: this.config.partDuration,
-        firstSequence: twin.sequence,
-        firstInitId: output.currentInitId + 1,
-        startsWithDiscontinuity: true,
-      });
-      if (track) segmenter.setTrack(track);
-    };
-    const unmatched = (): void => {
-      held = [];
-      if (++unmatchedKeyframes === 3) {
-        this.renditionProblems.set(id, 'keyframes do not line up with the source rendition: not listed');
-        this.onRenditionProblem(id, this.renditionProblems.get(id)!);
-      }
-    };
-    /** Re-checked whenever the source moves on: the held keyframe starts a source segment, or never will. */
-    const check = (): void => {
-      const head = held[0];
-      if (!head || segmenter) return;
-      const twin = this.sourceSegmentStarts.get(head.dts);
-      // The same media time must also be the same moment: an encoder started later can reuse
-      // timestamps the source had seconds ago. A transcoder rung lags by at most its lag bound.
-      if (twin && Math.abs(head.wallclock - twin.wallclock) <= RENDITION_JOIN_WINDOW_MS) {
-        if (pendingTrack) start(twin.sequence);
-      } else if (twin || this.latestSourceVideoDts >= head.dts) unmatched();
-    };
-    this.sourceWatchers.add(check);
-
-    const unsubscribe = source.subscribe({
-      onTrack: (track) => {
-        if (track.kind !== 'video') return;
-        if (segmenter) segmenter.setTrack(track);
-        else pendingTrack = track;
-      },
-      onFrame: (frame) => {
-        if (frame.kind !== 'video') return;
-        if (segmenter) {
-          if (frame.key) realign(frame);
-          segmenter!.pushLeading(frame);
-          return;
-        }
-        if (frame.key) {
-          if (held.length > 0) unmatched();
-          held = [frame];
-          check();
-        } else if (held.length > 0) {
-          held.push(frame);
-          // Bounded: a source that never reaches this keyframe lets go of what was held.
-          if (held.length > 600) unmatched();
-        }
-      },
-      // The rung's TrackOutput ends with the stream output, not with one transcoder run.
-      onEnd: () => segmenter?.end(),
+      this.renditionProblems.set(id, problem);
+      this.onRenditionProblem(id, problem);
     });
+    const watch = (): void => join.sourceMoved();
+    this.sourceWatchers.add(watch);
+    const unsubscribe = source.subscribe(join);
     this.renditionUnsubscribes.push(() => {
       unsubscribe();
-      this.sourceWatchers.delete(check);
+      this.sourceWatchers.delete(watch);
     });
     if (!resumed) for (const o of this.siblingOutputs.values()) o.renditionsChanged();
     return output;
+  }
+
+  /** What a joining rendition sees of the source (packager/rendition-join.ts). */
+  private sourceView(): SourceView {
+    const starts = this.sourceSegmentStarts;
+    const source = this.videos.get(SOURCE_RENDITION)!;
+    const latest = (): number => this.latestSourceVideoDts;
+    return {
+      segmentStartingAt: (dts) => starts.get(dts),
+      get latestVideoDts() {
+        return latest();
+      },
+      get segments() {
+        return source.segments;
+      },
+    };
   }
 
   get ended(): boolean {
