@@ -99,7 +99,16 @@ export class PublishPath {
     if (registry.list().length >= maxPublishers) {
       return { ok: false, status: 'NetStream.Publish.BadName', reason: `publisher limit reached (${maxPublishers})`, description: 'the server has as many publishers as it takes' };
     }
-    const stream = registry.publish(request.app, request.key);
+    let stream;
+    try {
+      stream = registry.publish(request.app, request.key);
+    } catch (err) {
+      // A publish listener failed (packager, ladder, recorder): the key must not stay taken.
+      const left = registry.get(request.app, request.key);
+      if (left) registry.unpublish(left);
+      logger.error({ err: (err as Error).message, stream: `${request.app}/${request.key}` }, 'publish failed while setting up its outputs');
+      return { ok: false, status: 'NetStream.Publish.BadName', reason: `setting up the stream failed: ${(err as Error).message}`, description: 'the server could not set up the stream' };
+    }
     if (!stream) {
       const path = `${request.app}/${request.key}`;
       return { ok: false, status: 'NetStream.Publish.BadName', reason: 'stream is already live', description: `${path} is already being published` };

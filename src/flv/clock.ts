@@ -44,6 +44,7 @@ export class RtmpClock {
       // ffmpeg's FLV muxer (and so its RTMP output) masks timestamps to 31 bits
       // (libavformat/flvenc.c: "timestamps are 32 bits _signed_"): its clock wraps at 2^31.
       else if (Math.abs(diff + HALF_WRAP) <= this.maxJumpMs) diff += HALF_WRAP;
+      else if (Math.abs(diff - HALF_WRAP) <= this.maxJumpMs) diff -= HALF_WRAP;
       extended = this.lastExtended + diff;
     }
     const first = this.last32 === undefined;

@@ -55,8 +55,8 @@ export function dashRoutes(options: DashRouteOptions): Router {
       lowLatency: options.lowLatency ?? true,
       timelineFromZero: listsFromStart(req.get('user-agent')),
     });
-    // The timeline's head depends on the client (http/client-quirks.ts).
-    res.setHeader('Vary', 'User-Agent');
+    // A live timeline's head depends on the client (http/client-quirks.ts); a static MPD's does not.
+    if (mpd.type === 'dynamic') res.setHeader('Vary', 'User-Agent');
     sendText(res, serializeMpd(mpd), DASH_MIME, mpd.type === 'static' ? 'public, max-age=60' : 'no-cache');
   });
 
@@ -120,6 +120,12 @@ function sequenceAt(track: TrackOutput, time: number): number | undefined {
     if (s.gap) continue;
     if (s.startTime === time) return s.sequence;
     last = s;
+  }
+  // Listed a moment ago, left the window since: served from the cache, as by its number.
+  for (let i = track.history.length - 1; i >= 0; i--) {
+    const s = track.history[i]!;
+    if (!s.gap && s.startTime === time) return s.sequence;
+    if (s.startTime < time) break;
   }
   if (last && !track.ended && track.openSequence === last.sequence + 1 && last.startTime + last.durationTicks === time && track.currentInitId === last.initId) return track.openSequence;
   // The head of a live timeline (packager/dash/mpd.ts, timelineHead): served while the cache holds it.

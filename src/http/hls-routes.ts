@@ -92,6 +92,7 @@ async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Respon
       return;
     }
   }
+  const quirky = msn === undefined && !track.ended && listsFromStart(req.get('user-agent'));
   const answer = (): void => {
     const playlist = buildMediaPlaylist(
       track,
@@ -102,12 +103,13 @@ async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Respon
         lowLatency: true,
         skip,
         publisherPresent: output.suspendedAt === undefined,
-        fromStart: listsFromStart(req.get('user-agent')),
+        fromStart: quirky,
       },
       [...output.videos.values(), output.audio],
     );
-    // The segments listed depend on the client (http/client-quirks.ts).
-    res.setHeader('Vary', 'User-Agent');
+    // The segments listed depend on the client (http/client-quirks.ts); blocking reloads, which
+    // an edge caches and collapses, never do (GStreamer's hlsdemux does not send them).
+    if (msn === undefined && !track.ended) res.setHeader('Vary', 'User-Agent');
     const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
     sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
   };

@@ -427,11 +427,13 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
   private decodeShift(run: Run, out: RungOutput, key: boolean, pts: number, rawDts: number): number {
     if (key) {
       const sourceDts = nearestKeyframeDts(run.keyframeDts, pts);
-      if (sourceDts !== undefined && sourceDts <= pts) out.shift = pts - sourceDts;
+      // A larger reorder delay than the GOP before would put this keyframe's decode time at or
+      // before the last one emitted (and it would be dropped): that GOP keeps the old shift.
+      const fits = out.lastDts === undefined || (sourceDts !== undefined && sourceDts > out.lastDts);
+      if (sourceDts !== undefined && sourceDts <= pts && fits) out.shift = pts - sourceDts;
     }
     const dts = out.shift > 0 ? pts - out.shift : rawDts;
-    // A smaller reorder delay from one GOP to the next must not send decode times backwards.
-    return out.lastDts !== undefined && dts <= out.lastDts && !key ? out.lastDts + 1 : dts;
+    return out.lastDts !== undefined && dts <= out.lastDts ? out.lastDts + 1 : dts;
   }
 
   /** The source frame's arrival time for the same dts: keeps PROGRAM-DATE-TIME equal across renditions. */

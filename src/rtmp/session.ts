@@ -360,7 +360,14 @@ export class RtmpSession {
     }
     // Media that follows `publish` is held (bounded) until the gate has decided.
     this.state = 'authorizing';
-    void this.publishPath.authorize(request).then((decision) => this.decided(request, streamId, decision));
+    void this.publishPath
+      .authorize(request)
+      .then((decision) => this.decided(request, streamId, decision))
+      .catch((err: unknown) => {
+        this.log.error({ err: (err as Error).message }, 'publish failed after authorization');
+        this.transport.close();
+        this.close('publish failed');
+      });
   }
 
   private decided(request: PublishRequest, streamId: number, decision: PublishDecision): void {

@@ -18,6 +18,11 @@ describe('RtmpClock', () => {
     const ms = [half - 66, half - 33, half - 40, 1, 34, 20].map((t) => c.read(t));
     expect(ms.map((r) => r.ms)).toEqual([half - 66, half - 33, half - 40, half + 1, half + 34, half + 20]);
     expect(ms.every((r) => r.discontinuityMs === undefined)).toBe(true);
+    // A message from just before the wrap arriving just after it steps back across it.
+    const c2 = new RtmpClock(10_000);
+    const steps = [half - 40, 10, half - 20, 40].map((t) => c2.read(t));
+    expect(steps.map((r) => r.ms)).toEqual([half - 40, half + 10, half - 20, half + 40]);
+    expect(steps.every((r) => r.discontinuityMs === undefined)).toBe(true);
   });
 
   it('re-bases on a jump larger than the limit, either way, and reports it', () => {

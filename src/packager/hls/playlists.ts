@@ -49,7 +49,8 @@ export function partTargetOf(track: TrackOutput, partDuration: number): number {
 }
 
 export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOptions, others: readonly TrackOutput[] = []): MediaPlaylist {
-  const fromStart = options.fromStart === true && (track.history.length > 0 || track.historyDroppedDiscontinuities > 0);
+  // From the very first playlist on, so MEDIA-SEQUENCE never goes back when history begins.
+  const fromStart = options.fromStart === true;
   const all = fromStart ? [...track.history, ...track.segments] : track.segments;
   const listed = fromStart ? all : all.slice(Math.max(0, all.length - options.window));
   const targetDuration = targetDurationOf(track, options.segmentDuration);

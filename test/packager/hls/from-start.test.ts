@@ -27,6 +27,17 @@ function stream(durations: readonly number[] = DURATIONS): StreamOutput {
 }
 
 describe('media playlist fromStart (GStreamer)', () => {
+  it('never goes back: MEDIA-SEQUENCE is the first segment number from the first playlist on, as segments leave the window', () => {
+    const seen: number[] = [];
+    for (let n = 1; n <= DURATIONS.length; n++) {
+      const output = stream(DURATIONS.slice(0, n));
+      const m = parseM3u8(serializeMediaPlaylist(buildMediaPlaylist(output.videos.get('src')!, { ...OPTIONS, fromStart: true })));
+      seen.push(m.mediaSequence!);
+      expect(m.segments).toHaveLength(n);
+    }
+    expect(new Set(seen)).toEqual(new Set([FIRST_SEQUENCE]));
+  });
+
   it('lists every segment from the first, with exact durations, while the default lists the window', () => {
     const output = stream();
     const src = output.videos.get('src')!;
