@@ -11,16 +11,18 @@
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 import type { LiveStream } from '../core/stream.js';
-import { splitQuery, type PublishDecision, type PublishPath, type PublishRequest, type Publisher } from '../core/publish.js';
+import { type PublishDecision, type PublishPath, type PublishRequest, type Publisher } from '../core/publish.js';
 import { FlvIngest, type IngestEvent } from '../flv/ingest.js';
 import { NAME_PATTERN } from '../core/names.js';
-import { decodeAmf0, encodeAmf0, type Amf0Value } from '../flv/amf0.js';
+import { decodeAmf0, type Amf0Value } from '../flv/amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
 import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { PLAY_CHUNK_SIZE, rtmpChunks } from './play-chunks.js';
+import { callError, callResult, connectResult, isAmf0Object, onBwDone, parseConnect, type ConnectCommand } from './net-connection.js';
+import { onFcPublish, onStatus, parseStreamNameCommand, sampleAccess, type StatusLevel, type StreamNameCommand } from './net-stream.js';
 import {
   MessageType,
   UserControlEvent,
@@ -43,7 +45,6 @@ export interface RtmpTransport {
   close(): void;
 }
 
-export { splitQuery };
 
 export interface RtmpSessionOptions {
   /** Authorization, limits and the stream registry: where publishes go. */
@@ -184,12 +185,13 @@ export class RtmpSession {
     this.transport.write(this.writer.encode({ csid, type, streamId, timestamp, payload }));
   }
 
-  private sendCommand(streamId: number, ...values: Amf0Value[]): void {
-    this.send(streamId === 0 ? CSID_COMMAND : CSID_STATUS, MessageType.CommandAMF0, streamId, encodeAmf0(...values));
+  /** A command message (AMF0 body from net-connection.ts / net-stream.ts). */
+  private sendCommand(streamId: number, body: Uint8Array): void {
+    this.send(streamId === 0 ? CSID_COMMAND : CSID_STATUS, MessageType.CommandAMF0, streamId, body);
   }
 
-  private sendStatus(streamId: number, level: 'status' | 'error' | 'warning', code: string, description: string): void {
-    this.sendCommand(streamId, 'onStatus', 0, null, { level, code, description, details: description });
+  private sendStatus(streamId: number, level: StatusLevel, code: string, description: string): void {
+    this.sendCommand(streamId, onStatus(level, code, description));
   }
 
   private handleMessage(message: RtmpMessage): void {
@@ -244,18 +246,18 @@ export class RtmpSession {
     }
     switch (name) {
       case 'connect':
-        return this.onConnect(txn, values[2]);
+        return this.onConnect(parseConnect(values));
       case 'releaseStream':
       case 'FCPublish':
-        this.sendCommand(0, '_result', txn, null, undefined);
-        if (name === 'FCPublish') this.sendCommand(0, 'onFCPublish', 0, null, { code: 'NetStream.Publish.Start', description: 'FCPublish' });
+        this.sendCommand(0, callResult(txn));
+        if (name === 'FCPublish') this.sendCommand(0, onFcPublish());
         return;
       case 'createStream':
         this.requireConnected(name);
-        this.sendCommand(0, '_result', txn, null, this.nextStreamId);
+        this.sendCommand(0, callResult(txn, this.nextStreamId));
         return;
       case 'publish':
-        return this.onPublish(txn, values[3], message.streamId || PUBLISH_STREAM_ID);
+        return this.onPublish(parseStreamNameCommand(values), message.streamId || PUBLISH_STREAM_ID);
       case 'FCUnpublish':
       case 'deleteStream':
       case 'closeStream':
@@ -270,29 +272,23 @@ export class RtmpSession {
           this.ingest = undefined;
           this.state = 'connected';
         }
-        if (name === 'FCUnpublish') this.sendCommand(0, '_result', txn, null, undefined);
+        if (name === 'FCUnpublish') this.sendCommand(0, callResult(txn));
         return;
       case 'getStreamLength':
       case '_checkbw':
       case 'receiveAudio':
       case 'receiveVideo':
-        if (txn > 0) this.sendCommand(0, '_result', txn, null, undefined);
+        if (txn > 0) this.sendCommand(0, callResult(txn));
         return;
       case 'play':
-        return this.onPlay(values[3], message.streamId || PUBLISH_STREAM_ID);
+        return this.onPlay(parseStreamNameCommand(values), message.streamId || PUBLISH_STREAM_ID);
       case '_result':
       case '_error':
       case 'onBWDone':
         return;
       default:
         this.log.debug({ command: name }, 'unknown rtmp command');
-        if (txn > 0) {
-          this.sendCommand(0, '_error', txn, null, {
-            level: 'error',
-            code: 'NetConnection.Call.Failed',
-            description: `Method not found (${name.slice(0, 64)})`,
-          });
-        }
+        if (txn > 0) this.sendCommand(0, callError(txn, 'NetConnection.Call.Failed', `Method not found (${name.slice(0, 64)})`));
     }
   }
 
@@ -302,20 +298,13 @@ export class RtmpSession {
     }
   }
 
-  private onConnect(txn: number, commandObject: Amf0Value): void {
+  private onConnect(command: ConnectCommand): void {
     if (this.state !== 'connecting') throw new GatewayError('rtmp.session', 'connect sent twice', {});
-    const obj = isObject(commandObject) ? commandObject : {};
-    const appRaw = typeof obj['app'] === 'string' ? obj['app'] : '';
-    if (appRaw.length > 1024) throw new GatewayError('rtmp.session', `connect app of ${appRaw.length} characters`, {});
-    const appParts = splitQuery(appRaw);
-    // Trailing slashes trimmed by a loop: a regex here was quadratic on hostile input.
-    let end = appParts.name.length;
-    while (end > 0 && appParts.name.charCodeAt(end - 1) === 0x2f) end--;
-    const app = appParts.name.slice(0, end);
-    this.appQuery = appParts.query;
-    this.tcUrl = typeof obj['tcUrl'] === 'string' ? splitQuery(obj['tcUrl']).name : '';
+    const { txn, app } = command;
+    this.appQuery = command.appQuery;
+    this.tcUrl = command.tcUrl;
     if (!NAME_PATTERN.test(app)) {
-      this.sendCommand(0, '_error', txn, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: 'invalid application name' });
+      this.sendCommand(0, callError(txn, 'NetConnection.Connect.Rejected', 'invalid application name'));
       this.transport.close();
       this.state = 'closed';
       return;
@@ -326,21 +315,14 @@ export class RtmpSession {
     this.send(CSID_PROTOCOL, MessageType.SetPeerBandwidth, 0, setPeerBandwidthPayload(WINDOW_ACK_SIZE, 2));
     this.send(CSID_PROTOCOL, MessageType.SetChunkSize, 0, setChunkSizePayload(PLAY_CHUNK_SIZE));
     this.writer.chunkSize = PLAY_CHUNK_SIZE;
-    this.sendCommand(
-      0,
-      '_result',
-      txn,
-      { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1 },
-      { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding: 0 },
-    );
-    this.sendCommand(0, 'onBWDone', 0, null);
+    this.sendCommand(0, connectResult(txn));
+    this.sendCommand(0, onBwDone());
     this.state = 'connected';
   }
 
-  private onPublish(txn: number, nameValue: Amf0Value, streamId: number): void {
+  private onPublish(command: StreamNameCommand, streamId: number): void {
     this.requireConnected('publish');
-    const raw = typeof nameValue === 'string' ? nameValue : '';
-    const { name, query } = splitQuery(raw);
+    const { name, query } = command;
     if (!NAME_PATTERN.test(name)) {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'invalid stream name');
       this.log.warn('publish refused: invalid stream name');
@@ -352,7 +334,6 @@ export class RtmpSession {
       this.sendStatus(streamId, 'error', 'NetStream.Publish.BadName', 'already publishing on this connection');
       return;
     }
-    void txn;
     const request: PublishRequest = { app: this.app, key: name, query, appQuery: this.appQuery, ip: this.remoteAddress, tcUrl: this.tcUrl };
     if (!this.publishPath.gated) {
       this.startPublish(request, streamId);
@@ -414,9 +395,9 @@ export class RtmpSession {
     this.log.info('publish started');
   }
 
-  private onPlay(nameValue: Amf0Value, streamId: number): void {
+  private onPlay(command: StreamNameCommand, streamId: number): void {
     this.requireConnected('play');
-    const { name, query } = splitQuery(typeof nameValue === 'string' ? nameValue : '');
+    const { name, query } = command;
     if (this.playbackAuth?.enabled) {
       const token = new URLSearchParams(query).get('token') ?? new URLSearchParams(this.appQuery).get('token') ?? '';
       if (!this.playbackAuth.check(this.app, name, token)) {
@@ -438,7 +419,7 @@ export class RtmpSession {
     this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamBegin, streamId));
     this.sendStatus(streamId, 'status', 'NetStream.Play.Reset', `Playing and resetting ${hub.stream.path}.`);
     this.sendStatus(streamId, 'status', 'NetStream.Play.Start', `Started playing ${hub.stream.path}.`);
-    this.send(CSID_STATUS, MessageType.DataAMF0, streamId, encodeAmf0('|RtmpSampleAccess', false, false));
+    this.send(CSID_STATUS, MessageType.DataAMF0, streamId, sampleAccess());
 
     const transport = this.transport;
     const policy = new PlayerQueuePolicy(this.maxPlayerQueueBytes);
@@ -480,7 +461,7 @@ export class RtmpSession {
     if (values[0] === '@setDataFrame') i = 1;
     if (values[i] !== 'onMetaData') return;
     const meta = values[i + 1];
-    if (isObject(meta)) this.publisher.metadata(meta);
+    if (isAmf0Object(meta)) this.publisher.metadata(meta);
   }
 
   private handleMedia(kind: 'audio' | 'video', timestamp: number, payload: Uint8Array): void {
@@ -496,8 +477,4 @@ export class RtmpSession {
       else publisher.warning(event.code, event.message, now);
     }
   }
-}
-
-function isObject(v: Amf0Value | undefined): v is Record<string, Amf0Value> & object {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }

@@ -1,0 +1,67 @@
+/**
+ * NetConnection commands (Adobe RTMP spec §7.2.1), parsed and built side by side: `connect`,
+ * `createStream`, call results and errors. Bytes in, values out: AMF0 bodies of command messages.
+ */
+import { GatewayError } from '../core/errors.js';
+import { splitQuery } from '../core/publish.js';
+import { encodeAmf0, type Amf0Object, type Amf0Value } from '../flv/amf0.js';
+
+export interface ConnectCommand {
+  readonly txn: number;
+  /** The application name without its `?query`, trailing slashes removed. */
+  readonly app: string;
+  /** The query of the app name (`live?token=…`): tokens, never logged. */
+  readonly appQuery: string;
+  /** tcUrl without its query. */
+  readonly tcUrl: string;
+}
+
+/** Longest connect app accepted before any parsing of it (hostile clients send megabytes). */
+const MAX_APP_LENGTH = 1024;
+
+export function isAmf0Object(v: Amf0Value | undefined): v is Amf0Object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** `connect` (§7.2.1.1): [ "connect", txn, commandObject, optionalUserArguments? ]. */
+export function parseConnect(values: readonly Amf0Value[]): ConnectCommand {
+  const txn = typeof values[1] === 'number' ? values[1] : 0;
+  const obj = isAmf0Object(values[2]) ? values[2] : {};
+  const appRaw = typeof obj['app'] === 'string' ? obj['app'] : '';
+  if (appRaw.length > MAX_APP_LENGTH) throw new GatewayError('rtmp.session', `connect app of ${appRaw.length} characters`, {});
+  const appParts = splitQuery(appRaw);
+  // Trailing slashes trimmed by a loop: a regex here was quadratic on hostile input.
+  let end = appParts.name.length;
+  while (end > 0 && appParts.name.charCodeAt(end - 1) === 0x2f) end--;
+  return {
+    txn,
+    app: appParts.name.slice(0, end),
+    appQuery: appParts.query,
+    tcUrl: typeof obj['tcUrl'] === 'string' ? splitQuery(obj['tcUrl']).name : '',
+  };
+}
+
+/** `_result` of `connect`: the FMS 3.5 properties encoders and players expect. */
+export function connectResult(txn: number): Uint8Array {
+  return encodeAmf0(
+    '_result',
+    txn,
+    { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1 },
+    { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding: 0 },
+  );
+}
+
+/** `_result` of any call: [ "_result", txn, null, value ]. */
+export function callResult(txn: number, value?: Amf0Value): Uint8Array {
+  return encodeAmf0('_result', txn, null, value);
+}
+
+/** `_error` of a call, with a NetConnection status object. */
+export function callError(txn: number, code: string, description: string): Uint8Array {
+  return encodeAmf0('_error', txn, null, { level: 'error', code, description });
+}
+
+/** `onBWDone`, which librtmp-based clients (OBS) wait for after connect. */
+export function onBwDone(): Uint8Array {
+  return encodeAmf0('onBWDone', 0, null);
+}
