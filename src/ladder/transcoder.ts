@@ -105,12 +105,6 @@ interface RungOutput {
   readonly ingest: FlvIngest;
   /** Latest dts this run produced for the rung (source timeline), undefined before the first. */
   lastDts: number | undefined;
-  /**
-   * pts - dts of the source keyframe the rung's current GOP started on: the rung's decode
-   * times are its presentation times minus this, so its keyframes land on the source's *decode*
-   * instants (see `decodeShift`).
-   */
-  shift: number;
 }
 
 interface PendingInput {
@@ -130,6 +124,8 @@ interface Run {
   pendingHead: number;
   /** Source keyframes fed to this run, pts -> dts (the most recent few). */
   readonly keyframeDts: Map<number, number>;
+  /** Largest pts - dts of the source frames fed to this run (its reorder delay). */
+  maxCompositionOffset: number;
   /** The reason it was killed by us, if so. */
   failure: string | undefined;
   stopping: boolean;
@@ -310,11 +306,12 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     const run: Run = {
       child,
       baseMs: Math.floor(first.dts / TICKS_PER_MS),
-      outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined, shift: 0 })),
+      outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined })),
       startedAt: performance.now(),
       pending: [],
       pendingHead: 0,
       keyframeDts: new Map(),
+      maxCompositionOffset: 0,
       failure: undefined,
       stopping: false,
       finished: false,
@@ -369,6 +366,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     run.lastMs = ms;
     run.child.stdin?.write(encodeFlvTag(FLV_TAG_VIDEO, ms, videoFrameBody(frame, source.codec)));
     run.pending.push({ dts: frame.dts, at: performance.now(), wallclock: frame.wallclock });
+    if (frame.pts - frame.dts > run.maxCompositionOffset) run.maxCompositionOffset = frame.pts - frame.dts;
     if (frame.key) {
       run.keyframeDts.set(frame.pts, frame.dts);
       if (run.keyframeDts.size > KEYFRAMES_REMEMBERED) run.keyframeDts.delete(run.keyframeDts.keys().next().value!);
@@ -418,21 +416,22 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
 
   /**
    * A rung's decode time on the source's decode timeline. The rung has no reordering (dts == pts
-   * == the source frame's pts), while a source with B-frames decodes its keyframe earlier than it
-   * shows it (dts = pts - reorder delay) and is cut on dts. So every rung frame's dts is its pts
-   * minus the composition offset of the source keyframe its GOP started on: rung keyframes then
-   * sit on exactly the source's cut instants, presentation times stay the source's, and the rung
-   * carries a constant composition offset (ISO/IEC 14496-12 §8.6.1.3, like any reordered stream).
+   * == the source frame's pts), while a source with B-frames decodes a keyframe earlier than it
+   * shows it (dts = pts - its composition offset) and is cut on dts. So:
+   *  - a rung keyframe takes the decode time of the source keyframe it was made from: it sits on
+   *    exactly the source's cut instant, and the rung is cut with the same numbers;
+   *  - every other rung frame decodes at pts - the largest composition offset the source has
+   *    shown so far, so decode times always increase into the next keyframe, whose offset is at
+   *    most that (x264's open-GOP I-frames have a larger one than its first IDR).
+   * Presentation times stay the source's; the rung carries composition offsets like any
+   * reordered stream (ISO/IEC 14496-12 §8.6.1.3).
    */
   private decodeShift(run: Run, out: RungOutput, key: boolean, pts: number, rawDts: number): number {
     if (key) {
       const sourceDts = nearestKeyframeDts(run.keyframeDts, pts);
-      // A larger reorder delay than the GOP before would put this keyframe's decode time at or
-      // before the last one emitted (and it would be dropped): that GOP keeps the old shift.
-      const fits = out.lastDts === undefined || (sourceDts !== undefined && sourceDts > out.lastDts);
-      if (sourceDts !== undefined && sourceDts <= pts && fits) out.shift = pts - sourceDts;
+      if (sourceDts !== undefined && sourceDts <= pts && (out.lastDts === undefined || sourceDts > out.lastDts)) return sourceDts;
     }
-    const dts = out.shift > 0 ? pts - out.shift : rawDts;
+    const dts = run.maxCompositionOffset > 0 ? pts - run.maxCompositionOffset : rawDts;
     return out.lastDts !== undefined && dts <= out.lastDts ? out.lastDts + 1 : dts;
   }
 

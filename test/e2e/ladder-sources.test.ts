@@ -14,7 +14,7 @@ import { COMMITTED_FIXTURES, committedFixture, type CommittedFixture } from '../
 import { fetchBytes, fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { untilUpdate } from '../helpers/events.js';
-import { firstFrameIsKey, probe } from '../helpers/media-check.js';
+import { decodeErrors, downloadRendition, firstFrameIsKey, probe } from '../helpers/media-check.js';
 
 /** Two small rungs below every fixture's bitrate, one frame-rate capped (decimation keeps keyframes). */
 const LADDER = {
@@ -79,6 +79,13 @@ describe('the ladder with awkward real-world sources', () => {
           writeFileSync(file, Buffer.concat([init.bytes, media.bytes]));
           expect((await probe(file)).streams[0]!.codec_name).toBe('h264');
           expect(await firstFrameIsKey(file)).toBe(true);
+          // The whole listed rendition decodes: no GOP lost its keyframe to the decode-time shift.
+          // (ffmpeg's null muxer also warns when a frame-rate-capped rung keeps a source keyframe
+          // closer to the previous frame than the output frame interval: not a decoding problem.)
+          const errors = (await decodeErrors((await downloadRendition(`${base}/${rungName}/index.m3u8`)).file))
+            .split('\n')
+            .filter((line) => line.trim() !== '' && !/non monotonically increasing dts to muxer/.test(line));
+          expect(errors, `${rungName} decodes`).toEqual([]);
         }
         // The audio rendition keeps the source's rate and channels.
         const audio = output.audio.track;
