@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import { publish, startTestGateway } from '../test/helpers/gateway.js';
+import { freePort } from './fixtures.js';
 
 export interface FanoutResult {
   players: number;
@@ -50,16 +50,6 @@ async function measure(cpuNow: () => number, during: Promise<unknown>, seconds: 
   const wall = (performance.now() - t0) / 1000;
   void seconds;
   return ((c1 - c0) / wall) * 100;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const selfCpu = (): number => {

@@ -1,5 +1,6 @@
 /** Bench media, made once with ffmpeg and kept in .bench/ (git-ignored). */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../test/helpers/process.js';
 import { ffmpegPath } from '../test/helpers/tools.js';
@@ -31,6 +32,18 @@ export async function benchFixture(seconds: number): Promise<string> {
   if (r.code !== 0) throw new Error(r.stderr);
   renameSync(tmp, file);
   return file;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server started in another process). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export function median(values: readonly number[]): number {

@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestGateway } from '../test/helpers/gateway.js';
+import { freePort } from './fixtures.js';
 import { run } from '../test/helpers/process.js';
 
 export interface HttpResult {
@@ -23,16 +23,6 @@ async function wrk(url: string, seconds: number): Promise<number> {
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   if (!m) throw new Error(`wrk output: ${r.stdout} ${r.stderr}`);
   return Number(m[1]);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export function wrkAvailable(): boolean {

@@ -8,10 +8,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { DASH_JS_PATH, HLS_JS_PATH, openBrowser } from '../test/helpers/browser.js';
 import { ffmpegPath } from '../test/helpers/tools.js';
-import { median } from './fixtures.js';
+import { freePort, median } from './fixtures.js';
 
 export interface PlayerLatency {
   readonly player: string;
@@ -21,17 +20,6 @@ export interface PlayerLatency {
   readonly max: number;
   readonly runs: number[];
   readonly stalls: number[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function startGatewayProcess(rtmpPort: number, httpPort: number): Promise<ChildProcess> {

@@ -9,7 +9,7 @@
  * Legacy audio:   SoundFormat(4) SoundRate(2) SoundSize(1) SoundType(1) | AACPacketType(8) | data
  * Enhanced audio: SoundFormat(4)=9 PacketType(4) | [ModEx...] | FourCC(32) | data
  */
-import { readI24, readU16 } from '../core/bytes.js';
+import { readI24, readU16, writeU24 } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type VideoTrack } from '../core/media.js';
 
@@ -254,18 +254,14 @@ export function videoFrameBody(frame: Frame, codec: VideoTrack['codec']): Uint8A
     const body = new Uint8Array(8 + frame.data.byteLength);
     body[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames (with composition time)
     body.set([0x68, 0x76, 0x63, 0x31], 1);
-    body[5] = (cts >> 16) & 0xff;
-    body[6] = (cts >> 8) & 0xff;
-    body[7] = cts & 0xff;
+    writeU24(body, 5, cts & 0xffffff); // SI24, two's complement
     body.set(frame.data, 8);
     return body;
   }
   const body = new Uint8Array(5 + frame.data.byteLength);
   body[0] = ((frame.key ? 1 : 2) << 4) | 7;
   body[1] = 1;
-  body[2] = (cts >> 16) & 0xff;
-  body[3] = (cts >> 8) & 0xff;
-  body[4] = cts & 0xff;
+  writeU24(body, 2, cts & 0xffffff); // SI24, two's complement
   body.set(frame.data, 5);
   return body;
 }

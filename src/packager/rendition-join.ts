@@ -25,9 +25,9 @@ export interface SourceView {
   /** The source segment starting at this dts (90 kHz): its number and arrival time. */
   segmentStartingAt(dts: number): { sequence: number; wallclock: number } | undefined;
   /** Decode time of the newest source video frame. */
-  readonly latestVideoDts: number;
+  latestVideoDts(): number;
   /** The source's listed segments (for the spans of gaps). */
-  readonly segments: readonly SegmentInfo[];
+  segments(): readonly SegmentInfo[];
 }
 
 export class RenditionJoin implements StreamSink {
@@ -83,7 +83,7 @@ export class RenditionJoin implements StreamSink {
     // timestamps the source had seconds ago. A transcoder rung lags by at most its lag bound.
     if (twin && Math.abs(head.wallclock - twin.wallclock) <= RENDITION_JOIN_WINDOW_MS) {
       if (this.pendingTrack) this.start(twin.sequence, this.pendingTrack);
-    } else if (twin || this.source.latestVideoDts >= head.dts) this.unmatched();
+    } else if (twin || this.source.latestVideoDts() >= head.dts) this.unmatched();
   }
 
   private newSegmenter(firstSequence: number, discontinuity: boolean): TrackSegmenter {
@@ -116,7 +116,7 @@ export class RenditionJoin implements StreamSink {
     const track = segmenter.currentTrack;
     segmenter.end();
     for (let n = segmenter.nextSequence; n < twin.sequence; n++) {
-      const src = this.source.segments.find((x) => x.sequence === n);
+      const src = this.source.segments().find((x) => x.sequence === n);
       if (src) this.output.addGap(n, src.startTime, src.durationTicks, src.timescale);
       else this.output.addGap(n, frame.dts, Math.round(this.config.segmentDuration * 90_000), 90_000);
     }

@@ -8,7 +8,6 @@ import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
 import { RenditionJoin, type SourceView } from './rendition-join.js';
 import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
 import type { StreamSink } from '../core/stream.js';
-import type { Frame } from '../core/media.js';
 import { MediaClock } from './media-clock.js';
 import { TrackOutput } from './track-output.js';
 
@@ -231,17 +230,11 @@ export class StreamOutput {
 
   /** What a joining rendition sees of the source (packager/rendition-join.ts). */
   private sourceView(): SourceView {
-    const starts = this.sourceSegmentStarts;
     const source = this.videos.get(SOURCE_RENDITION)!;
-    const latest = (): number => this.latestSourceVideoDts;
     return {
-      segmentStartingAt: (dts) => starts.get(dts),
-      get latestVideoDts() {
-        return latest();
-      },
-      get segments() {
-        return source.segments;
-      },
+      segmentStartingAt: (dts) => this.sourceSegmentStarts.get(dts),
+      latestVideoDts: () => this.latestSourceVideoDts,
+      segments: () => source.segments,
     };
   }
 

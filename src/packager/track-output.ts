@@ -267,12 +267,12 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
    * The bytes of init `id` and the first part of segment `sequence` (the whole segment once it left
    * the window): live or from the cache, e.g. for a thumbnail of a stream that has ended.
    */
-  keyframeMedia(sequence: number, initId: number): { init: Uint8Array[]; media: Uint8Array[] } | undefined {
+  keyframeMedia(sequence: number, initId: number): { init: readonly Uint8Array[]; media: readonly Uint8Array[] } | undefined {
     const live = this.liveSegments.get(sequence);
     const initBytes = this.inits.get(initId);
     const init = initBytes ? [initBytes] : this.options.cache.get(`${this.options.cacheKey}/${initFileName(this.options.session, initId)}`)?.chunks;
     const media = live?.parts[0] ? [live.parts[0].bytes] : this.options.cache.get(`${this.options.cacheKey}/${segmentFileName(this.options.session, sequence)}`)?.chunks;
-    return init && media ? { init: [...init], media: [...media] } : undefined;
+    return init && media ? { init, media } : undefined;
   }
 
   /** Bytes of part `index` of segment `sequence`, whether complete or in progress. */

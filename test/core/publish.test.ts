@@ -4,12 +4,10 @@
  * the same playlists as the same file published over RTMP by ffmpeg.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { silentLogger } from '../../src/core/logger.js';
 import { PublishPath, type PublishGate } from '../../src/core/publish.js';
 import { StreamRegistry } from '../../src/core/stream.js';
-import { FlvIngest } from '../../src/flv/ingest.js';
-import { FLV_TAG_AUDIO, FLV_TAG_VIDEO, FlvReader } from '../../src/flv/reader.js';
+import { readFlvSource } from '../ladder/flv-source.js';
 import { committedFixture } from '../helpers/fixtures.js';
 import { fetchText, publish, startTestGateway } from '../helpers/gateway.js';
 import { untilUpdate } from '../helpers/events.js';
@@ -18,16 +16,9 @@ import type { Publisher } from '../../src/core/publish.js';
 
 /** Pushes a whole FLV file through a Publisher, as any ingest protocol would. */
 function pushFlvFile(publisher: Publisher, file: string): void {
-  const ingest = new FlvIngest();
-  const now = Date.now();
-  for (const tag of new FlvReader().push(readFileSync(file))) {
-    if (tag.type !== FLV_TAG_VIDEO && tag.type !== FLV_TAG_AUDIO) continue;
-    const events = tag.type === FLV_TAG_VIDEO ? ingest.pushVideo(tag.timestamp, tag.payload, now + tag.timestamp) : ingest.pushAudio(tag.timestamp, tag.payload, now + tag.timestamp);
-    for (const e of events) {
-      if (e.type === 'track') publisher.track(e.track);
-      else if (e.type === 'frame') publisher.frame(e.frame);
-      else publisher.warning(e.code, e.message, now);
-    }
+  for (const e of readFlvSource(file).events) {
+    if (e.type === 'track') publisher.track(e.track);
+    else publisher.frame(e.frame);
   }
   publisher.end('end of file');
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import type { RunningGateway } from '../../src/gateway.js';
-import { clientTool } from '../helpers/clients.js';
+import { clientTool } from '../helpers/tools.js';
 import { committedFixture, type CommittedFixture } from '../helpers/fixtures.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { untilUpdate } from '../helpers/events.js';

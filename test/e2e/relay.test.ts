@@ -5,7 +5,7 @@ import type { RunningGateway } from '../../src/gateway.js';
 import { fixture } from '../helpers/fixtures.js';
 import { publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { run } from '../helpers/process.js';
-import { ffmpegPath, ffprobePath } from '../helpers/tools.js';
+import { clientTool, ffmpegPath, ffprobePath } from '../helpers/tools.js';
 import { ClientHandshake } from '../../src/rtmp/handshake.js';
 import { ChunkReader, ChunkWriter } from '../../src/rtmp/chunk.js';
 import { decodeAmf0, encodeAmf0 } from '../../src/flv/amf0.js';
@@ -13,7 +13,6 @@ import { MessageType } from '../../src/rtmp/messages.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientTool } from '../helpers/clients.js';
 
 const rtmpdump = clientTool('rtmpdump');
 

@@ -66,3 +66,17 @@ export function missingPlayerTools(): string[] {
   if (!vlcCommand()) missing.push('cvlc (apt-get install vlc-bin vlc-plugin-base; as root also setpriv or runuser)');
   return missing;
 }
+
+/**
+ * Any other third-party client on PATH (rtmpdump, gst-launch-1.0 as a publisher). Under CI
+ * (REQUIRE_BROWSER=1) a missing client is a failure, not a skip; elsewhere the test skips loudly.
+ */
+export function clientTool(name: string): string | undefined {
+  const path = findOnPath(name);
+  if (path) return path;
+  if (process.env['REQUIRE_BROWSER'] === '1') {
+    throw new Error(`REQUIRE_BROWSER=1 but ${name} is not installed (.ci/run installs it with apt-get)`);
+  }
+  console.warn(`\n!!! ${name} not found: its client tests are SKIPPED !!!\n`);
+  return undefined;
+}

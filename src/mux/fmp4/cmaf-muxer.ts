@@ -36,20 +36,8 @@ export class CmafMuxer implements ChunkSink {
       samples[i] = { duration: durations[i]!, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
     }
     const bytes = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples });
-    const part: CmafPart = {
-      kind: group.kind,
-      segment: group.segment,
-      index: group.index,
-      startTime: group.startTime,
-      duration: group.duration,
-      timescale: group.timescale,
-      independent: group.independent,
-      discontinuity: group.discontinuity,
-      initId: group.configId,
-      bytes,
-      wallclock: group.wallclock,
-      frames,
-    };
+    const { configId, durations: _durations, ...timing } = group;
+    const part: CmafPart = { ...timing, initId: configId, bytes };
     if (group.index === 0) this.parts = [];
     this.parts.push(part);
     this.sink.onPart(part);

@@ -3,7 +3,8 @@
  * directly with hand-made CMAF init, part and segment objects (the bytes are tiny dummies), so
  * MPD and playlist builders see exactly the state a live stream would give them.
  */
-import { vi } from 'vitest';
+import { afterEach, vi } from 'vitest';
+import type { MpdOptions } from '../../../src/packager/dash/mpd.js';
 import type { AudioTrack, VideoTrack } from '../../../src/core/media.js';
 import { StreamRegistry } from '../../../src/core/stream.js';
 import { SegmentCache } from '../../../src/cache/segment-cache.js';
@@ -153,4 +154,32 @@ export function feedStream(output: StreamOutput, options: { video?: boolean; aud
     videoAt += d;
     sequence++;
   }
+}
+
+/** MpdOptions for the fabricated streams, built at wall clock `now` (ms). */
+export function mpdOptionsAt(now: number): MpdOptions {
+  return {
+    segmentDuration: PACKAGER.segmentDuration,
+    partDuration: PACKAGER.partDuration,
+    window: PACKAGER.playlistWindow,
+    now,
+    utcTimingUrl: 'http://gw.test/api/time',
+    lowLatency: false,
+  };
+}
+
+/**
+ * Call at a test file's top level: returns a maker of fresh fabricated StreamOutputs, whose
+ * registries are closed after each test.
+ */
+export function fabricatedStreams(): () => StreamOutput {
+  const registries: OutputRegistry[] = [];
+  afterEach(() => {
+    for (const r of registries.splice(0)) r.close();
+  });
+  return () => {
+    const { registry, output } = fabricateOutput();
+    registries.push(registry);
+    return output;
+  };
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'mpd-parser';
 import {
   buildMpd,
@@ -12,44 +12,19 @@ import {
 import { serializeMpd } from '../../../src/packager/dash/serialize.js';
 import { buildMediaPlaylist } from '../../../src/packager/hls/playlists.js';
 import { serializeMediaPlaylist } from '../../../src/packager/hls/serialize.js';
-import type { OutputRegistry } from '../../../src/packager/output-registry.js';
 import type { StreamOutput } from '../../../src/packager/stream-output.js';
 import type { TrackOutput } from '../../../src/packager/track-output.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
-import {
-  AUDIO_STEREO,
-  FIRST_SEQUENCE,
-  PACKAGER,
-  SESSION,
-  T0,
-  VIDEO_720P,
-  VIDEO_DURATIONS,
-  fabricateOutput,
-  feedInit,
-  feedSegment,
-  feedStream,
-} from './fabricate.js';
+import { AUDIO_STEREO, FIRST_SEQUENCE, PACKAGER, SESSION, T0, VIDEO_720P, VIDEO_DURATIONS, feedInit, feedSegment, feedStream, fabricatedStreams, mpdOptionsAt } from './fabricate.js';
 
 const NOW = T0 + 25_000;
 const MPD_URL = 'http://gw.test/live/cam/index.mpd';
-const OPTIONS: MpdOptions = {
-  segmentDuration: PACKAGER.segmentDuration,
-  partDuration: PACKAGER.partDuration,
-  window: PACKAGER.playlistWindow,
-  now: NOW,
-  utcTimingUrl: 'http://gw.test/api/time',
-  lowLatency: false,
-};
+const OPTIONS: MpdOptions = mpdOptionsAt(NOW);
 
-const registries: OutputRegistry[] = [];
-afterEach(() => {
-  for (const r of registries.splice(0)) r.close();
-});
+const fabricated = fabricatedStreams();
 
 function stream(): StreamOutput {
-  const { registry, output } = fabricateOutput();
-  registries.push(registry);
-  return output;
+  return fabricated();
 }
 
 function mpdText(output: StreamOutput, options: Partial<MpdOptions> = {}): string {

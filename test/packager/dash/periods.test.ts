@@ -4,38 +4,25 @@
  * segment that would 404). Every MPD is read back by the independent mpd-parser and by our own
  * reader (src/latency/manifests.ts), and each resolved URL is checked against the packager state.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'mpd-parser';
 import { StreamRegistry } from '../../../src/core/stream.js';
 import { buildMpd, type MpdOptions } from '../../../src/packager/dash/mpd.js';
 import { PERIOD_CONTINUITY } from '../../../src/packager/dash/model.js';
 import { serializeMpd } from '../../../src/packager/dash/serialize.js';
-import type { OutputRegistry } from '../../../src/packager/output-registry.js';
 import type { StreamOutput } from '../../../src/packager/stream-output.js';
 import type { SegmentInfo, TrackOutput } from '../../../src/packager/track-output.js';
 import { expandTemplate, parseMpdRepresentation } from '../../../src/latency/manifests.js';
-import { AUDIO_STEREO, FIRST_SEQUENCE, PACKAGER, SESSION, T0, VIDEO_720P, fabricateOutput, feedInit, feedSegment, feedStream } from './fabricate.js';
+import { AUDIO_STEREO, FIRST_SEQUENCE, PACKAGER, SESSION, T0, VIDEO_720P, feedInit, feedSegment, feedStream, fabricatedStreams, mpdOptionsAt } from './fabricate.js';
 
 const NOW = T0 + 40_000;
 const MPD_URL = 'http://gw.test/live/cam/index.mpd';
-const OPTIONS: MpdOptions = {
-  segmentDuration: PACKAGER.segmentDuration,
-  partDuration: PACKAGER.partDuration,
-  window: PACKAGER.playlistWindow,
-  now: NOW,
-  utcTimingUrl: 'http://gw.test/api/time',
-  lowLatency: false,
-};
+const OPTIONS: MpdOptions = mpdOptionsAt(NOW);
 
-const registries: OutputRegistry[] = [];
-afterEach(() => {
-  for (const r of registries.splice(0)) r.close();
-});
+const fabricated = fabricatedStreams();
 
 function stream(): StreamOutput {
-  const { registry, output } = fabricateOutput();
-  registries.push(registry);
-  return output;
+  return fabricated();
 }
 
 function mpdText(output: StreamOutput, options: Partial<MpdOptions> = {}): string {

@@ -3,33 +3,21 @@
  * timelineHead): the track's first segment, then the window, addressed by $Time$. Everyone else
  * keeps the plain window with $Number$ URLs shared with HLS.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'mpd-parser';
 import { buildMpd, timelineHead, type MpdOptions } from '../../../src/packager/dash/mpd.js';
 import { serializeMpd } from '../../../src/packager/dash/serialize.js';
 import { listsFromStart } from '../../../src/http/client-quirks.js';
-import type { OutputRegistry } from '../../../src/packager/output-registry.js';
 import type { StreamOutput } from '../../../src/packager/stream-output.js';
-import { FIRST_SEQUENCE, FIRST_START_SECONDS, PACKAGER, SESSION, T0, VIDEO_DURATIONS, fabricateOutput, feedStream } from './fabricate.js';
+import { FIRST_SEQUENCE, FIRST_START_SECONDS, PACKAGER, SESSION, T0, VIDEO_DURATIONS, feedStream, fabricatedStreams, mpdOptionsAt } from './fabricate.js';
 
 const NOW = T0 + 25_000;
-const OPTIONS: MpdOptions = {
-  segmentDuration: PACKAGER.segmentDuration,
-  partDuration: PACKAGER.partDuration,
-  window: PACKAGER.playlistWindow,
-  now: NOW,
-  utcTimingUrl: 'http://gw.test/api/time',
-  lowLatency: false,
-};
+const OPTIONS: MpdOptions = mpdOptionsAt(NOW);
 
-const registries: OutputRegistry[] = [];
-afterEach(() => {
-  for (const r of registries.splice(0)) r.close();
-});
+const fabricated = fabricatedStreams();
 
 function stream(): StreamOutput {
-  const { registry, output } = fabricateOutput();
-  registries.push(registry);
+  const output = fabricated();
   feedStream(output);
   return output;
 }
@@ -60,8 +48,7 @@ describe('timelineFromZero (GStreamer)', () => {
   });
 
   it('adds nothing while the window still starts with the first segment, nor once ended', () => {
-    const { registry, output } = fabricateOutput();
-    registries.push(registry);
+    const output = fabricated();
     feedStream(output, { durations: VIDEO_DURATIONS.slice(0, PACKAGER.playlistWindow) });
     const src = output.videos.get('src')!;
     expect(timelineHead(src, src.segments)).toBeUndefined();

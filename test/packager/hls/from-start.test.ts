@@ -3,25 +3,20 @@
  * every segment since the stream's first, so that its legacy hlsdemux (TIME segment starting at
  * 0 at the first listed segment) agrees with qtdemux (tfdt). Everyone else keeps the window.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMediaPlaylist, type MediaPlaylistOptions } from '../../../src/packager/hls/playlists.js';
 import { serializeMediaPlaylist } from '../../../src/packager/hls/serialize.js';
-import type { OutputRegistry } from '../../../src/packager/output-registry.js';
 import type { StreamOutput } from '../../../src/packager/stream-output.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
-import { FIRST_SEQUENCE, PACKAGER, fabricateOutput, feedStream } from '../dash/fabricate.js';
+import { FIRST_SEQUENCE, PACKAGER, fabricatedStreams, feedStream } from '../dash/fabricate.js';
 
 const OPTIONS: MediaPlaylistOptions = { window: PACKAGER.playlistWindow, segmentDuration: 2, partDuration: 0.5, lowLatency: true };
 const DURATIONS = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? 180_180 : 180_000));
 
-const registries: OutputRegistry[] = [];
-afterEach(() => {
-  for (const r of registries.splice(0)) r.close();
-});
+const fabricated = fabricatedStreams();
 
 function stream(durations: readonly number[] = DURATIONS): StreamOutput {
-  const { registry, output } = fabricateOutput();
-  registries.push(registry);
+  const output = fabricated();
   feedStream(output, { durations });
   return output;
 }
