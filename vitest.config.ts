@@ -4,9 +4,10 @@ import { defineConfig } from 'vitest/config';
  * Two projects, run one after the other by `npm test`:
  *  - `main`: unit, fuzz and integration tests, two files at a time;
  *  - `heavy`: tests that decode/encode video or drive Chromium while measuring stalls and
- *    latency; one file at a time so they do not starve each other of the 2 cores.
+ *    latency, and bench/vs.ts end to end (it starts servers, publishers and viewers as processes);
+ *    one file at a time so they do not starve each other of the 2 cores.
  */
-const HEAVY = ['test/browser/**/*.test.ts', 'test/web/**/*.browser.test.ts', 'test/e2e/ladder*.test.ts', 'test/e2e/reconnect.test.ts', 'test/e2e/clients.test.ts', 'test/e2e/dash-reconnect.test.ts', 'test/hostile/**/*.test.ts', 'test/latency/latency.test.ts'];
+const HEAVY = ['test/browser/**/*.test.ts', 'test/web/**/*.browser.test.ts', 'test/e2e/ladder*.test.ts', 'test/e2e/reconnect.test.ts', 'test/e2e/clients.test.ts', 'test/e2e/dash-reconnect.test.ts', 'test/hostile/**/*.test.ts', 'test/latency/latency.test.ts', 'test/bench/vs.test.ts'];
 
 export default defineConfig({
   test: {

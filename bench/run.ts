@@ -7,6 +7,7 @@ import { benchFanout } from './fanout.js';
 import { benchLadder } from './ladder.js';
 import { measureLatency, renderTable } from '../src/latency/index.js';
 import { benchPlayers } from './players.js';
+import { benchVs, formatVs, type VsPeer } from './vs.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -15,11 +16,37 @@ const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : undefined;
 const wanted = (name: string): boolean => !only || only.has(name);
 
+/** `--name=value` or `--name value`. */
+function argValue(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  const a = args[i]!;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+}
+
+/**
+ * `--vs nginx-rtmp|ffmpeg [--streams=1,20] [--seconds=30] [--repeats=3]`: only the gateway-vs-peer
+ * bench (bench/vs.ts).
+ */
+async function vs(peer: string): Promise<void> {
+  if (peer !== 'nginx-rtmp' && peer !== 'ffmpeg') throw new Error(`--vs takes nginx-rtmp or ffmpeg, not ${peer}`);
+  const result = await benchVs({
+    peer: peer as VsPeer,
+    counts: (argValue('--streams') ?? '1,20').split(',').map(Number),
+    seconds: Number(argValue('--seconds') ?? 30),
+    repeats: Number(argValue('--repeats') ?? 3),
+  });
+  console.log(json ? JSON.stringify({ vs: result }, null, 2) : formatVs(result));
+}
+
 function row(name: string, value: string, target = ''): void {
   if (!json) console.log(`${name.padEnd(58)} ${value.padStart(16)}   ${target}`);
 }
 
 async function main(): Promise<void> {
+  const vsPeer = argValue('--vs');
+  if (vsPeer !== undefined) return vs(vsPeer);
   const results: Record<string, unknown> = {};
   if (wanted('transmux')) {
   const long = await benchFixture(quick ? 60 : 300);

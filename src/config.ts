@@ -29,7 +29,7 @@ export const SETTINGS = {
   partDuration: setting('part-duration', positive.max(2).default(0.2), 'LL-HLS part / CMAF chunk target duration in seconds'),
   playlistWindow: setting('playlist-window', z.coerce.number().int().min(2).max(1000).default(6), 'segments listed in a live media playlist'),
   reconnectGrace: setting('reconnect-grace', z.coerce.number().min(0).max(600).default(10), 'seconds a publisher may be gone and come back with the playlists going on (0: end at once)'),
-  cacheMaxBytes: setting('cache-max-bytes', z.coerce.number().int().min(1 << 20).default(512 * 1024 * 1024), 'bytes of segments kept after they leave the live window (LRU)'),
+  cacheMaxBytes: setting('cache-max-bytes', z.coerce.number().int().min(1 << 20).default(128 * 1024 * 1024), 'bytes of segments kept after they leave the live window (LRU; ended streams stay playable while in it)'),
   endedStreamTtl: setting('ended-stream-ttl', z.coerce.number().min(0).default(300), 'seconds an ended stream stays listed (ENDLIST) before it is forgotten'),
   corsOrigin: setting('cors-origin', z.string().default('*'), 'Access-Control-Allow-Origin value ("" to disable)'),
   maxConnections: setting('max-connections', z.coerce.number().int().min(1).default(1000), 'maximum concurrent RTMP connections'),

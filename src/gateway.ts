@@ -20,6 +20,7 @@ import { SegmentCache } from './cache/segment-cache.js';
 import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { serveMediaFast } from './http/fast-path.js';
+import { servePlaylistFast, type PlaylistFastPathOptions } from './http/playlist-fast-path.js';
 import { PlaylistRateLimiter } from './http/rate-limit.js';
 import { PublishAuthorizer } from './auth/publish-auth.js';
 import { PlaybackAuthorizer } from './auth/playback.js';
@@ -219,6 +220,7 @@ interface HttpParts {
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
 function createHttpServer(config: Config, logger: Logger, parts: HttpParts): http.Server {
   const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders } = parts;
+  const rateLimiter = new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 });
   const app = createHttpApp({
     outputs,
     relays,
@@ -229,7 +231,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
     viewers,
     rtmpPort: parts.rtmpPort,
     playbackAuth,
-    rateLimiter: new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 }),
+    rateLimiter,
     apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
@@ -247,6 +249,16 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
       if (bytes > 0) viewers.addServedBytes(app, key, bytes);
     },
   };
+  const playlists: PlaylistFastPathOptions = {
+    outputs,
+    segmentDuration: config.segmentDuration,
+    partDuration: config.partDuration,
+    playlistWindow: config.playlistWindow,
+    corsOrigin: config.corsOrigin,
+    rateLimiter,
+    observe: (request) => viewers.observe(request),
+    onAnswered: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
+  };
   return http.createServer(
     { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000, maxHeaderSize: config.httpMaxHeaderBytes },
     (req, res) => {
@@ -254,7 +266,8 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
         res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
         return;
       }
-      if (!fast.enabled || !serveMediaFast(fast, req, res)) app(req, res);
+      // With playback tokens every request is checked by the express middleware: no fast paths.
+      if (!fast.enabled || !(serveMediaFast(fast, req, res) || servePlaylistFast(playlists, req, res))) app(req, res);
     },
   );
 }

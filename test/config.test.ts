@@ -13,7 +13,7 @@ describe('config', () => {
     expect(c.host).toBe('0.0.0.0');
     expect(c.segmentDuration).toBe(2);
     expect(c.playlistWindow).toBe(6);
-    expect(c.cacheMaxBytes).toBe(512 * 1024 * 1024);
+    expect(c.cacheMaxBytes).toBe(128 * 1024 * 1024);
   });
 
   it('takes flag over environment over file', () => {

@@ -248,30 +248,43 @@ function compositionMs(frame: Frame): number {
   return Math.round((frame.pts - frame.dts) / (VIDEO_TIMESCALE / 1000));
 }
 
-export function videoFrameBody(frame: Frame, codec: VideoTrack['codec']): Uint8Array {
+/** The FLV video tag header of a coded frame (what precedes the frame's own bytes in the body). */
+export function videoFrameHead(frame: Frame, codec: VideoTrack['codec']): Uint8Array {
   const cts = compositionMs(frame);
   if (codec === 'hevc') {
-    const body = new Uint8Array(8 + frame.data.byteLength);
-    body[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames (with composition time)
-    body.set([0x68, 0x76, 0x63, 0x31], 1);
-    writeU24(body, 5, cts & 0xffffff); // SI24, two's complement
-    body.set(frame.data, 8);
-    return body;
+    const head = new Uint8Array(8);
+    head[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames (with composition time)
+    head.set([0x68, 0x76, 0x63, 0x31], 1);
+    writeU24(head, 5, cts & 0xffffff); // SI24, two's complement
+    return head;
   }
-  const body = new Uint8Array(5 + frame.data.byteLength);
-  body[0] = ((frame.key ? 1 : 2) << 4) | 7;
-  body[1] = 1;
-  writeU24(body, 2, cts & 0xffffff); // SI24, two's complement
-  body.set(frame.data, 5);
+  const head = new Uint8Array(5);
+  head[0] = ((frame.key ? 1 : 2) << 4) | 7;
+  head[1] = 1;
+  writeU24(head, 2, cts & 0xffffff); // SI24, two's complement
+  return head;
+}
+
+/** AAC raw frame header: the same two bytes for every frame. */
+const AAC_RAW_HEAD = Uint8Array.of(AAC_HEADER, 1);
+
+export function audioFrameHead(): Uint8Array {
+  return AAC_RAW_HEAD;
+}
+
+function joined(head: Uint8Array, data: Uint8Array): Uint8Array {
+  const body = new Uint8Array(head.byteLength + data.byteLength);
+  body.set(head, 0);
+  body.set(data, head.byteLength);
   return body;
 }
 
+export function videoFrameBody(frame: Frame, codec: VideoTrack['codec']): Uint8Array {
+  return joined(videoFrameHead(frame, codec), frame.data);
+}
+
 export function audioFrameBody(frame: Frame): Uint8Array {
-  const body = new Uint8Array(2 + frame.data.byteLength);
-  body[0] = AAC_HEADER;
-  body[1] = 1;
-  body.set(frame.data, 2);
-  return body;
+  return joined(AAC_RAW_HEAD, frame.data);
 }
 
 /** Frame timestamp as the RTMP/FLV millisecond clock (32-bit, wraps). */

@@ -20,6 +20,8 @@ import { sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
 import { untilOutputReady, waitUntil } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
+import { renderedOnce } from './rendered.js';
+import type { PlaylistAnswer } from './hls-routes.js';
 
 export const DASH_MIME = 'application/dash+xml';
 
@@ -47,22 +49,41 @@ export function dashRoutes(options: DashRouteOptions): Router {
   router.get('/:app/:key/index.mpd', async (req, res) => {
     const output = findOutput(outputs, req, res);
     if (!output || !(await untilOutputReady(output, firstSegmentWaitMs, res))) return;
-    const mpd = buildMpd(output, {
-      segmentDuration: options.segmentDuration,
-      partDuration: options.partDuration,
-      window: options.playlistWindow,
-      utcTimingUrl: timeUrlFor(req),
-      lowLatency: options.lowLatency ?? true,
-      timelineFromZero: listsFromStart(req.get('user-agent')),
-    });
-    // A live timeline's head depends on the client (http/client-quirks.ts); a static MPD's does not.
-    if (mpd.type === 'dynamic') res.setHeader('Vary', 'User-Agent');
-    sendText(res, serializeMpd(mpd), DASH_MIME, mpd.type === 'static' ? 'public, max-age=60' : 'no-cache');
+    const answer = mpdAnswer(options, output, timeUrlFor(req), req.get('user-agent'));
+    if (answer.vary) res.setHeader('Vary', 'User-Agent');
+    sendText(res, answer.text, DASH_MIME, answer.cacheControl);
   });
 
   router.get('/:app/:key/:rendition/:file', resolveTimeAddressedSegment(outputs));
   router.get('/:app/:key/:rendition/:file', serveInProgressSegment(options));
   return router;
+}
+
+/**
+ * The MPD of a ready output as answered now: rendered once per change of the stream (unchanged
+ * content gives the same MPD, publishTime included: the instant it was made), with its caching
+ * headers. Shared by the express route and the playlist fast path.
+ */
+export function mpdAnswer(
+  options: Pick<DashRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow' | 'lowLatency'>,
+  output: StreamOutput,
+  utcTimingUrl: string,
+  userAgent: string | undefined,
+): PlaylistAnswer {
+  const timelineFromZero = listsFromStart(userAgent);
+  const { text, dynamic } = renderedOnce(output, `mpd/${timelineFromZero ? 'q' : ''}/${utcTimingUrl}`, () => {
+    const mpd = buildMpd(output, {
+      segmentDuration: options.segmentDuration,
+      partDuration: options.partDuration,
+      window: options.playlistWindow,
+      utcTimingUrl,
+      lowLatency: options.lowLatency ?? true,
+      timelineFromZero,
+    });
+    return { text: serializeMpd(mpd), dynamic: mpd.type === 'dynamic' };
+  });
+  // A live timeline's head depends on the client (http/client-quirks.ts); a static MPD's does not.
+  return { text, cacheControl: dynamic ? 'no-cache' : 'public, max-age=60', vary: dynamic };
 }
 
 /** Absolute URL of /api/time as this client reached us: dash.js resolves UTCTiming against the page, not the MPD. */

@@ -13,6 +13,7 @@ import { sendChunks, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
 import { untilOutputReady, waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
+import { renderedOnce } from './rendered.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
 
@@ -92,44 +93,89 @@ async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Respon
       return;
     }
   }
-  const quirky = msn === undefined && !track.ended && listsFromStart(req.get('user-agent'));
-  const answer = (): void => {
-    const playlist = buildMediaPlaylist(
-      track,
-      {
-        window: options.playlistWindow,
-        segmentDuration: options.segmentDuration,
-        partDuration: options.partDuration,
-        lowLatency: true,
-        skip,
-        publisherPresent: output.suspendedAt === undefined,
-        fromStart: quirky,
-      },
-      [...output.videos.values(), output.audio],
-    );
-    // The segments listed depend on the client (http/client-quirks.ts); blocking reloads, which
-    // an edge caches and collapses, never do (GStreamer's hlsdemux does not send them).
-    if (msn === undefined && !track.ended) res.setHeader('Vary', 'User-Agent');
-    const maxAge = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
-    sendText(res, serializeMediaPlaylist(playlist), M3U8, maxAge);
+  const request: MediaPlaylistRequest = { msn, part, skip, userAgent: req.get('user-agent') };
+  const send = (): void => {
+    const answer = mediaPlaylistAnswer(options, output, track, request);
+    if (answer.vary) res.setHeader('Vary', 'User-Agent');
+    sendText(res, answer.text, M3U8, answer.cacheControl);
   };
   if (msn !== undefined && !track.ended) {
     // RFC 8216bis §6.2.5.2: hold until segment msn (part `part`) is listed; too far ahead is a 400.
-    const edge = lastPartOf(track);
-    if (msn > edge.lastMsn + 2) {
+    if (tooFarAhead(track, msn)) {
       res.status(400).type('text').send('_HLS_msn too far ahead of the live edge');
       return;
     }
-    const wanted = (): boolean => track.ended || hasPart(track, msn, part);
-    const timeoutMs = targetDurationOf(track, options.segmentDuration) * 3000;
-    whenReady([track], wanted, timeoutMs, res, (ok) => {
+    whenReady([track], () => track.ended || hasPart(track, msn, part), blockingTimeoutMs(track, options), res, (ok) => {
       if (res.writableEnded || res.destroyed) return;
       if (!ok) res.status(503).type('text').send('timed out waiting for the requested segment/part');
-      else answer();
+      else send();
     });
     return;
   }
-  answer();
+  send();
+}
+
+export interface MediaPlaylistRequest {
+  readonly msn: number | undefined;
+  readonly part: number | undefined;
+  readonly skip: boolean;
+  readonly userAgent: string | undefined;
+}
+
+export interface PlaylistAnswer {
+  readonly text: string;
+  readonly cacheControl: string;
+  /** The listing depends on the client (Vary: User-Agent). */
+  readonly vary: boolean;
+}
+
+/** `_HLS_msn` more than two segments past the live edge: a 400 (RFC 8216bis §6.2.5.2). */
+export function tooFarAhead(track: TrackOutput, msn: number): boolean {
+  return msn > lastPartOf(track).lastMsn + 2;
+}
+
+/** How long a blocking reload is held before a 503: three target durations. */
+export function blockingTimeoutMs(track: TrackOutput, options: Pick<HlsRouteOptions, 'segmentDuration'>): number {
+  return targetDurationOf(track, options.segmentDuration) * 3000;
+}
+
+/**
+ * A media playlist as answered now (the request's blocking condition already met): the text,
+ * rendered once per change of the stream (http/rendered.ts), and its caching headers. Shared by
+ * the express route and the playlist fast path.
+ */
+export function mediaPlaylistAnswer(
+  options: Pick<HlsRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow'>,
+  output: StreamOutput,
+  track: TrackOutput,
+  request: MediaPlaylistRequest,
+): PlaylistAnswer {
+  const { msn, skip } = request;
+  const quirky = msn === undefined && !track.ended && listsFromStart(request.userAgent);
+  const render = (): string =>
+    serializeMediaPlaylist(
+      buildMediaPlaylist(
+        track,
+        {
+          window: options.playlistWindow,
+          segmentDuration: options.segmentDuration,
+          partDuration: options.partDuration,
+          lowLatency: true,
+          skip,
+          publisherPresent: output.suspendedAt === undefined,
+          fromStart: quirky,
+        },
+        [...output.videos.values(), output.audio],
+      ),
+    );
+  const cacheControl = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
+  return {
+    text: renderedOnce(output, `hls/${track.id}/${skip ? 's' : ''}${quirky ? 'q' : ''}`, render),
+    cacheControl,
+    // The segments listed depend on the client (http/client-quirks.ts); blocking reloads, which
+    // an edge caches and collapses, never do (GStreamer's hlsdemux does not send them).
+    vary: msn === undefined && !track.ended,
+  };
 }
 
 /** Init segments, segments and parts: from the live window, or from the cache once they left it. */
@@ -173,7 +219,7 @@ async function mediaFile(context: HlsRouteContext, req: Request, res: Response, 
   res.status(404).type('text').send('not found');
 }
 
-function hasPart(track: TrackOutput, msn: number, part: number | undefined): boolean {
+export function hasPart(track: TrackOutput, msn: number, part: number | undefined): boolean {
   const last = track.lastSegment;
   if (part === undefined) return last !== undefined && last.sequence >= msn;
   if (last && last.sequence > msn) return true;

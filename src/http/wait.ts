@@ -1,5 +1,12 @@
 import type { Response } from 'express';
 
+/** The response a wait is bound to: it ends the wait when the client goes away. */
+export interface ClosableResponse {
+  on(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+  destroy(): unknown;
+}
+
 /** Anything that says when it changed (TrackOutput). */
 export interface UpdateSource {
   on(event: 'update', listener: () => void): unknown;
@@ -15,7 +22,7 @@ export function whenReady(
   sources: readonly UpdateSource[],
   ready: () => boolean,
   timeoutMs: number,
-  res: Response,
+  res: ClosableResponse,
   done: (ok: boolean) => void,
 ): void {
   if (ready()) {

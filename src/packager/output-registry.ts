@@ -13,7 +13,6 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import type { Logger } from 'pino';
 import { StreamOutput, type PackagerConfig } from './stream-output.js';
-import { attachTsOutputs } from './hls/ts-output.js';
 
 export interface OutputRegistryEvents {
   output: [output: StreamOutput];
@@ -69,8 +68,8 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
     const output = new StreamOutput(stream, this.config, this.cache);
     output.onPublisherGone = (o) => this.publisherGone(o);
     output.onRenditionProblem = (id, problem) => this.logger?.warn({ stream: output.path, rendition: id }, problem);
-    // TS is muxed from the same frames at the same cut points; attached at once so it starts with segment 0.
-    attachTsOutputs(output, { cache: this.cache });
+    // MPEG-TS is not muxed here: the TS routes attach it on a stream's first TS request
+    // (http/ts-routes.ts), so a stream nobody watches over TS costs no TS CPU or memory.
     this.outputs.set(stream.path, output);
     this.emit('output', output);
     this.groupSiblings(stream);

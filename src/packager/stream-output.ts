@@ -108,6 +108,17 @@ export class StreamOutput {
     this.attach(stream, false);
   }
 
+  /**
+   * Changes whenever anything a playlist or MPD of this stream shows may have changed: track
+   * content (versions only grow, so their sum does too), renditions, periods, suspension, end.
+   */
+  get contentVersion(): string {
+    let tracks = this.audio.version;
+    for (const video of this.videos.values()) tracks += video.version;
+    const period = this.periodMarks[this.periodMarks.length - 1]!;
+    return `${tracks}/${this.videos.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}`;
+  }
+
   /** Segments `stream` into the outputs, numbering on from where they are. */
   private attach(stream: LiveStream, resumed: boolean, period?: { mark: PeriodMark; floor: number }): void {
     const source = this.videos.get(SOURCE_RENDITION)!;

@@ -135,6 +135,17 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.session = options.session;
   }
 
+  /**
+   * Counts every change a playlist or MPD could show (init, part, segment, gap, end): rendered
+   * text is reused while it stays the same (see StreamOutput.contentVersion).
+   */
+  version = 0;
+
+  private changed(): void {
+    this.version++;
+    this.emit('update');
+  }
+
   get averageBitrate(): number {
     return this.totalSeconds > 0 ? this.totalBits / this.totalSeconds : 0;
   }
@@ -152,7 +163,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.currentInitId = init.id;
     this.inits.set(init.id, init.bytes);
     this.emit('init', init);
-    this.emit('update');
+    this.changed();
   }
 
   onPart(part: CmafPart): void {
@@ -169,7 +180,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.openParts.push({ index: part.index, duration, independent: part.independent, byteLength: part.bytes.byteLength });
     this.openPartBytes.push(part.bytes);
     // Waiting requests first (they answer synchronously), then other muxers (TS, metrics).
-    this.emit('update');
+    this.changed();
     this.emit('part', part);
   }
 
@@ -210,7 +221,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.openParts.length = 0;
     this.openPartBytes.length = 0;
     this.trimWindow();
-    this.emit('update');
+    this.changed();
     this.emit('segment', segment);
   }
 
@@ -236,7 +247,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.openParts.length = 0;
     this.openPartBytes.length = 0;
     this.trimWindow();
-    this.emit('update');
+    this.changed();
   }
 
   /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */
@@ -252,7 +263,16 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     }
     this.inits.clear();
     this.emit('end');
-    this.emit('update');
+    this.changed();
+  }
+
+  /** Media bytes pinned here: the live window's segments, the open segment's parts, init segments. */
+  get pinnedBytes(): number {
+    let bytes = 0;
+    for (const segment of this.liveSegments.values()) bytes += segment.byteLength;
+    for (const part of this.openPartBytes) bytes += part.byteLength;
+    for (const init of this.inits.values()) bytes += init.byteLength;
+    return bytes;
   }
 
   init(id: number): Uint8Array | undefined {

@@ -6,21 +6,48 @@
  */
 import type { Frame, Track } from '../core/media.js';
 import type { LiveStream, StreamSink } from '../core/stream.js';
-import { audioFrameBody, audioSequenceHeaderBody, frameMs, videoFrameBody, videoSequenceHeaderBody } from '../flv/tag.js';
+import { audioFrameHead, audioSequenceHeaderBody, frameMs, videoFrameHead, videoSequenceHeaderBody } from '../flv/tag.js';
 
 export const TAG_AUDIO = 8;
 export const TAG_VIDEO = 9;
 export const TAG_SCRIPT = 18;
 
-export interface RelayMessage {
+/**
+ * One FLV/RTMP message. A frame's body is its FLV header (`head`, a few bytes) and the frame's
+ * own bytes (`data`, a view of what the publisher sent): nothing is copied for the GOP cache or
+ * for a stream nobody plays; the body is joined only when a player's encoding needs it.
+ */
+export class RelayMessage {
   readonly type: typeof TAG_AUDIO | typeof TAG_VIDEO | typeof TAG_SCRIPT;
   /** RTMP/FLV millisecond clock. */
   readonly timestamp: number;
-  readonly body: Uint8Array;
   /** A video keyframe: a lagging player may resume here. */
   readonly key: boolean;
+  readonly head: Uint8Array;
+  readonly data: Uint8Array | undefined;
   /** Encoded forms, filled lazily by the first player of each kind. */
-  encoded: Map<string, Uint8Array> | undefined;
+  encoded: Map<string, Uint8Array> | undefined = undefined;
+
+  constructor(type: RelayMessage['type'], timestamp: number, head: Uint8Array, data: Uint8Array | undefined, key: boolean) {
+    this.type = type;
+    this.timestamp = timestamp;
+    this.head = head;
+    this.data = data;
+    this.key = key;
+  }
+
+  get byteLength(): number {
+    return this.head.byteLength + (this.data?.byteLength ?? 0);
+  }
+
+  /** The whole FLV tag body (built on each call: encoders call it once per output kind). */
+  get body(): Uint8Array {
+    if (!this.data) return this.head;
+    const body = new Uint8Array(this.byteLength);
+    body.set(this.head, 0);
+    body.set(this.data, this.head.byteLength);
+    return body;
+  }
 }
 
 /** Live messages flushed together: their encodings are concatenated once for every player. */
@@ -65,7 +92,7 @@ export interface RelayStart {
 const GOP_CACHE_MAX_BYTES = 32 * 1024 * 1024;
 
 export function message(type: RelayMessage['type'], timestamp: number, body: Uint8Array, key = false): RelayMessage {
-  return { type, timestamp, body, key, encoded: undefined };
+  return new RelayMessage(type, timestamp, body, undefined, key);
 }
 
 /** The encoded form of a message for one output kind, computed once. */
@@ -124,7 +151,7 @@ export class RelayHub implements StreamSink {
     // `subtitle: text` stream (libavformat/flvdec.c: header metadata only `if dts == 0`).
     const metadata = this.metadataBuilder ? message(TAG_SCRIPT, 0, this.metadataBuilder(this.stream)) : undefined;
     // Headers carry the GOP's first timestamp so a player's clock never goes backwards.
-    return { metadata, headers: headers.map((h) => message(h.type, ts, h.body, h.key)), gop: [...this.gop] };
+    return { metadata, headers: headers.map((h) => new RelayMessage(h.type, ts, h.head, h.data, h.key)), gop: [...this.gop] };
   }
 
   addPlayer(player: RelayPlayer): void {
@@ -155,23 +182,23 @@ export class RelayHub implements StreamSink {
   onFrame(frame: Frame): void {
     let m: RelayMessage;
     if (frame.kind === 'video') {
-      m = message(TAG_VIDEO, frameMs(frame, this.videoTimescale), videoFrameBody(frame, this.videoCodec), frame.key);
+      m = new RelayMessage(TAG_VIDEO, frameMs(frame, this.videoTimescale), videoFrameHead(frame, this.videoCodec), frame.data, frame.key);
       if (frame.key) {
         this.gop = [];
         this.gopBytes = 0;
       }
     } else {
-      m = message(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameBody(frame));
+      m = new RelayMessage(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameHead(), frame.data, false);
       // Audio-only: keep about the last second for joiners.
       if (!this.hasVideo) {
-        while (this.gop.length > 0 && m.timestamp - this.gop[0]!.timestamp > 1000) this.gopBytes -= this.gop.shift()!.body.byteLength;
+        while (this.gop.length > 0 && m.timestamp - this.gop[0]!.timestamp > 1000) this.gopBytes -= this.gop.shift()!.byteLength;
       }
     }
     if (this.hasVideo && this.gop.length === 0 && !(frame.kind === 'video' && frame.key)) {
       // Nothing is cached until the first keyframe: a joiner must start with one.
-    } else if (this.gopBytes + m.body.byteLength <= GOP_CACHE_MAX_BYTES) {
+    } else if (this.gopBytes + m.byteLength <= GOP_CACHE_MAX_BYTES) {
       this.gop.push(m);
-      this.gopBytes += m.body.byteLength;
+      this.gopBytes += m.byteLength;
     }
     this.broadcast(m);
   }

@@ -148,6 +148,13 @@ export class TsRenditionOutput extends EventEmitter<TsRenditionOutputEvents> {
     return this.videoTrack !== undefined || this.audioTrack !== undefined;
   }
 
+  /** Bytes of the TS segments pinned here (the live window). */
+  get pinnedBytes(): number {
+    let bytes = 0;
+    for (const segment of this.live.values()) bytes += segment.byteLength;
+    return bytes;
+  }
+
   /** Bytes of segment `sequence` while it is pinned (the live window), else undefined. */
   segment(sequence: number): Uint8Array | undefined {
     return this.live.get(sequence);

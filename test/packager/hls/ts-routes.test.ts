@@ -12,7 +12,7 @@ import { LiveStream } from '../../../src/core/stream.js';
 import type { Frame } from '../../../src/core/media.js';
 import { tsRoutes } from '../../../src/http/ts-routes.js';
 import { StreamOutput } from '../../../src/packager/stream-output.js';
-import { attachTsOutputs } from '../../../src/packager/hls/ts-output.js';
+import { attachTsOutputs, tsOutputOf } from '../../../src/packager/hls/ts-output.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
 import { loadAvFixture, splitPackets } from '../../mux/ts/ts-fixture.js';
 
@@ -25,12 +25,12 @@ let base = '';
 
 const frames: Frame[] = [...fx.videoFrames, ...fx.audioFrames].sort((a, b) => a.wallclock - b.wallclock || (a.kind === 'video' ? -1 : 1));
 
-function newStream(key: string): { stream: LiveStream; output: StreamOutput } {
+function newStream(key: string, eager = true): { stream: LiveStream; output: StreamOutput } {
   const stream = new LiveStream('live', key);
   const output = new StreamOutput(stream, CONFIG, cache);
   outputs.set(`live/${key}`, output);
-  // What the lead's OutputRegistry.add is proposed to do: attach eagerly.
-  attachTsOutputs(output, { cache });
+  // Attached before the first frame (as a test's shortcut); the gateway attaches on the first TS request.
+  if (eager) attachTsOutputs(output, { cache });
   stream.pushTrack(fx.video);
   stream.pushTrack(fx.audio);
   return { stream, output };
@@ -97,6 +97,21 @@ describe('TS routes', () => {
     // segment 0, no longer listed, is served from the cache
     const first = await fetch(`${base}/live/main/src/ts-${output.session}-0.ts`);
     expect(first.status).toBe(200);
+  });
+
+  it('muxes TS only once someone asks: the first request attaches and is answered with the first whole segment after it', async () => {
+    const { stream, output } = newStream('lazy', false);
+    const secondsOf = (f: Frame): number => f.dts / (f.kind === 'video' ? 90000 : 48000);
+    for (const f of frames.filter((f) => secondsOf(f) < 1.5)) stream.pushFrame(f);
+    expect(tsOutputOf(output)).toBeUndefined();
+    const pending = fetch(`${base}/live/lazy/src/ts.m3u8`);
+    await until(() => tsOutputOf(output)?.rendition('src')?.listenerCount('update') === 1);
+    for (const f of frames.filter((f) => secondsOf(f) >= 1.5 && secondsOf(f) < 3.5)) stream.pushFrame(f);
+    const m = parseM3u8(await (await pending).text());
+    // Segment 1 was under way when the request came: the first TS segment is 2, numbered as CMAF's.
+    expect(m.segments.map((s) => s.uri)).toEqual([`ts-${output.session}-2.ts`]);
+    expect(m.mediaSequence).toBe(2);
+    stream.end();
   });
 
   it('404s for bad names, unknown streams, renditions, sessions and sequences; other files fall through', async () => {
