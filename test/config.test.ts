@@ -14,6 +14,7 @@ describe('config', () => {
     expect(c.segmentDuration).toBe(2);
     expect(c.playlistWindow).toBe(6);
     expect(c.cacheMaxBytes).toBe(128 * 1024 * 1024);
+    expect(c.relayBatchMs).toBe(0);
   });
 
   it('takes flag over environment over file', () => {
