@@ -76,18 +76,51 @@ export function treeRssBytes(wrappers: readonly number[]): number {
   return descendants(wrappers).reduce((sum, p) => sum + p.rssBytes, 0);
 }
 
-/** Samples the tree's RSS every `everyMs` and keeps the peak; stop() (idempotent) returns it. */
-export function startRssSampler(wrappers: readonly number[], everyMs = 250): { stop(): number } {
-  let peak = treeRssBytes(wrappers);
-  let timer: NodeJS.Timeout | undefined = setInterval(() => (peak = Math.max(peak, treeRssBytes(wrappers))), everyMs);
+/**
+ * Samples the tree's RSS every `everyMs`; stop() (idempotent) returns the peak, and samples()
+ * every (ms since start, bytes) pair, for a slope.
+ */
+export function startRssSampler(wrappers: readonly number[], everyMs = 250): { stop(): number; samples(): readonly RssSample[] } {
+  const started = performance.now();
+  const samples: RssSample[] = [];
+  const sample = (): number => {
+    const bytes = treeRssBytes(wrappers);
+    samples.push({ atMs: performance.now() - started, bytes });
+    return bytes;
+  };
+  let peak = sample();
+  let timer: NodeJS.Timeout | undefined = setInterval(() => (peak = Math.max(peak, sample())), everyMs);
   return {
     stop: () => {
-      if (timer) peak = Math.max(peak, treeRssBytes(wrappers));
+      if (timer) peak = Math.max(peak, sample());
       clearInterval(timer);
       timer = undefined;
       return peak;
     },
+    samples: () => samples,
   };
+}
+
+export interface RssSample {
+  readonly atMs: number;
+  readonly bytes: number;
+}
+
+/** Least-squares slope of RSS over the last half of the samples, MB per minute (flat is ~0). */
+export function rssSlopeMbPerMin(samples: readonly RssSample[]): number {
+  const half = samples.slice(Math.floor(samples.length / 2));
+  if (half.length < 2) return 0;
+  const xs = half.map((s) => s.atMs / 60_000);
+  const ys = half.map((s) => s.bytes / 1e6);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
 }
 
 function exitedPromise(child: ChildProcess): Promise<void> {

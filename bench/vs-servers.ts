@@ -24,6 +24,9 @@ export interface VsServer {
   readonly wrappers: number[];
   readonly targets: RtmpTarget[];
   readonly views: ViewTarget[];
+  /** The gateway's HTTP origin and RTMP app base (`rtmp://127.0.0.1:PORT`), for other benches. */
+  readonly httpBase?: string;
+  readonly rtmpBase?: string;
   /** Media bytes the server holds in memory (the gateway's windows + LRU, from its /metrics). */
   heldBytes?(): Promise<number>;
   stop(): Promise<void>;
@@ -131,6 +134,8 @@ export async function startGateway(o: ServerOptions): Promise<VsServer> {
       mpd: o.dash ? `${base}/${key(i)}/index.mpd` : undefined,
       llHls: true,
     })),
+    httpBase: `http://127.0.0.1:${httpPort}`,
+    rtmpBase: `rtmp://127.0.0.1:${rtmpPort}`,
     heldBytes: async () => metricSum(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(), ['streamgate_cache_bytes', 'streamgate_live_window_bytes']),
     stop: () => stopWrapped(p.child),
   };

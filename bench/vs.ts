@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchFixture, median, percentile } from './fixtures.js';
 import { partDelays, segmentDelays, segmentDurations, segmentTimeline } from './vs-figures.js';
-import { startRssSampler, stopWrapped, treeCpuSeconds } from './vs-proc.js';
+import { rssSlopeMbPerMin, startRssSampler, stopWrapped, treeCpuSeconds } from './vs-proc.js';
 import { peerMissing, startServer, type ServerKind, type VsPeer, type VsServer } from './vs-servers.js';
 import type { PublishConfig, PublishResult, ViewConfig, ViewResult } from './vs-types.js';
 
@@ -72,6 +72,7 @@ type RunFigures = Record<FigureId, number | undefined>;
 const FIGURES = [
   { id: 'cpu', label: 'server CPU, % of one core (process tree)' },
   { id: 'rss', label: 'peak RSS, MB (process tree)' },
+  { id: 'rssSlope', label: 'RSS slope over the last half of the run, MB/min (flat once the LRU is full)' },
   { id: 'held', label: 'media held in memory at the end (live windows + LRU), MB' },
   { id: 'rssBudget', label: 'RSS budget 1.2 x held + 100, MB (issue target: peak RSS below it)' },
   { id: 'hlsP50', label: 'HLS segment listed after its closing frame, 100 ms poll, p50 ms' },
@@ -132,7 +133,7 @@ function stat(values: number[]): VsStat {
 }
 
 /** From the two processes' JSON, the run's delay figures (all streams pooled). */
-function delayFigures(published: PublishResult, viewed: ViewResult, ll: boolean): Omit<RunFigures, 'cpu' | 'rss' | 'held' | 'rssBudget'> {
+function delayFigures(published: PublishResult, viewed: ViewResult, ll: boolean): Omit<RunFigures, 'cpu' | 'rss' | 'rssSlope' | 'held' | 'rssBudget'> {
   const hls: number[] = [];
   const llSegments: number[] = [];
   const llParts: number[] = [];
@@ -205,7 +206,7 @@ async function measure(server: VsServer, dir: string, fixture: string, seconds: 
     const published = JSON.parse(readFileSync(publishConfig.out, 'utf8')) as PublishResult;
     const errors = errorReport(server.kind, viewed);
     if (errors) log(errors);
-    return { cpu: cpuPercent, rss: peakRss / 1e6, held, rssBudget: held === undefined ? undefined : 1.2 * held + 100, ...delayFigures(published, viewed, server.views.some((v) => v.llHls)) };
+    return { cpu: cpuPercent, rss: peakRss / 1e6, rssSlope: rssSlopeMbPerMin(rss.samples()), held, rssBudget: held === undefined ? undefined : 1.2 * held + 100, ...delayFigures(published, viewed, server.views.some((v) => v.llHls)) };
   } finally {
     rss.stop();
     await Promise.all([viewer.finish(), publisher?.finish()]);
@@ -229,7 +230,7 @@ async function runOnce(kind: ServerKind, streams: number, opts: VsOptions, fixtu
   }
 }
 
-async function buildGateway(): Promise<void> {
+export async function buildGateway(): Promise<void> {
   const build = spawn('timeout', ['-k', '5', '300', 'npx', 'tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const [code] = (await once(build, 'exit')) as [number | null];
   if (code !== 0) throw new Error('npx tsc -p tsconfig.build.json failed');

@@ -3,6 +3,7 @@
  * copied from the gateway, nginx-rtmp 1.2.x and ffmpeg 5.1 output), and laying segments and parts
  * over the source frames.
  */
+import { rssSlopeMbPerMin } from '../../bench/vs-proc.js';
 import { describe, expect, it } from 'vitest';
 import { mpdSegmentUrls, parseMediaPlaylist } from '../../bench/vs-playlist.js';
 import { partDelays, segmentDelays, segmentDurations, segmentTimeline } from '../../bench/vs-figures.js';
@@ -124,5 +125,16 @@ describe('vs bench timeline', () => {
       { msn: 1, part: 1, duration: 0.2, listedAt: 1_000_000 + 2421 + 7 },
     ];
     expect(partDelays(pub, timeline, parts)).toEqual([4, 2]);
+  });
+});
+
+describe('rssSlopeMbPerMin', () => {
+  it('fits the last half of the samples: growth then flat reads as flat, steady growth as its rate', () => {
+    const minute = 60_000;
+    const growThenFlat = Array.from({ length: 20 }, (_, i) => ({ atMs: (i * minute) / 10, bytes: Math.min(i, 9) * 10e6 }));
+    expect(rssSlopeMbPerMin(growThenFlat)).toBeCloseTo(0, 6);
+    const growing = Array.from({ length: 20 }, (_, i) => ({ atMs: i * minute, bytes: 100e6 + i * 3e6 }));
+    expect(rssSlopeMbPerMin(growing)).toBeCloseTo(3, 6);
+    expect(rssSlopeMbPerMin([])).toBe(0);
   });
 });
