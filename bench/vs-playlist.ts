@@ -4,6 +4,7 @@
  * nginx-rtmp and ffmpeg write (RFC 8216bis tags; MPD SegmentTemplate with SegmentTimeline and
  * $Number$ or $Time$), not every playlist there is.
  */
+import { parseMediaPlaylist as readMediaPlaylist } from '../src/latency/manifests.js';
 
 export interface PlaylistSegment {
   /** Media sequence number: EXT-X-MEDIA-SEQUENCE + position. */
@@ -27,33 +28,15 @@ export interface MediaPlaylist {
   readonly parts: PlaylistPart[];
 }
 
-function attribute(line: string, name: string): string | undefined {
-  const m = new RegExp(`(?:^|[:,])${name}=("([^"]*)"|[^,]*)`).exec(line);
-  return m ? (m[2] ?? m[1]) : undefined;
-}
-
+/** The project's own playlist reader (the latency tool's), in the shape the viewer records. */
 export function parseMediaPlaylist(text: string): MediaPlaylist {
-  let mediaSequence = 0;
-  let map: string | undefined;
-  let duration = NaN;
-  let partIndex = 0;
-  const segments: PlaylistSegment[] = [];
-  const parts: PlaylistPart[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) mediaSequence = Number(line.slice(22));
-    else if (line.startsWith('#EXT-X-MAP:')) map = attribute(line, 'URI');
-    else if (line.startsWith('#EXTINF:')) duration = parseFloat(line.slice(8));
-    else if (line.startsWith('#EXT-X-PART:')) {
-      const uri = attribute(line, 'URI') ?? '';
-      parts.push({ msn: mediaSequence + segments.length, part: partIndex++, duration: Number(attribute(line, 'DURATION')), uri });
-    } else if (line !== '' && !line.startsWith('#')) {
-      segments.push({ index: mediaSequence + segments.length, duration, uri: line });
-      duration = NaN;
-      partIndex = 0;
-    }
-  }
-  return { mediaSequence, map, segments, parts };
+  const p = readMediaPlaylist(text);
+  return {
+    mediaSequence: p.mediaSequence,
+    map: p.map,
+    segments: p.segments.map((s) => ({ index: s.msn, duration: s.duration, uri: s.uri })),
+    parts: p.parts.map((x) => ({ msn: x.msn, part: x.index, duration: x.duration, uri: x.uri })),
+  };
 }
 
 function attributes(tag: string): Map<string, string> {

@@ -259,7 +259,9 @@ function rows(counts: number[], runs: Map<string, RunFigures[]>, peerMeasured: b
       const p = values('peer');
       const gateway = stat(g);
       const peer = peerMeasured && p.length > 0 ? stat(p) : undefined;
-      out.push({ streams, figure: f.label, gateway, peer, ratio: peer ? gateway.median / peer.median : undefined });
+      // A ratio means something for sizes and rates, not for a slope around zero.
+      const comparable = peer !== undefined && f.id !== 'rssSlope' && Math.abs(peer.median) > 1e-6;
+      out.push({ streams, figure: f.label, gateway, peer, ratio: comparable ? gateway.median / peer!.median : undefined });
     }
   }
   return out;

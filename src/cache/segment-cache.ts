@@ -3,6 +3,7 @@
  * bytes with an LRU. What a live playlist still lists is not here: the packager pins it.
  */
 import { LRUCache } from 'lru-cache';
+import { collectGarbage } from '../core/gc.js';
 
 export interface CachedObject {
   readonly chunks: readonly Uint8Array[];
@@ -24,12 +25,35 @@ export class SegmentCache {
   private misses = 0;
   private evictions = 0;
 
-  constructor(maxBytes: number) {
+  private droppedSinceCollect = 0;
+  private collectPending = false;
+  /** Full collections asked for because dropped media reached `collectEveryBytes`. */
+  collections = 0;
+  private readonly collectEveryBytes: number;
+
+  /**
+   * `collectEveryBytes`: media dropped from the cache between two requested full collections
+   * (default a quarter of the bound, at least 16 MiB): what may wait, dead, for V8 to free it.
+   */
+  constructor(maxBytes: number, collectEveryBytes = Math.max(16 * 1024 * 1024, maxBytes / 4)) {
+    this.collectEveryBytes = collectEveryBytes;
     this.lru = new LRUCache<string, CachedObject>({
       maxSize: maxBytes,
       sizeCalculation: (value) => Math.max(1, value.byteLength),
-      dispose: (_value, _key, reason) => {
+      dispose: (value, _key, reason) => {
         if (reason === 'evict') this.evictions++;
+        this.droppedSinceCollect += value.byteLength;
+        // Dropped media is only freed by a full GC (see core/gc.ts): ask for one every
+        // `collectEveryBytes`, after the current event (never inside a request or a frame).
+        if (this.droppedSinceCollect >= this.collectEveryBytes && !this.collectPending) {
+          this.collectPending = true;
+          setImmediate(() => {
+            this.collectPending = false;
+            this.droppedSinceCollect = 0;
+            this.collections++;
+            collectGarbage();
+          });
+        }
       },
     });
   }

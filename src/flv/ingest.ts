@@ -67,14 +67,8 @@ export class FlvIngest {
 
   pushVideo(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
     const events: IngestEvent[] = [];
-    let body;
-    try {
-      body = parseVideoTagBody(payload);
-    } catch (e) {
-      if (!(e instanceof GatewayError)) throw e;
-      events.push(warning('malformed-video-tag', e.message));
-      return events;
-    }
+    const body = parsedOrWarned(parseVideoTagBody, payload, 'malformed-video-tag', events);
+    if (!body) return events;
     switch (body.kind) {
       case 'sequence-header':
         this.onVideoConfig(body.codec, body.config, events);
@@ -125,14 +119,8 @@ export class FlvIngest {
 
   pushAudio(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
     const events: IngestEvent[] = [];
-    let body;
-    try {
-      body = parseAudioTagBody(payload);
-    } catch (e) {
-      if (!(e instanceof GatewayError)) throw e;
-      events.push(warning('malformed-audio-tag', e.message));
-      return events;
-    }
+    const body = parsedOrWarned(parseAudioTagBody, payload, 'malformed-audio-tag', events);
+    if (!body) return events;
     switch (body.kind) {
       case 'sequence-header':
         this.onAudioConfig(body.config, events);
@@ -230,6 +218,17 @@ export class FlvIngest {
     if (this.warnedOnce.has(key)) return;
     this.warnedOnce.add(key);
     events.push(warning(code, message));
+  }
+}
+
+/** A tag body parsed, or undefined with a warning when the bytes are malformed (the publisher goes on). */
+function parsedOrWarned<T>(parse: (payload: Uint8Array) => T, payload: Uint8Array, code: string, events: IngestEvent[]): T | undefined {
+  try {
+    return parse(payload);
+  } catch (e) {
+    if (!(e instanceof GatewayError)) throw e;
+    events.push(warning(code, e.message));
+    return undefined;
   }
 }
 

@@ -9,6 +9,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import { IMMUTABLE } from './send.js';
 import { NAME_PATTERN } from '../core/names.js';
+import { findMediaFile, parseMediaFileName, type MediaFile } from './media-files.js';
 
 const MEDIA_PATH = /^\/([^/?]{1,128})\/([^/?]{1,128})\/([^/?]{1,128})\/((init|seg|part)-([0-9a-z]{1,16})-(\d{1,12})(?:\.(\d{1,6}))?\.(mp4|m4s))$/;
 
@@ -20,30 +21,11 @@ export interface FastPathOptions {
   readonly onServed?: (route: 'init' | 'segment' | 'part', app: string, key: string, status: number, bytes: number) => void;
 }
 
-interface Found {
-  readonly chunks: readonly Uint8Array[];
-  readonly byteLength: number;
-  readonly contentType: string;
-}
-
-function lookup(options: FastPathOptions, m: RegExpExecArray): Found | undefined {
-  const [, app, key, rendition, file, type, session, numberText, partText, ext] = m;
+function lookup(options: FastPathOptions, m: RegExpExecArray): MediaFile | undefined {
+  const [, app, key, rendition, file] = m;
   if (!NAME_PATTERN.test(app!) || !NAME_PATTERN.test(key!) || !NAME_PATTERN.test(rendition!)) return undefined;
-  const track = options.outputs.get(app!, key!)?.rendition(rendition!);
-  if (track && track.session === session) {
-    const n = Number(numberText);
-    if (type === 'init' && ext === 'mp4' && partText === undefined) {
-      const bytes = track.init(n);
-      if (bytes) return { chunks: [bytes], byteLength: bytes.byteLength, contentType: track.initContentType };
-    } else if (type === 'seg' && ext === 'm4s' && partText === undefined) {
-      const s = track.segment(n);
-      if (s) return { chunks: s.chunks, byteLength: s.byteLength, contentType: track.contentType };
-    } else if (type === 'part' && ext === 'm4s' && partText !== undefined) {
-      const bytes = track.part(n, Number(partText));
-      if (bytes) return { chunks: [bytes], byteLength: bytes.byteLength, contentType: track.contentType };
-    }
-  }
-  return options.cache.get(`${app}/${key}/${rendition}/${file}`);
+  const name = parseMediaFileName(file!);
+  return name && findMediaFile(options.outputs, options.cache, app!, key!, rendition!, file!, name);
 }
 
 /** Returns true when it answered the request. */

@@ -14,6 +14,7 @@ import { listsFromStart } from './client-quirks.js';
 import { untilOutputReady, waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { renderedOnce } from './rendered.js';
+import { findMediaFile, liveMediaFile, parseMediaFileName } from './media-files.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
 
@@ -25,7 +26,6 @@ export interface HlsRouteOptions {
   readonly playlistWindow: number;
 }
 
-const MEDIA_FILE = /^(init|seg|part)-([0-9a-z]{1,16})-(\d{1,12})(?:\.(\d{1,6}))?\.(mp4|m4s)$/;
 
 function intParam(value: unknown): number | undefined | null {
   if (value === undefined) return undefined;
@@ -183,39 +183,25 @@ async function mediaFile(context: HlsRouteContext, req: Request, res: Response, 
   const { options } = context;
   const { outputs, cache } = options;
   const file = String(req.params['file']);
-  const match = MEDIA_FILE.exec(file);
+  const name = parseMediaFileName(file);
   const { app, key, rendition } = req.params as Record<string, string>;
-  if (!match || !NAME_PATTERN.test(app!) || !NAME_PATTERN.test(key!) || !NAME_PATTERN.test(rendition!)) {
+  if (!name || !NAME_PATTERN.test(app!) || !NAME_PATTERN.test(key!) || !NAME_PATTERN.test(rendition!)) {
     next();
     return;
   }
-  const [, type, session, numberText, partText, ext] = match;
-  const n = Number(numberText);
-  const output = outputs.get(app!, key!);
-  const track = output?.rendition(rendition!);
-  const etag = `"${session}-${rendition}-${file}"`;
-  if (track && track.session === session) {
-    if (type === 'init' && ext === 'mp4') {
-      const bytes = track.init(n);
-      if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, track.initContentType, etag);
-    } else if (type === 'seg' && ext === 'm4s' && partText === undefined) {
-      const segment = track.segment(n);
-      if (segment) return sendChunks(req, res, segment.chunks, segment.byteLength, track.contentType, etag);
-    } else if (type === 'part' && ext === 'm4s' && partText !== undefined) {
-      const index = Number(partText);
-      let bytes = track.part(n, index);
-      if (!bytes && isHinted(track, n, index)) {
-        // The preload hint names the next part: hold the request until it exists.
-        const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
-        await waitUntil([track], () => track.part(n, index) !== undefined || track.ended || !isHinted(track, n, index), timeoutMs, res);
-        if (res.writableEnded || res.destroyed) return;
-        bytes = track.part(n, index);
-      }
-      if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, track.contentType, etag);
-    }
+  const etag = `"${name.session}-${rendition}-${file}"`;
+  let found = findMediaFile(outputs, cache, app!, key!, rendition!, file, name);
+  const track = outputs.get(app!, key!)?.rendition(rendition!);
+  if (!found && track && track.session === name.session && name.type === 'part' && name.part !== undefined && isHinted(track, name.number, name.part)) {
+    // The preload hint names the next part: hold the request until it exists.
+    const number = name.number;
+    const part = name.part;
+    const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
+    await waitUntil([track], () => track.part(number, part) !== undefined || track.ended || !isHinted(track, number, part), timeoutMs, res);
+    if (res.writableEnded || res.destroyed) return;
+    found = liveMediaFile(track, name);
   }
-  const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
-  if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
+  if (found) return sendChunks(req, res, found.chunks, found.byteLength, found.contentType, etag);
   res.status(404).type('text').send('not found');
 }
 

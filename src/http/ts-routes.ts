@@ -7,7 +7,7 @@
  *   GET /:app/:key/:rendition/ts.m3u8
  *   GET /:app/:key/:rendition/ts-SESSION-N.ts
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { TsMuxerOptions } from '../mux/ts/muxer.js';
@@ -91,24 +91,28 @@ export function tsRoutes(options: TsRouteOptions): Router {
     sendText(res, serializeMediaPlaylist(playlist), M3U8, r.ended ? 'public, max-age=60' : 'no-cache');
   });
 
-  router.get('/:app/:key/:rendition/:file', (req, res, next) => {
-    const { app, key, rendition, file } = req.params as Record<string, string>;
-    const match = TS_FILE.exec(file ?? '');
-    if (!match || !NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '') || !NAME_PATTERN.test(rendition ?? '')) {
-      next();
-      return;
-    }
-    const session = match[1]!;
-    const sequence = Number(match[2]);
-    const etag = `"${session}-${rendition}-${file}"`;
-    const output = outputs.get(app!, key!);
-    const r = output?.session === session ? attachTsOutputs(output, { cache, muxer: options.muxer }).rendition(rendition!) : undefined;
-    const bytes = r?.segment(sequence);
-    if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, TS_CONTENT_TYPE, etag);
-    const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
-    if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
-    res.status(404).type('text').send('not found');
-  });
+  router.get('/:app/:key/:rendition/:file', (req, res, next) => tsFile(options, req, res, next));
 
   return router;
+}
+
+/** `ts-SESSION-N.ts`: from the live window (attaching the TS output if needed), else the cache. */
+function tsFile(options: TsRouteOptions, req: Request, res: Response, next: NextFunction): void {
+  const { outputs, cache } = options;
+  const { app, key, rendition, file } = req.params as Record<string, string>;
+  const match = TS_FILE.exec(file ?? '');
+  if (!match || !NAME_PATTERN.test(app ?? '') || !NAME_PATTERN.test(key ?? '') || !NAME_PATTERN.test(rendition ?? '')) {
+    next();
+    return;
+  }
+  const session = match[1]!;
+  const sequence = Number(match[2]);
+  const etag = `"${session}-${rendition}-${file}"`;
+  const output = outputs.get(app!, key!);
+  const r = output?.session === session ? attachTsOutputs(output, { cache, muxer: options.muxer }).rendition(rendition!) : undefined;
+  const bytes = r?.segment(sequence);
+  if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, TS_CONTENT_TYPE, etag);
+  const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
+  if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
+  res.status(404).type('text').send('not found');
 }

@@ -26,6 +26,8 @@ export interface HlsMediaPlaylist {
   readonly partHoldBack?: number;
   readonly holdBack?: number;
   readonly endList: boolean;
+  /** The first EXT-X-MAP URI (the init segment). */
+  readonly map?: string;
 }
 
 function attr(line: string, name: string): string | undefined {
@@ -52,6 +54,7 @@ export function parseMediaPlaylist(text: string): HlsMediaPlaylist {
   let msn: number | undefined;
   let partIndex = 0;
   let pendingDuration: number | undefined;
+  let map: string | undefined;
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '') continue;
@@ -65,6 +68,7 @@ export function parseMediaPlaylist(text: string): HlsMediaPlaylist {
       partHoldBack = num(attr(line, 'PART-HOLD-BACK'));
       holdBack = num(attr(line, 'HOLD-BACK'));
     } else if (line.startsWith('#EXT-X-ENDLIST')) endList = true;
+    else if (line.startsWith('#EXT-X-MAP:')) map ??= attr(line, 'URI');
     else if (line.startsWith('#EXT-X-SKIP:')) {
       // Delta updates are never requested (no _HLS_skip), but stay correct if one arrives.
       msn = (msn ?? mediaSequence) + (num(attr(line, 'SKIPPED-SEGMENTS')) ?? 0);
@@ -80,7 +84,7 @@ export function parseMediaPlaylist(text: string): HlsMediaPlaylist {
       partIndex = 0;
     }
   }
-  return { targetDuration, mediaSequence, segments, parts, partTarget, partHoldBack, holdBack, endList };
+  return { targetDuration, mediaSequence, segments, parts, partTarget, partHoldBack, holdBack, endList, map };
 }
 
 export interface DashSegmentRef {

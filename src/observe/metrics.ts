@@ -106,30 +106,7 @@ export class GatewayMetrics {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
 
-    new Gauge({
-      name: `${p}streams_live`,
-      help: 'Streams being published and packaged right now',
-      registers,
-      collect() {
-        self.watchNewTrackOutputs();
-        this.set(self.sources?.streams.list().length ?? 0);
-      },
-    });
-    new Gauge({
-      name: `${p}publishers`,
-      help: 'Live publishers by app',
-      labelNames: ['app'],
-      registers,
-      collect() {
-        this.reset();
-        const byApp = new Map<string, number>();
-        for (const s of self.sources?.streams.list() ?? []) {
-          const app = self.apps.of(s.app);
-          byApp.set(app, (byApp.get(app) ?? 0) + 1);
-        }
-        for (const [app, n] of byApp) this.set({ app }, n);
-      },
-    });
+    this.registerStreamGauges(p, registers);
     // Per-frame counts are plain numbers (see IngestTally), added to the counters at scrape time.
     this.framesIn = new Counter({ name: `${p}ingest_frames_total`, help: 'Frames received from publishers', labelNames: ['app', 'kind'], registers, collect: () => self.flushIngestTallies() });
     this.bytesIn = new Counter({ name: `${p}ingest_bytes_total`, help: 'Frame payload bytes received from publishers', labelNames: ['app', 'kind'], registers, collect: () => self.flushIngestTallies() });
@@ -164,6 +141,64 @@ export class GatewayMetrics {
       buckets: AVAILABILITY_BUCKETS,
       registers,
     });
+    this.registerMemoryMetrics(p, registers);
+    this.httpRequests = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
+    new Gauge({
+      name: `${p}viewers`,
+      help: 'Viewers by protocol (HTTP sessions seen within the window; RTMP/FLV connections)',
+      labelNames: ['protocol'],
+      registers,
+      collect() {
+        const streams = self.sources?.streams.list() ?? [];
+        let counts: Record<string, number>;
+        if (self.sources?.viewers) counts = self.sources.viewers.totals(streams);
+        else {
+          counts = {};
+          for (const s of streams) counts['rtmp'] = (counts['rtmp'] ?? 0) + (self.sources?.relays?.playerCount(s.app, s.key) ?? 0);
+        }
+        for (const protocol of VIEWER_PROTOCOLS) this.set({ protocol }, counts[protocol] ?? 0);
+      },
+    });
+    this.transcoderRestarts = new Counter({ name: `${p}transcoder_restarts_total`, help: 'Transcoder (ffmpeg) processes restarted after failing', labelNames: ['app'], registers });
+    // The event-loop lag monitor samples every eventLoopMonitoringPrecision ms, also when idle:
+    // prom-client's 10 ms default alone costs ~0.8 % of a core; 100 ms still resolves lag well.
+    if (this.options.defaultMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+  }
+
+  /** Live streams and publishers, counted at scrape time. */
+  private registerStreamGauges(p: string, registers: Registry[]): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    new Gauge({
+      name: `${p}streams_live`,
+      help: 'Streams being published and packaged right now',
+      registers,
+      collect() {
+        self.watchNewTrackOutputs();
+        this.set(self.sources?.streams.list().length ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${p}publishers`,
+      help: 'Live publishers by app',
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        const byApp = new Map<string, number>();
+        for (const s of self.sources?.streams.list() ?? []) {
+          const app = self.apps.of(s.app);
+          byApp.set(app, (byApp.get(app) ?? 0) + 1);
+        }
+        for (const [app, n] of byApp) this.set({ app }, n);
+      },
+    });
+  }
+
+  /** What the gateway holds: the LRU (bytes, entries, hits, evictions) and the live windows. */
+  private registerMemoryMetrics(p: string, registers: Registry[]): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
     new Gauge({ name: `${p}cache_bytes`, help: 'Bytes held by the segment LRU cache', registers, collect() { this.set(self.sources?.cache.stats().bytes ?? 0); } });
     new Gauge({
       name: `${p}live_window_bytes`,
@@ -204,27 +239,6 @@ export class GatewayMetrics {
     mirrored(`${p}cache_hits_total`, 'Cache lookups that found the object', (s) => s.hits);
     mirrored(`${p}cache_misses_total`, 'Cache lookups that did not', (s) => s.misses);
     mirrored(`${p}cache_evictions_total`, 'Objects evicted by the LRU to stay within its byte bound', (s) => s.evictions);
-    this.httpRequests = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
-    new Gauge({
-      name: `${p}viewers`,
-      help: 'Viewers by protocol (HTTP sessions seen within the window; RTMP/FLV connections)',
-      labelNames: ['protocol'],
-      registers,
-      collect() {
-        const streams = self.sources?.streams.list() ?? [];
-        let counts: Record<string, number>;
-        if (self.sources?.viewers) counts = self.sources.viewers.totals(streams);
-        else {
-          counts = {};
-          for (const s of streams) counts['rtmp'] = (counts['rtmp'] ?? 0) + (self.sources?.relays?.playerCount(s.app, s.key) ?? 0);
-        }
-        for (const protocol of VIEWER_PROTOCOLS) this.set({ protocol }, counts[protocol] ?? 0);
-      },
-    });
-    this.transcoderRestarts = new Counter({ name: `${p}transcoder_restarts_total`, help: 'Transcoder (ffmpeg) processes restarted after failing', labelNames: ['app'], registers });
-    // The event-loop lag monitor samples every eventLoopMonitoringPrecision ms, also when idle:
-    // prom-client's 10 ms default alone costs ~0.8 % of a core; 100 ms still resolves lag well.
-    if (this.options.defaultMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
   }
 
   /** Subscribes to the gateway's registries: streams live now and every later publish. */

@@ -65,24 +65,26 @@ export class RtmpServer {
 
   private readonly perIp = new Map<string, number>();
 
-  private accept(socket: net.Socket): void {
+  /** Counts the connection against its address's limit; false (and destroyed) when over it. */
+  private admit(socket: net.Socket): boolean {
     const ip = socket.remoteAddress ?? '';
     const fromIp = (this.perIp.get(ip) ?? 0) + 1;
     if (fromIp > (this.options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY)) {
       this.options.logger.warn({ remote: ip, max: this.options.maxConnectionsPerIp }, 'rtmp connection refused: too many from this address');
       socket.destroy();
-      return;
+      return false;
     }
     this.perIp.set(ip, fromIp);
-    let counted = true;
-    const uncount = (): void => {
-      if (!counted) return;
-      counted = false;
+    socket.once('close', () => {
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, n);
-    };
-    socket.once('close', uncount);
+    });
+    return true;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (!this.admit(socket)) return;
     const id = this.nextId++;
     const log = this.options.logger.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
     this.sockets.add(socket);

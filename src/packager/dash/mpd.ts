@@ -394,18 +394,7 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
   // Static (ended): the presentation starts at the earliest listed segment, so the first Period
   // starts at 0 and each presentationTimeOffset points there (§5.3.9.2); dynamic keeps the
   // mapping to availabilityStartTime (presentation time = media time + the Period's offset).
-  let presentationStart = 0;
-  let presentationEnd = 0;
-  const withOffsets = periodPlans.flatMap((pp) => plansOf(pp).map((p) => ({ p, offset: pp.offset })));
-  if (withOffsets.length > 0) {
-    presentationStart = Math.min(...withOffsets.map(({ p, offset }) => p.segments[0]!.startTime / p.segments[0]!.timescale + offset));
-    presentationEnd = Math.max(
-      ...withOffsets.map(({ p, offset }) => {
-        const l = p.segments[p.segments.length - 1]!;
-        return (l.startTime + l.durationTicks) / l.timescale + offset;
-      }),
-    );
-  }
+  const { presentationStart, presentationEnd } = presentationSpan(periodPlans);
   const origin = live ? 0 : presentationStart;
 
   const utcTiming: Descriptor = { schemeIdUri: UTC_HTTP_ISO, value: options.utcTimingUrl };
@@ -464,6 +453,20 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     periods,
     utcTimings: [utcTiming],
   };
+}
+
+/** Presentation times (s, with each Period's offset) of the first listed media and the end of the last. */
+function presentationSpan(periodPlans: readonly PeriodPlan[]): { presentationStart: number; presentationEnd: number } {
+  const withOffsets = periodPlans.flatMap((pp) => plansOf(pp).map((p) => ({ p, offset: pp.offset })));
+  if (withOffsets.length === 0) return { presentationStart: 0, presentationEnd: 0 };
+  const presentationStart = Math.min(...withOffsets.map(({ p, offset }) => p.segments[0]!.startTime / p.segments[0]!.timescale + offset));
+  const presentationEnd = Math.max(
+    ...withOffsets.map(({ p, offset }) => {
+      const l = p.segments[p.segments.length - 1]!;
+      return (l.startTime + l.durationTicks) / l.timescale + offset;
+    }),
+  );
+  return { presentationStart, presentationEnd };
 }
 
 /** The AdaptationSets of one Period: video (every rendition), audio, and LL's ProducerReferenceTime. */

@@ -8,7 +8,7 @@
  */
 import type { HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import type { StreamOutput } from '../stream-output.js';
-import { initFileName, partFileName, segmentFileName, type TrackOutput } from '../track-output.js';
+import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 
 /** RFC 8216bis §8: EXT-X-MAP in a playlist needs version 6; LL-HLS delta updates need 9. */
 const HLS_VERSION = 9;
@@ -61,18 +61,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   let discontinuitySequence = fromStart ? track.historyDroppedDiscontinuities : track.droppedDiscontinuities;
   for (let i = 0; i < all.length - listed.length; i++) if (all[i]!.discontinuity) discontinuitySequence++;
 
-  // Delta update (RFC 8216bis §6.2.5.1): skip segments older than CAN-SKIP-UNTIL from the edge.
-  let skipped = 0;
-  if (ll && options.skip) {
-    let fromEdge = 0;
-    for (let i = listed.length - 1; i >= 0; i--) {
-      fromEdge += listed[i]!.duration;
-      if (fromEdge > canSkipUntil) {
-        skipped = i + 1;
-        break;
-      }
-    }
-  }
+  const skipped = ll && options.skip ? skippableCount(listed, canSkipUntil) : 0;
 
   const segments: HlsSegment[] = [];
   let previousInit: number | undefined;
@@ -133,6 +122,16 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
     renditionReports,
     endList: track.ended,
   };
+}
+
+/** Delta update (RFC 8216bis §6.2.5.1): how many of the oldest segments lie beyond CAN-SKIP-UNTIL from the edge. */
+function skippableCount(listed: readonly SegmentInfo[], canSkipUntil: number): number {
+  let fromEdge = 0;
+  for (let i = listed.length - 1; i >= 0; i--) {
+    fromEdge += listed[i]!.duration;
+    if (fromEdge > canSkipUntil) return i + 1;
+  }
+  return 0;
 }
 
 /** LAST-MSN / LAST-PART of a track's live edge (RFC 8216bis §4.4.5.4). */
