@@ -11,10 +11,8 @@
  */
 import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
-import { aacCodecString, parseAudioSpecificConfig } from '../codec/aac.js';
 import { inspectAccessUnit } from '../codec/annexb.js';
-import { avcCodecString, parseAvcDecoderConfigurationRecord, parseSps } from '../codec/avc.js';
-import { hevcCodecString, parseHevcDecoderConfigurationRecord, parseHevcSps } from '../codec/hevc.js';
+import { buildAudioTrack, buildVideoTrack } from '../codec/tracks.js';
 import { RtmpClock } from './clock.js';
 import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec } from './tag.js';
 
@@ -240,58 +238,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** `config` must be owned (a copy): the track keeps it and views into it for its whole life. */
-function buildVideoTrack(codec: 'avc' | 'hevc', config: Uint8Array): VideoTrack {
-  if (codec === 'avc') {
-    const record = parseAvcDecoderConfigurationRecord(config);
-    const first = record.sps[0];
-    if (!first) throw new GatewayError('codec.avc', 'avcC carries no SPS', {});
-    if (record.pps.length === 0) throw new GatewayError('codec.avc', 'avcC carries no PPS', {});
-    const sps = parseSps(first);
-    return {
-      kind: 'video',
-      codec,
-      timescale: VIDEO_TIMESCALE,
-      width: sps.width,
-      height: sps.height,
-      fps: sps.fps,
-      codecString: avcCodecString(sps),
-      config,
-      parameterSets: [...record.sps, ...record.pps],
-      nalLengthSize: record.nalLengthSize,
-    };
-  }
-  const record = parseHevcDecoderConfigurationRecord(config);
-  const first = record.sps[0];
-  if (!first) throw new GatewayError('codec.hevc', 'hvcC carries no SPS', {});
-  const sps = parseHevcSps(first);
-  return {
-    kind: 'video',
-    codec,
-    timescale: VIDEO_TIMESCALE,
-    width: sps.width,
-    height: sps.height,
-    fps: undefined,
-    codecString: hevcCodecString(record),
-    config,
-    parameterSets: [...record.vps, ...record.sps, ...record.pps],
-    nalLengthSize: record.nalLengthSize,
-  };
-}
-
-function buildAudioTrack(config: Uint8Array): AudioTrack {
-  const asc = parseAudioSpecificConfig(config);
-  return {
-    kind: 'audio',
-    codec: 'aac',
-    timescale: asc.sampleRate,
-    sampleRate: asc.sampleRate,
-    channels: asc.channels,
-    objectType: asc.signalledObjectType,
-    codecString: aacCodecString(asc),
-    config,
-    samplesPerFrame: asc.samplesPerFrame,
-  };
 }

@@ -8,9 +8,8 @@
  * ```
  */
 import { GatewayError } from '../core/errors.js';
-
-export const TS_PACKET_SIZE = 188;
-const SYNC = 0x47;
+// The packet layout is the muxer's (mux/ts/packet.ts); this is its reading side.
+import { SYNC_BYTE as SYNC, TS_PACKET_SIZE } from '../mux/ts/packet.js';
 
 export class TsPesCollector {
   private readonly carry = new Uint8Array(TS_PACKET_SIZE);

@@ -17,13 +17,12 @@ import { serializeMediaPlaylist } from '../packager/hls/serialize.js';
 import {
   PROFILE_CMAF,
   PROFILE_ISOFF_LIVE,
-  ROLE_SCHEME,
   type AdaptationSet,
   type Mpd,
   type Period,
   type Representation,
 } from '../packager/dash/model.js';
-import { UNMEASURED_AUDIO_BANDWIDTH, UNMEASURED_VIDEO_BANDWIDTH, audioAdaptationSet, representationFor, timelineOf } from '../packager/dash/mpd.js';
+import { UNMEASURED_AUDIO_BANDWIDTH, UNMEASURED_VIDEO_BANDWIDTH, audioAdaptationSet, representationFor, videoAdaptationSet, timelineOf } from '../packager/dash/mpd.js';
 import { initFileName, segmentFileName } from '../packager/track-output.js';
 
 /**
@@ -236,18 +235,7 @@ export function buildRecordedMpd(tracks: readonly RecordedTrack[], options: { se
     const audio = slices.find((x) => x.track.media.kind === 'audio');
     const adaptationSets: AdaptationSet[] = [];
     if (videos.length > 0) {
-      const representations = videos.map((x) => representationOf(x.track, x.segments, periodMediaStart));
-      adaptationSets.push({
-        id: 0,
-        contentType: 'video',
-        mimeType: 'video/mp4',
-        segmentAlignment: true,
-        startWithSap: 1,
-        maxWidth: Math.max(...representations.map((r) => r.width ?? 0)),
-        maxHeight: Math.max(...representations.map((r) => r.height ?? 0)),
-        roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-        representations,
-      });
+      adaptationSets.push(videoAdaptationSet(videos.map((x) => representationOf(x.track, x.segments, periodMediaStart))));
     }
     if (audio && audio.track.media.kind === 'audio') {
       adaptationSets.push(audioAdaptationSet(audio.track.media.channels, representationOf(audio.track, audio.segments, periodMediaStart)));

@@ -135,6 +135,21 @@ function gcd(a: number, b: number): number {
 }
 
 /** The one audio AdaptationSet (id 1) of live MPDs and recordings: every video rendition shares it. */
+/** The one video AdaptationSet (every rendition), live or recorded: sizes from its largest rendition. */
+export function videoAdaptationSet(representations: Representation[]): AdaptationSet {
+  return {
+    id: 0,
+    contentType: 'video',
+    mimeType: 'video/mp4',
+    segmentAlignment: true,
+    startWithSap: 1,
+    maxWidth: Math.max(...representations.map((r) => r.width ?? 0)),
+    maxHeight: Math.max(...representations.map((r) => r.height ?? 0)),
+    roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
+    representations,
+  };
+}
+
 export function audioAdaptationSet(channels: number, representation: Representation): AdaptationSet {
   return {
     id: 1,
@@ -482,22 +497,12 @@ function adaptationSetsOf(
   const startTicksOf = (timescale: number): number => Math.round(periodMediaStart * timescale);
   const adaptationSets: AdaptationSet[] = [];
   if (pp.videoPlans.length > 0) {
-    const representations = pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options));
-    const maxWidth = Math.max(...representations.map((r) => r.width ?? 0));
-    const maxHeight = Math.max(...representations.map((r) => r.height ?? 0));
+    const video = videoAdaptationSet(pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options)));
     const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
     adaptationSets.push({
-      id: 0,
-      contentType: 'video',
-      mimeType: 'video/mp4',
-      segmentAlignment: true,
-      startWithSap: 1,
-      maxWidth,
-      maxHeight,
-      par: aspectRatio(maxWidth, maxHeight),
+      ...video,
+      par: aspectRatio(video.maxWidth ?? 0, video.maxHeight ?? 0),
       supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
-      roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
-      representations,
     });
   }
   if (pp.audioPlan) {

@@ -1,0 +1,64 @@
+/**
+ * Tracks from codec configuration records: what any ingest (FLV/RTMP today, SRT or a pull source
+ * next) turns a sequence header into. Pure: bytes in, a Track out.
+ */
+import { GatewayError } from '../core/errors.js';
+import { VIDEO_TIMESCALE, type AudioTrack, type VideoTrack } from '../core/media.js';
+import { aacCodecString, parseAudioSpecificConfig } from './aac.js';
+import { avcCodecString, parseAvcDecoderConfigurationRecord, parseSps } from './avc.js';
+import { hevcCodecString, parseHevcDecoderConfigurationRecord, parseHevcSps } from './hevc.js';
+
+/** `config` must be owned (a copy): the track keeps it and views into it for its whole life. */
+export function buildVideoTrack(codec: 'avc' | 'hevc', config: Uint8Array): VideoTrack {
+  if (codec === 'avc') {
+    const record = parseAvcDecoderConfigurationRecord(config);
+    const first = record.sps[0];
+    if (!first) throw new GatewayError('codec.avc', 'avcC carries no SPS', {});
+    if (record.pps.length === 0) throw new GatewayError('codec.avc', 'avcC carries no PPS', {});
+    const sps = parseSps(first);
+    return {
+      kind: 'video',
+      codec,
+      timescale: VIDEO_TIMESCALE,
+      width: sps.width,
+      height: sps.height,
+      fps: sps.fps,
+      codecString: avcCodecString(sps),
+      config,
+      parameterSets: [...record.sps, ...record.pps],
+      nalLengthSize: record.nalLengthSize,
+    };
+  }
+  const record = parseHevcDecoderConfigurationRecord(config);
+  const first = record.sps[0];
+  if (!first) throw new GatewayError('codec.hevc', 'hvcC carries no SPS', {});
+  const sps = parseHevcSps(first);
+  return {
+    kind: 'video',
+    codec,
+    timescale: VIDEO_TIMESCALE,
+    width: sps.width,
+    height: sps.height,
+    fps: undefined,
+    codecString: hevcCodecString(record),
+    config,
+    parameterSets: [...record.vps, ...record.sps, ...record.pps],
+    nalLengthSize: record.nalLengthSize,
+  };
+}
+
+/** An AAC track from its AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1). */
+export function buildAudioTrack(config: Uint8Array): AudioTrack {
+  const asc = parseAudioSpecificConfig(config);
+  return {
+    kind: 'audio',
+    codec: 'aac',
+    timescale: asc.sampleRate,
+    sampleRate: asc.sampleRate,
+    channels: asc.channels,
+    objectType: asc.signalledObjectType,
+    codecString: aacCodecString(asc),
+    config,
+    samplesPerFrame: asc.samplesPerFrame,
+  };
+}
