@@ -158,3 +158,13 @@ export async function stopWrapped(child: ChildProcess, graceMs = 5000): Promise<
   }
   await exited;
 }
+
+/** For a bench helper process: resolves on a "stop" line on stdin, or when stdin ends (the orchestrator went away). */
+export function stopRequested(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('data', (d: Buffer) => {
+      if (d.toString().includes('stop')) resolve();
+    });
+    process.stdin.on('end', () => resolve());
+  });
+}

@@ -7,6 +7,7 @@
  * config.out.
  * Usage: node --import tsx bench/vs-publish.ts CONFIG.json
  */
+import { stopRequested } from './vs-proc.js';
 import net from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ClientHandshake } from '../src/rtmp/handshake.js';
@@ -273,16 +274,6 @@ function withTimeout<T>(p: Promise<T>, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), COMMAND_TIMEOUT_MS)));
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves on a "stop" line on stdin or when stdin ends (the orchestrator went away). */
-function stopRequested(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.on('data', (d: Buffer) => {
-      if (d.toString().includes('stop')) resolve();
-    });
-    process.stdin.on('end', () => resolve());
-  });
 }
 
 async function main(): Promise<void> {

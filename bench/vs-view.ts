@@ -9,6 +9,7 @@
  * the server, as separate viewers would be (and per-address playlist rate limits see it so).
  * Usage: node --import tsx bench/vs-view.ts CONFIG.json
  */
+import { stopRequested } from './vs-proc.js';
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mpdSegmentUrls, parseMediaPlaylist, type MediaPlaylist } from './vs-playlist.js';
@@ -272,15 +273,6 @@ function nextPart(playlist: MediaPlaylist): { msn: number; part: number } {
 /** A distinct loopback source address per viewer (all of 127/8 is local on Linux). */
 function localAddress(i: number): string {
   return `127.1.${(i >> 8) & 255}.${(i & 255) + 1}`;
-}
-
-function stopRequested(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.on('data', (d: Buffer) => {
-      if (d.toString().includes('stop')) resolve();
-    });
-    process.stdin.on('end', () => resolve());
-  });
 }
 
 async function main(): Promise<void> {
