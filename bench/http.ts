@@ -24,7 +24,8 @@ export interface HttpResult {
   readonly ratio: number | undefined;
 }
 
-async function wrk(url: string, seconds: number): Promise<number> {
+/** Requests/s of `url` with wrk (one thread, 50 keep-alive connections); any error response throws. */
+export async function wrk(url: string, seconds: number): Promise<number> {
   const r = await run('wrk', ['-t1', '-c50', `-d${seconds}s`, url], (seconds + 30) * 1000);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   if (!m) throw new Error(`wrk output: ${r.stdout} ${r.stderr}`);

@@ -8,10 +8,11 @@ import { benchLadder } from './ladder.js';
 import { measureLatency, renderTable } from '../src/latency/index.js';
 import { benchPlayers } from './players.js';
 import { benchVs, formatVs, type VsPeer } from './vs.js';
+import { benchEdge, formatEdge } from './edge.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-/** `--only=transmux,availability,http,fanout,ladder,players,latency` runs a subset. */
+/** `--only=transmux,availability,http,fanout,ladder,players,latency,edge` runs a subset (edge only when named). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : undefined;
 const wanted = (name: string): boolean => !only || only.has(name);
@@ -115,6 +116,13 @@ async function main(): Promise<void> {
     const report = await measureLatency({ seconds: quick ? 15 : 30 });
     results['latency'] = { ...report, protocols: report.protocols.map(({ samples: _s, ...row }) => row) };
     if (!json) console.log(`\nlatency per protocol (npm run latency), ${report.durationSeconds} s:\n${renderTable(report)}`);
+  }
+
+  // The edge tier (deploy/): only when asked for, it needs nginx with its Lua module.
+  if (only?.has('edge')) {
+    const e = await benchEdge(short, { viewers: 200, seconds: quick ? 8 : 15, repeats: quick ? 1 : 3, wrkSeconds: quick ? 3 : 5 });
+    results['edge'] = e;
+    if (!json) console.log(`\nedge tier (npm run edge in front of the gateway), median [min..max] of ${e.direct.length} runs:\n${formatEdge(e)}`);
   }
 
   if (json) console.log(JSON.stringify(results, null, 2));

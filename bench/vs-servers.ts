@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly bound: number;
   /** Viewers poll the DASH MPD too (when both servers compared make one). */
   readonly dash: boolean;
+  /** More gateway flags (e.g. `--playlist-rate-limit 0` behind an edge). */
+  readonly gatewayArgs?: readonly string[];
 }
 
 function exists(path: string): boolean {
@@ -121,7 +123,7 @@ export async function startGateway(o: ServerOptions): Promise<VsServer> {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   // VS_GATEWAY_NODE_OPTIONS: node flags for profiling the gateway in place (e.g. --cpu-prof).
   const nodeFlags = (process.env['VS_GATEWAY_NODE_OPTIONS'] ?? '').split(' ').filter((f) => f.length > 0);
-  const p = spawnBounded(o.bound, process.execPath, [...nodeFlags, 'dist/cli.js', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', '--transcode', 'false']);
+  const p = spawnBounded(o.bound, process.execPath, [...nodeFlags, 'dist/cli.js', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', '--transcode', 'false', ...(o.gatewayArgs ?? [])]);
   await readyLine(p, /listening/, 'the gateway');
   const base = `http://127.0.0.1:${httpPort}/live`;
   return {

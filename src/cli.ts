@@ -39,11 +39,12 @@ async function main(argv: string[]): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
+    logger.info({ signal, drainSeconds: config.shutdownDrain }, 'stopping');
+    const forceAfter = 4.5 + config.shutdownDrain;
     const force = setTimeout(() => {
-      logger.warn('forced exit after 4.5 s');
+      logger.warn(`forced exit after ${forceAfter} s`);
       process.exit(0);
-    }, 4500);
+    }, forceAfter * 1000);
     force.unref();
     gateway
       .stop()

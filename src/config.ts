@@ -42,6 +42,7 @@ export const SETTINGS = {
   maxMessageSize: setting('max-message-size', z.coerce.number().int().min(1024).max(0xffffff).default(8 * 1024 * 1024), 'largest RTMP message accepted, bytes'),
   maxPlayerQueueBytes: setting('max-player-queue-bytes', z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024), 'unsent bytes an RTMP/HTTP-FLV player may queue before it skips to the next keyframe'),
   relayBatchMs: setting('relay-batch-ms', z.coerce.number().min(0).max(200).default(0), 'RTMP play / HTTP-FLV: milliseconds of live media written to players at once (0: every frame at once, no added latency)'),
+  shutdownDrain: setting('shutdown-drain', z.coerce.number().min(0).max(300).default(0), 'seconds HTTP keeps answering after SIGTERM/SIGINT, with every stream ended (ENDLIST) and /readyz answering 503, so players and edges fetch the ended playlists (Kubernetes: less than terminationGracePeriodSeconds)'),
   handshakeTimeout: setting('handshake-timeout', positive.default(10), 'seconds a client has to finish the RTMP handshake and publish/play'),
   idleTimeout: setting('idle-timeout', positive.default(30), 'seconds without data before an RTMP connection is closed'),
   siblingPattern: setting('sibling-pattern', z.string().max(200).refine((v) => { try { new RegExp(v); return true; } catch { return false; } }, 'not a regular expression').default('^(.+)_(\\d{3,4}p)$'), 'stream keys KEY_720p... published beside KEY are listed as its renditions (regex with groups: key, rendition; "" to disable)'),

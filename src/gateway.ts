@@ -84,6 +84,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     idleTimeout: config.idleTimeout,
   });
   let rtmpPortBound = config.rtmpPort;
+  let stopRequested = false;
   const httpServer = createHttpServer(config, logger, {
     outputs,
     relays,
@@ -93,12 +94,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     playbackAuth,
     ladders,
     rtmpPort: () => rtmpPortBound,
+    ready: () => !stopRequested,
   });
 
   rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
   const httpPort = await listenHttp(httpServer, config);
 
-  const stop = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics });
+  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000 });
+  const stop = (): Promise<void> => {
+    stopRequested = true;
+    return stopInner();
+  };
 
   return {
     rtmpPort: rtmpPortBound,
@@ -118,7 +124,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   };
 }
 
-/** Stopping, outside in: no new clients, streams end (playlists get ENDLIST), then the rest. */
+/**
+ * Stopping, outside in: no new publishers, streams end (playlists get ENDLIST), HTTP goes on for
+ * `drainMs` so players and edges fetch the ended playlists (and /readyz says 503), then the rest.
+ */
 function stopInOrder(parts: {
   httpServer: http.Server;
   rtmp: RtmpServer;
@@ -127,17 +136,22 @@ function stopInOrder(parts: {
   outputs: OutputRegistry;
   detachCheckers: () => void;
   metrics: GatewayMetrics;
+  drainMs: number;
 }): () => Promise<void> {
   const { httpServer, rtmp, streams, ladders, outputs, metrics } = parts;
   let stopping: Promise<void> | undefined;
   return () => {
     stopping ??= (async () => {
-      httpServer.close();
+      if (parts.drainMs <= 0) httpServer.close();
       await rtmp.close();
       for (const s of streams.list()) streams.unpublish(s);
       // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
       await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
       outputs.close();
+      if (parts.drainMs > 0) {
+        await new Promise((r) => setTimeout(r, parts.drainMs).unref());
+        httpServer.close();
+      }
       // The last VOD playlists and MPDs of recordings are written before the process exits.
       await Promise.race([recordingsSettled(), new Promise((r) => setTimeout(r, 1500).unref())]);
       parts.detachCheckers();
@@ -215,6 +229,7 @@ interface HttpParts {
   readonly playbackAuth: PlaybackAuthorizer;
   readonly ladders: LadderManager;
   readonly rtmpPort: () => number;
+  readonly ready: () => boolean;
 }
 
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
@@ -232,7 +247,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
     rtmpPort: parts.rtmpPort,
     playbackAuth,
     rateLimiter,
-    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }) },
+    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }), ready: parts.ready },
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
     partDuration: config.partDuration,

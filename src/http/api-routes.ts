@@ -8,6 +8,8 @@ import type { ViewerTracker } from '../observe/viewers.js';
 export interface ApiExtras {
   readonly viewers?: ViewerTracker;
   readonly ladder?: (output: StreamOutput) => Record<string, unknown> | undefined;
+  /** False once the gateway is stopping (/readyz answers 503: load balancers send nobody new). */
+  readonly ready?: () => boolean;
 }
 
 export interface RenditionView {
@@ -77,10 +79,11 @@ export function apiRoutes(outputs: OutputRegistry, extras: ApiExtras = {}): Rout
     res.setHeader('Cache-Control', 'no-store');
     res.type('text/plain').send(new Date().toISOString());
   });
-  // Ready: the listeners are up (this answers) and the packager takes streams.
+  // Ready: the listeners are up (this answers) and the packager takes streams; not while stopping.
   router.get('/readyz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ ready: true, streams: outputs.list().filter((o) => !o.ended).length });
+    const ready = extras.ready?.() ?? true;
+    res.status(ready ? 200 : 503).json({ ready, streams: outputs.list().filter((o) => !o.ended).length });
   });
   router.get('/healthz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');

@@ -16,7 +16,7 @@ import type { CmafPart, CmafSegment } from '../mux/fmp4/cmaf.js';
 import { buildMpd, TIME_ADDRESSED_SEGMENT } from '../packager/dash/mpd.js';
 import { serializeMpd } from '../packager/dash/serialize.js';
 import { buildSegmentHeader } from '../mux/fmp4/fragment.js';
-import { sendText } from './send.js';
+import { ENDED_LISTING, LIVE_LISTING, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
 import { untilOutputReady, waitUntil } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
@@ -83,7 +83,7 @@ export function mpdAnswer(
     return { text: serializeMpd(mpd), dynamic: mpd.type === 'dynamic' };
   });
   // A live timeline's head depends on the client (http/client-quirks.ts); a static MPD's does not.
-  return { text, cacheControl: dynamic ? 'no-cache' : 'public, max-age=60', vary: dynamic };
+  return { text, cacheControl: dynamic ? LIVE_LISTING : ENDED_LISTING, vary: dynamic };
 }
 
 /** Absolute URL of /api/time as this client reached us: dash.js resolves UTCTiming against the page, not the MPD. */
@@ -202,8 +202,10 @@ export function serveInProgressSegment(options: InProgressSegmentOptions): Reque
 export function streamOpenSegment(req: Request, res: Response, track: TrackOutput, sequence: number, timeoutMs: number): void {
   res.status(200);
   res.setHeader('Content-Type', track.contentType);
-  // The response is complete only at its end; intermediaries must not serve a prefix as the segment.
+  // The response is complete only at its end; intermediaries must not serve a prefix as the
+  // segment, and an nginx edge passes it through as it grows instead of buffering it.
   res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('X-Accel-Buffering', 'no');
   if (req.method === 'HEAD') {
     res.end();
     return;

@@ -32,6 +32,8 @@ export function flvRoutes(options: FlvRouteOptions): Router {
     res.status(200);
     res.setHeader('Content-Type', 'video/x-flv');
     res.setHeader('Cache-Control', 'no-cache, no-store');
+    // A live stream that never ends: a proxy in front (deploy/nginx) must pass it on as it comes.
+    res.setHeader('X-Accel-Buffering', 'no');
     if (req.method === 'HEAD') {
       res.end();
       return;

@@ -9,7 +9,7 @@ import type { StreamOutput } from '../packager/stream-output.js';
 import type { TrackOutput } from '../packager/track-output.js';
 import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurationOf, partTargetOf } from '../packager/hls/playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
-import { sendChunks, sendText } from './send.js';
+import { ENDED_LISTING, LIVE_LISTING, sendChunks, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
 import { untilOutputReady, waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
@@ -53,7 +53,7 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
   router.get('/:app/:key/index.m3u8', async (req, res) => {
     const output = findOutput(req, res);
     if (!output || !(await untilOutputReady(output, firstSegmentWaitMs, res))) return;
-    sendText(res, serializeMultivariantPlaylist(buildMultivariantPlaylist(output)), M3U8, output.ended ? 'public, max-age=60' : 'no-cache');
+    sendText(res, serializeMultivariantPlaylist(buildMultivariantPlaylist(output)), M3U8, output.ended ? ENDED_LISTING : LIVE_LISTING);
   });
 
   const context: HlsRouteContext = { options, firstSegmentWaitMs, findOutput };
@@ -168,7 +168,7 @@ export function mediaPlaylistAnswer(
         [...output.videos.values(), output.audio],
       ),
     );
-  const cacheControl = track.ended ? 'public, max-age=60' : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : 'no-cache';
+  const cacheControl = track.ended ? ENDED_LISTING : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : LIVE_LISTING;
   return {
     text: renderedOnce(output, `hls/${track.id}/${skip ? 's' : ''}${quirky ? 'q' : ''}`, render),
     cacheControl,

@@ -14,6 +14,7 @@ import { NAME_PATTERN } from '../core/names.js';
 import { blockingTimeoutMs, hasPart, M3U8, mediaPlaylistAnswer, tooFarAhead, type PlaylistAnswer } from './hls-routes.js';
 import { DASH_MIME, mpdAnswer } from './dash-routes.js';
 import { whenReady } from './wait.js';
+import { cacheControlFor } from './send.js';
 
 /** `/APP/KEY/REND/index.m3u8` or `/APP/KEY/index.mpd`, with an optional query. */
 const PLAYLIST_PATH = /^\/([^/?]{1,128})\/([^/?]{1,128})\/(?:([^/?]{1,128})\/index\.m3u8|(index\.mpd))(?:\?(.{0,200}))?$/;
@@ -59,7 +60,7 @@ function readQuery(text: string | undefined): PlaylistQuery | undefined {
 }
 
 function send(options: PlaylistFastPathOptions, res: ServerResponse, route: 'media' | 'mpd', answer: PlaylistAnswer, contentType: string): void {
-  const headers: Record<string, string> = { 'Content-Type': `${contentType}; charset=utf-8`, 'Cache-Control': answer.cacheControl, 'Content-Length': String(Buffer.byteLength(answer.text)) };
+  const headers: Record<string, string> = { 'Content-Type': `${contentType}; charset=utf-8`, 'Cache-Control': cacheControlFor(answer.cacheControl, res.req), 'Content-Length': String(Buffer.byteLength(answer.text)) };
   if (answer.vary) headers['Vary'] = 'User-Agent';
   if (options.corsOrigin) {
     headers['Access-Control-Allow-Origin'] = options.corsOrigin;

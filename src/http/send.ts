@@ -1,6 +1,35 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * A live listing (multivariant or media playlist without delivery directives, live MPD): a
+ * browser revalidates it every time (max-age=0), while a shared cache (an edge, deploy/nginx)
+ * may serve it for one second (RFC 9111 §5.2.2.10 s-maxage), so a thousand pollers cost the
+ * origin one request a second. One second is the smallest TTL HTTP can say; LL-HLS clients use
+ * blocking reloads, whose URLs are unique.
+ */
+export const LIVE_LISTING = 'max-age=0, s-maxage=1';
+
+/**
+ * What a proxy in front of the gateway (a request with X-Forwarded-For, as deploy/nginx sends)
+ * is told besides: it may serve the listing one more second while it fetches a fresh one in the
+ * background (RFC 5861 stale-while-revalidate: bounded, unlike nginx's `proxy_cache_use_stale
+ * updating`, which would hand a player joining late a listing of any age). Browsers are never
+ * told: RFC 5861 binds private caches too, and a stale listing names a preload-hinted part
+ * that may never come (Shaka Player then fails on its 404). The edge removes it from what it
+ * passes on.
+ */
+export const LIVE_LISTING_FOR_PROXIES = `${LIVE_LISTING}, stale-while-revalidate=1`;
+
+/** The Cache-Control a response to `req` carries: LIVE_LISTING becomes LIVE_LISTING_FOR_PROXIES for a proxy. */
+export function cacheControlFor(cacheControl: string, req: IncomingMessage | undefined): string {
+  return cacheControl === LIVE_LISTING && req?.headers['x-forwarded-for'] !== undefined ? LIVE_LISTING_FOR_PROXIES : cacheControl;
+}
+
+/** An ended stream's listings no longer change (the stream may come back under the same key). */
+export const ENDED_LISTING = 'public, max-age=60';
 
 /**
  * Sends media pieces (a segment's `styp` and parts) without joining them: corked writes leave
@@ -36,6 +65,6 @@ export function sendChunks(
 
 export function sendText(res: Response, body: string, contentType: string, cacheControl: string): void {
   res.setHeader('Content-Type', contentType);
-  res.setHeader('Cache-Control', cacheControl);
+  res.setHeader('Cache-Control', cacheControlFor(cacheControl, res.req));
   res.status(200).send(body);
 }

@@ -15,7 +15,7 @@ import { attachTsOutputs, TS_CONTENT_TYPE, type TsStreamOutput } from '../packag
 import { buildTsMediaPlaylist, buildTsMultivariantPlaylist } from '../packager/hls/ts-playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import type { StreamOutput } from '../packager/stream-output.js';
-import { sendChunks, sendText } from './send.js';
+import { ENDED_LISTING, LIVE_LISTING, sendChunks, sendText } from './send.js';
 import { waitUntil } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 
@@ -63,7 +63,7 @@ export function tsRoutes(options: TsRouteOptions): Router {
         return;
       }
     }
-    sendText(res, serializeMultivariantPlaylist(buildTsMultivariantPlaylist(output, ts)), M3U8, ts.ended ? 'public, max-age=60' : 'no-cache');
+    sendText(res, serializeMultivariantPlaylist(buildTsMultivariantPlaylist(output, ts)), M3U8, ts.ended ? ENDED_LISTING : LIVE_LISTING);
   });
 
   router.get('/:app/:key/:rendition/ts.m3u8', async (req, res) => {
@@ -88,7 +88,7 @@ export function tsRoutes(options: TsRouteOptions): Router {
       return;
     }
     const playlist = buildTsMediaPlaylist(r, { window: options.playlistWindow, segmentDuration: options.segmentDuration });
-    sendText(res, serializeMediaPlaylist(playlist), M3U8, r.ended ? 'public, max-age=60' : 'no-cache');
+    sendText(res, serializeMediaPlaylist(playlist), M3U8, r.ended ? ENDED_LISTING : LIVE_LISTING);
   });
 
   router.get('/:app/:key/:rendition/:file', (req, res, next) => tsFile(options, req, res, next));

@@ -126,7 +126,7 @@ describe('RTMP publish to DASH', () => {
     const mpdUrl = `${http}/live/dashlive/index.mpd`;
     const r = await fetchText(mpdUrl);
     expect(r.status).toBe(200);
-    expect(r.headers.get('cache-control')).toBe('no-cache');
+    expect(r.headers.get('cache-control')).toBe('max-age=0, s-maxage=1');
     expect(r.text).toContain('type="dynamic"');
     expect(r.text).toContain('availabilityTimeComplete="false"');
     const m = parse(r.text, { manifestUri: mpdUrl, NOW: Date.now() });

@@ -31,7 +31,7 @@ afterAll(async () => {
 describe('LL-HLS', () => {
   it('media playlists carry parts, hints, server control and rendition reports, parsed without warnings', async () => {
     const { text, headers } = await fetchText(`${base}/src/index.m3u8`);
-    expect(headers.get('cache-control')).toBe('no-cache');
+    expect(headers.get('cache-control')).toBe('max-age=0, s-maxage=1');
     const m = parseM3u8(text);
     expect(text).toContain('#EXT-X-PART-INF:PART-TARGET=0.200');
     expect(text).toMatch(/#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=[\d.]+,HOLD-BACK=[\d.]+,PART-HOLD-BACK=0.600/);

@@ -119,7 +119,7 @@ describe('GET /:app/:key/index.mpd', () => {
     const r = await text('/live/cam/index.mpd');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain('application/dash+xml');
-    expect(r.headers.get('cache-control')).toBe('no-cache');
+    expect(r.headers.get('cache-control')).toBe('max-age=0, s-maxage=1');
     expect(r.body).toContain(`<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${base}/api/time"/>`);
     expect(r.body).toContain('availabilityTimeComplete="false"');
     const m = parse(r.body, { manifestUri: `${base}/live/cam/index.mpd`, NOW: Date.now() });

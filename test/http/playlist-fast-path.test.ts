@@ -109,6 +109,23 @@ describe('playlist fast path', () => {
     ]);
   });
 
+  it('tells a proxy (X-Forwarded-For), and only a proxy, that a live listing may be served a second stale', async () => {
+    const { registry, output } = fabricateOutput();
+    current = registry;
+    feedStream(output);
+    for (const base of [fastBase, expressBase]) {
+      for (const path of ['/live/cam/src/index.m3u8', '/live/cam/index.mpd', '/live/cam/index.m3u8']) {
+        const direct = await fetch(base + path);
+        const proxied = await fetch(base + path, { headers: { 'X-Forwarded-For': '192.0.2.1' } });
+        expect(direct.headers.get('cache-control'), `${base}${path}`).toBe('max-age=0, s-maxage=1');
+        expect(proxied.headers.get('cache-control'), `${base}${path}`).toBe('max-age=0, s-maxage=1, stale-while-revalidate=1');
+      }
+      // A blocking reload is one fixed answer: never stale, proxy or not.
+      const blocking = await fetch(`${base}/live/cam/src/index.m3u8?_HLS_msn=${FIRST_SEQUENCE + 2}&_HLS_part=1`, { headers: { 'X-Forwarded-For': '192.0.2.1' } });
+      expect(blocking.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+    }
+  });
+
   it('holds a blocking reload until its part is listed, then answers inside that event', async () => {
     const { registry, output } = fabricateOutput();
     current = registry;

@@ -62,7 +62,7 @@ describe('TS routes', () => {
     const res = await pending;
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/vnd.apple.mpegurl');
-    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('cache-control')).toBe('max-age=0, s-maxage=1');
     const m = parseM3u8(await res.text());
     expect(m.playlists!.map((p) => [p.uri, p.attributes.CODECS])).toEqual([['src/ts.m3u8', `${fx.video.codecString},${fx.audio.codecString}`]]);
     stream.end();
