@@ -64,6 +64,7 @@ export const SETTINGS = {
   onPublishDoneUrl: setting('on-publish-done-url', z.url({ protocol: /^https?$/ }).optional(), 'POSTed (call=publish_done) when a publish ends'),
   webhookTimeout: setting('webhook-timeout', positive.max(60).default(3), 'seconds to wait for a webhook answer (no answer: refused)'),
   playbackSecret: setting('playback-secret', z.string().min(16).optional(), 'enables playback tokens: playlists, segments, FLV and RTMP play need ?token= signed with it'),
+  apiToken: setting('api-token', z.string().min(16).optional(), 'closes GET /api/... (but /api/time), /metrics and the page\'s stream list to requests without Authorization: Bearer TOKEN, and is needed for every non-GET /api/... call (unset: those only from loopback)'),
   playbackTokenTtl: setting('playback-token-ttl', z.coerce.number().int().min(1).default(3600), 'seconds a playback token minted by npm run token -- --play lives'),
   logLevel: setting('log-level', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'log level'),
   logPretty: setting('log-pretty', bool.optional(), 'pretty logs (default: when stdout is a terminal)'),

@@ -14,6 +14,7 @@
  * Each builder below makes one box; startGateway reads as the diagram.
  */
 import http from 'node:http';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { SegmentCache } from './cache/segment-cache.js';
@@ -50,6 +51,8 @@ export interface RunningGateway {
   readonly viewers: ViewerTracker;
   /** The start-up line about who may publish, and whether it is a warning (open publishing). */
   readonly publishAuthDescription: { text: string; warn: boolean };
+  /** The express app behind the fast paths: its router lists every HTTP route (tools, tests). */
+  readonly httpApp: Express;
   /** Stops accepting, ends every stream (playlists get ENDLIST), closes sockets. */
   stop(): Promise<void>;
 }
@@ -85,7 +88,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   let rtmpPortBound = config.rtmpPort;
   let stopRequested = false;
-  const httpServer = createHttpServer(config, logger, {
+  const { server: httpServer, app: httpApp } = createHttpServer(config, logger, {
     outputs,
     relays,
     cache,
@@ -116,6 +119,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     viewers,
     publishPath,
+    httpApp,
     publishAuthDescription: {
       text: publishAuth.isOpen ? 'publishing is open to anyone who can reach the RTMP port (no stream-key list, token or webhook configured)' : publishAuth.describeMode(),
       warn: publishAuth.isOpen,
@@ -233,7 +237,7 @@ interface HttpParts {
 }
 
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
-function createHttpServer(config: Config, logger: Logger, parts: HttpParts): http.Server {
+function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { server: http.Server; app: Express } {
   const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders } = parts;
   const rateLimiter = new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 });
   const app = createHttpApp({
@@ -246,6 +250,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
     viewers,
     rtmpPort: parts.rtmpPort,
     playbackAuth,
+    access: { apiToken: config.apiToken, playback: playbackAuth },
     rateLimiter,
     apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }), ready: parts.ready },
     corsOrigin: config.corsOrigin,
@@ -274,7 +279,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
     observe: (request) => viewers.observe(request),
     onAnswered: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
   };
-  return http.createServer(
+  const server = http.createServer(
     { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000, maxHeaderSize: config.httpMaxHeaderBytes },
     (req, res) => {
       if ((req.url?.length ?? 0) > config.httpMaxUrlLength) {
@@ -285,6 +290,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): htt
       if (!fast.enabled || !(serveMediaFast(fast, req, res) || servePlaylistFast(playlists, req, res))) app(req, res);
     },
   );
+  return { server, app };
 }
 
 function listenHttp(server: http.Server, config: Config): Promise<number> {

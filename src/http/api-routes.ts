@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import { observationsOf } from '../observe/stream-observations.js';
@@ -10,6 +10,8 @@ export interface ApiExtras {
   readonly ladder?: (output: StreamOutput) => Record<string, unknown> | undefined;
   /** False once the gateway is stopping (/readyz answers 503: load balancers send nobody new). */
   readonly ready?: () => boolean;
+  /** Whether the request may see stream app/key (http/access.ts); unset: everyone may. */
+  readonly maySee?: (req: Request, app: string, key: string) => boolean;
 }
 
 export interface RenditionView {
@@ -62,12 +64,20 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
 
 export function apiRoutes(outputs: OutputRegistry, extras: ApiExtras = {}): Router {
   const router = Router();
-  router.get('/api/streams', (_req, res) => {
+  const maySee = extras.maySee ?? (() => true);
+  router.get('/api/streams', (req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.json({ streams: outputs.list().map((o) => streamView(o, extras)) });
+    res.json({ streams: outputs.list().filter((o) => maySee(req, o.app, o.key)).map((o) => streamView(o, extras)) });
   });
   router.get('/api/streams/:app/:key', (req, res) => {
-    const output = outputs.get(String(req.params['app']), String(req.params['key']));
+    const [app, key] = [String(req.params['app']), String(req.params['key'])];
+    // Asked before the lookup: without the stream's token, whether it exists is not told.
+    if (!maySee(req, app, key)) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(403).json({ error: "this stream's data needs its playback token (?token=) or the API token" });
+      return;
+    }
+    const output = outputs.get(app, key);
     if (!output) {
       res.status(404).json({ error: 'unknown stream' });
       return;

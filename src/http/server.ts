@@ -16,6 +16,7 @@ import { webRoutes } from './web-routes.js';
 import type { PlaylistRateLimiter } from './rate-limit.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { playbackGuard } from './playback-guard.js';
+import { accessGuard, maySeeStream, type AccessPolicy } from './access.js';
 import { thumbnailRoutes } from './thumbnail.js';
 
 export interface HttpAppOptions {
@@ -35,6 +36,8 @@ export interface HttpAppOptions {
   readonly apiExtras?: Parameters<typeof apiRoutes>[1];
   readonly rateLimiter?: PlaylistRateLimiter;
   readonly playbackAuth?: PlaybackAuthorizer;
+  /** The API token and playback tokens, for the API, /metrics and thumbnails. */
+  readonly access?: AccessPolicy;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -53,6 +56,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
       res.status(204).end();
       return;
     }
+    next();
+  });
+  // Who may see and change what: before anything answers (http/access.ts).
+  if (options.access) app.use(accessGuard(options.access));
+  app.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.status(405).setHeader('Allow', 'GET, HEAD, OPTIONS').end();
       return;
@@ -65,8 +73,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.playbackAuth?.enabled) app.use(playbackGuard(options.playbackAuth));
   if (options.rtmpPort) app.use(webRoutes({ rtmpPort: options.rtmpPort, logger: options.logger }));
   if (options.metrics) app.use(metricsRoutes(options.metrics));
-  app.use(thumbnailRoutes({ outputs: options.outputs, logger: options.logger }));
-  app.use(apiRoutes(options.outputs, options.apiExtras));
+  const access = options.access;
+  const maySee = access ? (req: express.Request, app: string, key: string): boolean => maySeeStream(access, req, app, key) : undefined;
+  app.use(thumbnailRoutes({ outputs: options.outputs, logger: options.logger, maySee }));
+  app.use(apiRoutes(options.outputs, { ...options.apiExtras, maySee }));
   app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
   app.use(
     tsRoutes({

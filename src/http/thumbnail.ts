@@ -4,7 +4,7 @@
  * starts with that keyframe). One decode per segment, shared by every request; bounded.
  */
 import { spawn } from 'node:child_process';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { resolveFfmpegPath } from '../ladder/ffmpeg-path.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
@@ -14,7 +14,7 @@ const MAX_CACHED = 64;
 const MAX_RUNNING = 2;
 const DECODE_TIMEOUT_MS = 5000;
 
-export function thumbnailRoutes(options: { outputs: OutputRegistry; logger: Logger }): Router {
+export function thumbnailRoutes(options: { outputs: OutputRegistry; logger: Logger; maySee?: (req: Request, app: string, key: string) => boolean }): Router {
   const router = Router();
   const cache = new Map<string, Promise<Buffer | undefined>>();
   let running = 0;
@@ -49,6 +49,12 @@ export function thumbnailRoutes(options: { outputs: OutputRegistry; logger: Logg
   router.get('/api/streams/:app/:key/thumbnail.jpg', async (req, res) => {
     const app = String(req.params['app']);
     const key = String(req.params['key']);
+    // With playback tokens, a protected picture needs its stream's token (http/access.ts).
+    if (options.maySee && !options.maySee(req, app, key)) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(403).type('text').send("this stream's thumbnail needs its playback token (?token=) or the API token");
+      return;
+    }
     const track = NAME_PATTERN.test(app) && NAME_PATTERN.test(key) ? options.outputs.get(app, key)?.videos.get('src') : undefined;
     // The newest segment with media (a gap has none); an ended stream's comes from the cache.
     const segments = track?.segments ?? [];

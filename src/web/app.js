@@ -68,18 +68,70 @@ async function syncClock() {
 }
 const serverNow = () => Date.now() + clockOffsetMs;
 
+// ---- tokens ----------------------------------------------------------------------------------
+// A playback token in the page's URL (/watch/APP/KEY?token=...) goes on every request for that
+// stream: its API data, its thumbnail, the players' URLs. An API token (--api-token) is asked for
+// when the stream list needs it and kept for this tab only.
+
+const PLAYBACK_TOKEN = new URLSearchParams(location.search).get('token') ?? '';
+const API_TOKEN_STORE = 'streamgate-api-token';
+
+function withPlaybackToken(url) {
+  if (!PLAYBACK_TOKEN) return url;
+  const u = new URL(url, location.origin);
+  u.searchParams.set('token', PLAYBACK_TOKEN);
+  return u.origin === location.origin && !/^https?:/.test(url) ? `${u.pathname}${u.search}` : u.href;
+}
+
+function apiHeaders() {
+  const token = sessionStorage.getItem(API_TOKEN_STORE);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+class NeedsToken extends Error {}
+
 async function fetchStreams() {
-  const res = await fetch('/api/streams', { cache: 'no-store' });
+  const res = await fetch('/api/streams', { cache: 'no-store', headers: apiHeaders() });
+  if (res.status === 401) throw new NeedsToken('the stream list needs the API token');
   if (!res.ok) throw new Error(`/api/streams: HTTP ${res.status}`);
   const body = await res.json();
   return Array.isArray(body.streams) ? body.streams : [];
 }
 
+/** One stream's data, or undefined when it is not live; throws NeedsToken when it is protected. */
+async function fetchStream(app, key) {
+  const res = await fetch(withPlaybackToken(`/api/streams/${encodeURIComponent(app)}/${encodeURIComponent(key)}`), { cache: 'no-store', headers: apiHeaders() });
+  if (res.status === 404) return undefined;
+  if (res.status === 401 || res.status === 403) throw new NeedsToken('this stream needs its playback token in the page URL (?token=...)');
+  if (!res.ok) throw new Error(`stream info: HTTP ${res.status}`);
+  return res.json();
+}
+
 function urlsOf(app, key, stream) {
   const base = `/${encodeURIComponent(app)}/${encodeURIComponent(key)}`;
   const u = stream?.urls ?? { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv` };
-  const abs = (p) => new URL(p, location.origin).href;
+  const abs = (p) => withPlaybackToken(new URL(p, location.origin).href);
   return { hls: abs(u.hls), dash: abs(u.dash), hlsTs: abs(u.hlsTs), flv: abs(u.flv) };
+}
+
+/** A small form in the list's status line for the API token (kept in sessionStorage). */
+function askApiToken(message) {
+  const input = el('input', { type: 'password', autocomplete: 'off', 'aria-label': 'API token', placeholder: 'API token' });
+  const form = el(
+    'form',
+    {
+      class: 'token-form',
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (input.value) sessionStorage.setItem(API_TOKEN_STORE, input.value.trim());
+        void refreshList();
+      },
+    },
+    el('span', { text: `${message}: ` }),
+    input,
+    el('button', { type: 'submit', text: 'Show streams' }),
+  );
+  $('list-status').replaceChildren(form);
 }
 
 function rtmpServer(app) {
@@ -147,7 +199,7 @@ function thumbnail(s) {
   const img = el('img', {
     class: 'thumb',
     // An ended stream's picture no longer changes: no cache-busting for it.
-    src: s.live ? `${s.urls.thumbnail}?t=${Math.floor(Date.now() / 10000)}` : s.urls.thumbnail,
+    src: withPlaybackToken(s.live ? `${s.urls.thumbnail}?t=${Math.floor(Date.now() / 10000)}` : s.urls.thumbnail),
     alt: `Latest keyframe of ${s.app}/${s.key}`,
     width: '320',
     loading: 'lazy',
@@ -163,6 +215,14 @@ async function refreshList() {
     list.replaceChildren(...streams.map(streamCard));
     $('list-status').textContent = streams.length ? `${streams.length} stream${streams.length > 1 ? 's' : ''}` : 'No live streams. Publish one with the settings below.';
   } catch (err) {
+    if (err instanceof NeedsToken) {
+      $('stream-list').replaceChildren();
+      // A stored token that was refused is dropped and said so; a form being typed in is kept.
+      const refused = sessionStorage.getItem(API_TOKEN_STORE) !== null;
+      sessionStorage.removeItem(API_TOKEN_STORE);
+      if (refused || !$('list-status').querySelector('form')) askApiToken(refused ? 'That API token was refused' : 'The stream list needs the API token');
+      return;
+    }
     $('list-status').textContent = `Cannot load streams: ${err.message}`;
   }
 }
@@ -485,7 +545,7 @@ function showWatch({ app, key }) {
 
   const refresh = async () => {
     try {
-      const s = (await fetchStreams()).find((x) => x.app === app && x.key === key);
+      const s = await fetchStream(app, key);
       if (s) urls = urlsOf(app, key, s);
       $('watch-status').textContent = s ? (s.live ? '' : 'The stream has ended.') : 'This stream is not live.';
       renderInfo(s);

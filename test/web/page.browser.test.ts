@@ -10,6 +10,7 @@ import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/b
 import { fixture } from '../helpers/fixtures.js';
 import { publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { composeApp, type ComposedApp } from './compose.js';
+import { mintToken, subjectOf, unixNow } from '../../src/auth/token.js';
 
 let gw: RunningGateway;
 let app: ComposedApp;
@@ -92,4 +93,53 @@ describe.runIf(browserAvailable)('web page in Chromium', () => {
     const text = await (await fetch(`${app.origin}/metrics`)).text();
     expect(text).toMatch(/^streamgate_viewers\{protocol="dash"\} 1$/m);
   }, 40_000);
+});
+
+describe.runIf(browserAvailable)('web page of a protected gateway (playback tokens and --api-token)', () => {
+  const PLAY = 'page-test-playback-secret';
+  const API = 'page-test-api-token-0123456789';
+  let protectedGw: RunningGateway;
+  let session: BrowserSession;
+  let feed: Publisher;
+  let origin: string;
+
+  beforeAll(async () => {
+    protectedGw = await startTestGateway({ playbackSecret: PLAY, apiToken: API });
+    origin = `http://127.0.0.1:${protectedGw.httpPort}`;
+    const live = new Promise<void>((resolve) => protectedGw.streams.on('publish', () => resolve()));
+    feed = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${protectedGw.rtmpPort}/live/paid`, { loop: true });
+    session = await openBrowser();
+    await live;
+  }, 90_000);
+  afterAll(async () => {
+    feed?.process.kill('SIGKILL');
+    await session?.close();
+    await protectedGw?.stop();
+  });
+
+  it('asks for the API token before it lists streams; a wrong one is refused', async () => {
+    const { page } = session;
+    await page.goto(`${origin}/`);
+    const form = page.locator('#list-status form');
+    await form.waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-stream="live/paid"]').count()).toBe(0);
+    await page.fill('#list-status input', 'not-the-token');
+    await page.click('#list-status button');
+    await expect.poll(() => page.textContent('#list-status'), { timeout: 10_000 }).toMatch(/refused/);
+    await page.fill('#list-status input', API);
+    await page.click('#list-status button');
+    await page.locator('[data-stream="live/paid"]').waitFor({ timeout: 10_000 });
+  }, 40_000);
+
+  it('plays a protected stream from its watch link with the playback token, and says what is missing without it', async () => {
+    const { page } = session;
+    const token = mintToken({ secret: PLAY, subject: subjectOf('play', 'live', 'paid'), expiresAt: unixNow() + 600 });
+    await page.goto(`${origin}/watch/live/paid?protocol=hls&token=${token}`);
+    await expect.poll(() => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0), { timeout: 25_000, interval: 250 }).toBeGreaterThan(0.5);
+    expect(await page.textContent('#watch-status')).not.toMatch(/token/);
+    // Without the API token the previous test left in this tab, and without the playback token.
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(`${origin}/watch/live/paid?protocol=hls`);
+    await expect.poll(() => page.textContent('#watch-status'), { timeout: 10_000 }).toMatch(/playback token/);
+  }, 60_000);
 });
