@@ -54,6 +54,14 @@ export const SETTINGS = {
     z.preprocess((v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v), z.record(z.string(), z.unknown()).optional()),
     'ladder config as JSON: {"default": [rungs] | "passthrough", "apps": {...}, "keys": {"app/key": ...}} (see README)',
   ),
+  push: setting(
+    'push',
+    z.preprocess(
+      (v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v),
+      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^rtmps?:\/\/[^/]+\/.+\/.+/, 'an rtmp:// or rtmps:// URL with /APP/KEY'), rendition: z.literal('src').optional() }))).optional(),
+    ),
+    'push targets as JSON: {"APP": [{"url": "rtmp://HOST/APP/KEY"}], "APP/KEY": [...]} (every stream of APP, or one stream; see README)',
+  ),
   recordDir: setting('record-dir', z.string().min(1).optional(), 'record every stream under this directory (CMAF + VOD playlists/MPD); unset: no recording'),
   recordMaxAgeHours: setting('record-max-age-hours', z.coerce.number().positive().optional(), 'delete recordings last written longer ago than this'),
   recordMaxBytes: setting('record-max-bytes', z.coerce.number().int().min(1 << 20).optional(), 'delete the oldest recordings until all fit in this many bytes'),

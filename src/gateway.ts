@@ -20,6 +20,7 @@ import type { Config } from './config.js';
 import { SegmentCache } from './cache/segment-cache.js';
 import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
+import { PushManager } from './push/push-manager.js';
 import { serveMediaFast } from './http/fast-path.js';
 import { servePlaylistFast, type PlaylistFastPathOptions } from './http/playlist-fast-path.js';
 import { PlaylistRateLimiter } from './http/rate-limit.js';
@@ -63,8 +64,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const outputs = new OutputRegistry(streams, config, cache, logger.child({ component: 'packager' }));
   if (config.recordDir) recordEveryOutput(outputs, config, logger);
   const relays = new RelayRegistry(streams, config.relayBatchMs);
+  // After the relays: a stream's hub exists when the push targets hear of its publish.
+  let pushBytes: ((bytes: number) => void) | undefined;
+  const push = new PushManager(streams, relays, {
+    config: config.push,
+    maxQueuedBytes: config.maxPlayerQueueBytes,
+    logger: logger.child({ component: 'push' }),
+    onBytes: (bytes) => pushBytes?.(bytes),
+  });
   const viewers = new ViewerTracker({ relays });
-  const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers });
+  const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers, push });
+  pushBytes = (bytes) => metrics.pushBytes.inc(bytes);
   const ladders = createLadders(config, outputs, metrics, logger);
   const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
@@ -96,6 +106,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     viewers,
     playbackAuth,
     ladders,
+    push,
     rtmpPort: () => rtmpPortBound,
     ready: () => !stopRequested,
   });
@@ -103,7 +114,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
   const httpPort = await listenHttp(httpServer, config);
 
-  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000 });
+  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push });
   const stop = (): Promise<void> => {
     stopRequested = true;
     return stopInner();
@@ -141,6 +152,7 @@ function stopInOrder(parts: {
   detachCheckers: () => void;
   metrics: GatewayMetrics;
   drainMs: number;
+  push: PushManager;
 }): () => Promise<void> {
   const { httpServer, rtmp, streams, ladders, outputs, metrics } = parts;
   let stopping: Promise<void> | undefined;
@@ -152,6 +164,7 @@ function stopInOrder(parts: {
       // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
       await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
       outputs.close();
+      parts.push.close();
       if (parts.drainMs > 0) {
         await new Promise((r) => setTimeout(r, parts.drainMs).unref());
         httpServer.close();
@@ -234,11 +247,12 @@ interface HttpParts {
   readonly ladders: LadderManager;
   readonly rtmpPort: () => number;
   readonly ready: () => boolean;
+  readonly push: PushManager;
 }
 
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
 function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { server: http.Server; app: Express } {
-  const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders } = parts;
+  const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders, push } = parts;
   const rateLimiter = new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 });
   const app = createHttpApp({
     outputs,
@@ -252,7 +266,8 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     playbackAuth,
     access: { apiToken: config.apiToken, playback: playbackAuth },
     rateLimiter,
-    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }), ready: parts.ready },
+    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }), ready: parts.ready, push: (output) => push.list(output.app, output.key) },
+    push,
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
     partDuration: config.partDuration,

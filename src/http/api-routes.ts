@@ -10,6 +10,8 @@ export interface ApiExtras {
   readonly ladder?: (output: StreamOutput) => Record<string, unknown> | undefined;
   /** False once the gateway is stopping (/readyz answers 503: load balancers send nobody new). */
   readonly ready?: () => boolean;
+  /** The stream's push targets and their state. */
+  readonly push?: (output: StreamOutput) => unknown[];
   /** Whether the request may see stream app/key (http/access.ts); unset: everyone may. */
   readonly maySee?: (req: Request, app: string, key: string) => boolean;
 }
@@ -58,6 +60,7 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv`, thumbnail: `/api/streams${base}/thumbnail.jpg` },
     ...observationsOf(output.stream, extras.viewers),
     ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
+    ...(extras.push ? { push: extras.push(output) } : {}),
     ...(output.renditionProblems.size > 0 ? { renditionProblems: Object.fromEntries(output.renditionProblems) } : {}),
   };
 }

@@ -17,6 +17,8 @@ import type { PlaylistRateLimiter } from './rate-limit.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { playbackGuard } from './playback-guard.js';
 import { accessGuard, maySeeStream, type AccessPolicy } from './access.js';
+import { pushRoutes } from './push-routes.js';
+import type { PushManager } from '../push/push-manager.js';
 import { thumbnailRoutes } from './thumbnail.js';
 
 export interface HttpAppOptions {
@@ -38,6 +40,7 @@ export interface HttpAppOptions {
   readonly playbackAuth?: PlaybackAuthorizer;
   /** The API token and playback tokens, for the API, /metrics and thumbnails. */
   readonly access?: AccessPolicy;
+  readonly push?: PushManager;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -61,7 +64,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // Who may see and change what: before anything answers (http/access.ts).
   if (options.access) app.use(accessGuard(options.access));
   app.use((req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // Changes go through the API only (push targets, ...): everything else is read-only.
+    const change = (req.method === 'POST' || req.method === 'DELETE') && req.path.startsWith('/api/');
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !change) {
       res.status(405).setHeader('Allow', 'GET, HEAD, OPTIONS').end();
       return;
     }
@@ -77,6 +82,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const maySee = access ? (req: express.Request, app: string, key: string): boolean => maySeeStream(access, req, app, key) : undefined;
   app.use(thumbnailRoutes({ outputs: options.outputs, logger: options.logger, maySee }));
   app.use(apiRoutes(options.outputs, { ...options.apiExtras, maySee }));
+  if (options.push) app.use(pushRoutes(options.push, maySee));
   app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
   app.use(
     tsRoutes({

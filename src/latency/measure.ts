@@ -10,7 +10,7 @@ import { wallClockMs } from './clock.js';
 import { PLAYERS } from './players.js';
 import { startPublisher, type Publisher } from './publisher.js';
 import { GLASS_TO_GLASS_FORMULA, PROTOCOLS, summarize, type LatencyReport, type ProtocolMeasurement } from './report.js';
-import { parseRtmpUrl } from './rtmp-client.js';
+import { parseRtmpUrl } from '../rtmp/client.js';
 
 export interface MeasureOptions {
   /** rtmp://HOST:PORT/APP/KEY of a running server; omitted: an in-process gateway. */

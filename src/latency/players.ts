@@ -12,7 +12,7 @@ import { wallClockMs } from './clock.js';
 import { fragmentSamples } from './fmp4-samples.js';
 import { expandTemplate, parseMediaPlaylist, parseMpdRepresentation, type DashSegmentRef, type HlsPart } from './manifests.js';
 import type { Protocol, ProtocolMeasurement } from './report.js';
-import { RtmpClientConnection, type RtmpTarget } from './rtmp-client.js';
+import { RtmpClientConnection, type RtmpTarget } from '../rtmp/client.js';
 import { findTimestampInAvcc, findTimestampsInAnnexB } from './sei.js';
 import { TsPesCollector } from './ts-video.js';
 

@@ -10,7 +10,7 @@ import { parseVideoTagBody } from '../flv/tag.js';
 import { encodeAmf0 } from '../flv/amf0.js';
 import { MessageType } from '../rtmp/messages.js';
 import { resolveFfmpegPath } from '../ladder/ffmpeg-path.js';
-import { RtmpClientConnection, type RtmpTarget } from './rtmp-client.js';
+import { RtmpClientConnection, type RtmpTarget } from '../rtmp/client.js';
 import { buildTimestampSei, insertSeiIntoAvcc } from './sei.js';
 import { wallClockMs } from './clock.js';
 

@@ -30,6 +30,8 @@ export interface MetricsSources {
   readonly cache: Pick<SegmentCache, 'stats'>;
   /** HTTP viewer sessions; without it only RTMP/FLV players are counted (as `rtmp`). */
   readonly viewers?: ViewerTracker;
+  /** Push targets' states, counted at scrape time. */
+  readonly push?: { all(): readonly { state: string; dropped: number }[] };
 }
 
 export interface GatewayMetricsOptions {
@@ -82,6 +84,8 @@ export class GatewayMetrics {
   readonly httpRequests: Counter<'route' | 'status'>;
   /** Incremented by the ladder each time a transcoder process is restarted. */
   readonly transcoderRestarts: Counter<'app'>;
+  /** Bytes written to push targets (src/push). */
+  readonly pushBytes: Counter;
   private readonly options: Required<Omit<GatewayMetricsOptions, 'now'>> & { now: () => number };
   private readonly apps: BoundedLabel;
   private sources: MetricsSources | undefined;
@@ -160,6 +164,18 @@ export class GatewayMetrics {
       },
     });
     this.transcoderRestarts = new Counter({ name: `${p}transcoder_restarts_total`, help: 'Transcoder (ffmpeg) processes restarted after failing', labelNames: ['app'], registers });
+    this.pushBytes = new Counter({ name: `${p}push_bytes_total`, help: 'Bytes written to push targets (restreaming to other RTMP/RTMPS servers)', registers });
+    new Gauge({
+      name: `${p}push_targets`,
+      help: 'Push targets by state (waiting: stream not live; connecting; live; retrying: lost, reconnecting with back-off)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts: Record<string, number> = { waiting: 0, connecting: 0, live: 0, retrying: 0 };
+        for (const t of self.sources?.push?.all() ?? []) if (t.state in counts) counts[t.state]!++;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
     // The event-loop lag monitor samples every eventLoopMonitoringPrecision ms, also when idle:
     // prom-client's 10 ms default alone costs ~0.8 % of a core; 100 ms still resolves lag well.
     if (this.options.defaultMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });

@@ -530,6 +530,58 @@ function showWatch({ app, key }) {
     );
   };
 
+  // Push targets (restreaming): listed with their state, added and removed through the API
+  // (from loopback, or with the API token this tab was given).
+  const pushApi = `/api/streams/${encodeURIComponent(app)}/${encodeURIComponent(key)}/push`;
+  const pushCall = async (method, url, body) => {
+    const res = await fetch(url, { method, headers: { ...apiHeaders(), ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    if (res.ok) return res.status === 204 ? undefined : res.json();
+    const reason = await res.json().then((b) => b.error, () => res.statusText);
+    throw new Error(res.status === 401 || res.status === 403 ? `not allowed (${reason})` : reason);
+  };
+  const renderPush = (targets) => {
+    const list = Array.isArray(targets) ? targets : [];
+    $('push-list').replaceChildren(
+      ...(list.length
+        ? list.map((t) =>
+            el(
+              'li',
+              { 'data-push': t.id },
+              el('span', { class: `push-state push-${t.state}`, text: t.state }),
+              ` ${t.url} · ${kbps(t.bitrate)}${t.lastError ? ` · ${t.lastError}` : ''} `,
+              t.source === 'api'
+                ? el('button', {
+                    type: 'button',
+                    text: 'Remove',
+                    'aria-label': `Remove push target ${t.url}`,
+                    onclick: async () => {
+                      try {
+                        await pushCall('DELETE', `${pushApi}/${encodeURIComponent(t.id)}`);
+                        void refresh();
+                      } catch (err) {
+                        $('push-status').textContent = `Cannot remove: ${err.message}`;
+                      }
+                    },
+                  })
+                : el('span', { class: 'muted', text: '(config)' }),
+            ),
+          )
+        : [el('li', { class: 'muted', text: 'No push targets' })]),
+    );
+  };
+  $('push-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const input = $('push-url');
+    try {
+      await pushCall('POST', pushApi, { url: input.value.trim(), rendition: 'src' });
+      input.value = '';
+      $('push-status').textContent = 'Added.';
+      void refresh();
+    } catch (err) {
+      $('push-status').textContent = `Cannot add: ${err.message}`;
+    }
+  });
+
   const renderSnippets = () => {
     const embedUrl = `${location.origin}/watch/${encodeURIComponent(app)}/${encodeURIComponent(key)}?embed=1`;
     $('watch-snippets').replaceChildren(
@@ -549,6 +601,7 @@ function showWatch({ app, key }) {
       if (s) urls = urlsOf(app, key, s);
       $('watch-status').textContent = s ? (s.live ? '' : 'The stream has ended.') : 'This stream is not live.';
       renderInfo(s);
+      renderPush(s?.push);
     } catch (err) {
       $('watch-status').textContent = `Cannot load stream info: ${err.message}`;
     }

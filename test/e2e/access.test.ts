@@ -115,8 +115,10 @@ describe('nothing protected leaks (playback tokens and --api-token on)', () => {
   it('changes through the API need the API token', async () => {
     const post = (headers: Record<string, string>): Promise<number> => fetch(`${base}/api/streams/live/${KEY}/push`, { method: 'POST', headers, body: '{}' }).then((r) => r.status);
     expect(await post({})).toBe(401);
-    // Allowed through the guard; no such route yet: 405.
-    expect(await post({ Authorization: `Bearer ${API}` })).toBe(405);
+    // Through the guard: the push route answers (the body names no target: 400).
+    expect(await post({ Authorization: `Bearer ${API}` })).toBe(400);
+    // Other methods stay refused everywhere.
+    expect((await fetch(`${base}/api/streams`, { method: 'PUT', headers: { Authorization: `Bearer ${API}` } })).status).toBe(405);
   });
 });
 

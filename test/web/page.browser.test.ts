@@ -142,4 +142,22 @@ describe.runIf(browserAvailable)('web page of a protected gateway (playback toke
     await page.goto(`${origin}/watch/live/paid?protocol=hls`);
     await expect.poll(() => page.textContent('#watch-status'), { timeout: 10_000 }).toMatch(/playback token/);
   }, 60_000);
+
+  it('adds a push target from the watch page and removes it (with the API token)', async () => {
+    const { page } = session;
+    await page.goto(`${origin}/`);
+    await page.fill('#list-status input', API);
+    await page.click('#list-status button');
+    await page.locator('[data-stream="live/paid"]').waitFor({ timeout: 10_000 });
+    await page.goto(`${origin}/watch/live/paid?protocol=hls`);
+    // Nothing listens on port 1: the target is added and keeps retrying.
+    await page.fill('#push-url', 'rtmp://127.0.0.1:1/live/secret-platform-key');
+    await page.click('#push-form button');
+    const item = page.locator('#push-list li[data-push]');
+    await item.waitFor({ timeout: 10_000 });
+    await expect.poll(() => item.textContent(), { timeout: 10_000 }).toMatch(/(connecting|retrying) rtmp:\/\/127\.0\.0\.1:1\/live\/…/);
+    expect(await item.textContent()).not.toContain('secret-platform-key');
+    await item.locator('button').click();
+    await expect.poll(() => page.textContent('#push-list'), { timeout: 10_000 }).toMatch(/No push targets/);
+  }, 60_000);
 });

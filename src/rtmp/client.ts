@@ -1,30 +1,45 @@
 /**
- * A minimal RTMP client connection (handshake, connect, createStream, then publish or play) built
- * from the gateway's own byte-level pieces. I/O glue only; the parsing lives in src/rtmp.
+ * Our RTMP client connection (handshake, connect, createStream, then publish or play), over TCP
+ * or TLS (rtmps://), built from the gateway's own byte-level pieces: the latency tool's publisher
+ * and player, and push targets (src/push). I/O glue only; the parsing lives in src/rtmp.
  */
 import net from 'node:net';
-import { ClientHandshake } from '../rtmp/handshake.js';
-import { ChunkReader, ChunkWriter, type RtmpMessage } from '../rtmp/chunk.js';
+import tls from 'node:tls';
+import { ClientHandshake } from './handshake.js';
+import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from '../flv/amf0.js';
-import { MessageType, parseAggregate, setChunkSizePayload } from '../rtmp/messages.js';
+import { MessageType, parseAggregate, setChunkSizePayload } from './messages.js';
+import { PLAY_CHUNK_SIZE } from './play-chunks.js';
 
 export interface RtmpTarget {
   readonly host: string;
   readonly port: number;
   readonly app: string;
+  /** The stream name, with its query (`KEY?token=...`) as the server expects it. */
   readonly key: string;
+  /** rtmps://: TLS. */
+  readonly tls?: boolean;
 }
 
+/**
+ * `rtmp://HOST[:PORT]/APP/KEY` or `rtmps://HOST[:PORT]/APP/KEY` (port 1935 / 443 by default).
+ * The last path element is the stream key and keeps the URL's query (`?token=` and the like);
+ * everything before it is the app (`rtmp://a.rtmp.youtube.com/live2/KEY`, `.../app/inst/KEY`).
+ */
 export function parseRtmpUrl(url: string): RtmpTarget {
   const u = new URL(url);
-  if (u.protocol !== 'rtmp:') throw new Error(`not an rtmp:// URL: ${url}`);
-  const [app, ...rest] = u.pathname.replace(/^\//, '').split('/');
-  if (!app || rest.length === 0) throw new Error(`URL needs /APP/KEY: ${url}`);
-  return { host: u.hostname, port: Number(u.port || 1935), app, key: rest.join('/') };
+  if (u.protocol !== 'rtmp:' && u.protocol !== 'rtmps:') throw new Error(`not an rtmp:// or rtmps:// URL: ${url}`);
+  const parts = u.pathname.replace(/^\//, '').split('/');
+  const key = parts.pop();
+  const app = parts.join('/');
+  if (!app || !key) throw new Error(`URL needs /APP/KEY: ${url}`);
+  const secure = u.protocol === 'rtmps:';
+  return { host: u.hostname, port: Number(u.port || (secure ? 443 : 1935)), app, key: `${decodeURIComponent(key)}${u.search}`, ...(secure ? { tls: true } : {}) };
 }
 
 const CSID_COMMAND = 3;
-const OUT_CHUNK_SIZE = 4096;
+/** The play sessions' chunk size: push targets send relay messages chunked for players as they are. */
+const OUT_CHUNK_SIZE = PLAY_CHUNK_SIZE;
 
 export interface RtmpMediaMessage {
   readonly type: number;
@@ -34,6 +49,8 @@ export interface RtmpMediaMessage {
 
 export class RtmpClientConnection {
   private readonly socket: net.Socket;
+  /** Told once when the connection is gone (closed, reset, refused). */
+  onClose: (error: Error | undefined) => void = () => undefined;
   private readonly writer = new ChunkWriter();
   private readonly reader = new ChunkReader({ maxMessageSize: 16 * 1024 * 1024 });
   private readonly handshake = new ClientHandshake();
@@ -44,11 +61,11 @@ export class RtmpClientConnection {
   closed = false;
 
   constructor(private readonly target: RtmpTarget) {
-    this.socket = net.connect(target.port, target.host);
+    this.socket = target.tls ? tls.connect({ port: target.port, host: target.host, servername: target.host }) : net.connect(target.port, target.host);
     this.socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
       this.socket.once('error', reject);
-      this.socket.on('connect', () => this.socket.write(this.handshake.start()));
+      this.socket.on(target.tls ? 'secureConnect' : 'connect', () => this.socket.write(this.handshake.start()));
       this.socket.on('data', (data: Buffer) => {
         try {
           let rest: Uint8Array = data;
@@ -65,10 +82,15 @@ export class RtmpClientConnection {
         }
       });
     });
-    this.socket.on('error', (e) => this.fail(e));
+    let lastError: Error | undefined;
+    this.socket.on('error', (e) => {
+      lastError = e;
+      this.fail(e);
+    });
     this.socket.on('close', () => {
       this.closed = true;
       this.fail(new Error('RTMP connection closed'));
+      this.onClose(lastError);
     });
   }
 
@@ -128,7 +150,7 @@ export class RtmpClientConnection {
     this.socket.write(this.writer.encode({ csid: 2, type: MessageType.SetChunkSize, streamId: 0, timestamp: 0, payload: setChunkSizePayload(OUT_CHUNK_SIZE) }));
     this.writer.chunkSize = OUT_CHUNK_SIZE;
     const { host, port, app } = this.target;
-    this.command(0, 'connect', 1, { app, tcUrl: `rtmp://${host}:${port}/${app}`, flashVer: 'FMLE/3.0', type: 'nonprivate' });
+    this.command(0, 'connect', 1, { app, tcUrl: `${this.target.tls ? 'rtmps' : 'rtmp'}://${host}:${port}/${app}`, flashVer: 'FMLE/3.0', type: 'nonprivate' });
     this.command(0, 'createStream', 2, null);
   }
 
@@ -152,6 +174,24 @@ export class RtmpClientConnection {
   sendMedia(type: number, timestamp: number, payload: Uint8Array): boolean {
     const csid = type === MessageType.Audio ? 4 : type === MessageType.Video ? 6 : 5;
     return this.socket.write(this.writer.encode({ csid, type, streamId: 1, timestamp: timestamp >>> 0, payload }));
+  }
+
+  /** Writes bytes already chunked for message stream 1 at chunk size 4096 (src/rtmp/play-chunks.ts). */
+  writeChunks(bytes: Uint8Array): boolean {
+    return this.socket.write(bytes);
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  /** Bytes written but not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
   }
 
   close(): void {

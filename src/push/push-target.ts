@@ -1,0 +1,223 @@
+/**
+ * One push target: a stream's relay (src/relay) republished to another RTMP or RTMPS server with
+ * our own RTMP client (src/rtmp/client.ts), not a process per target. It starts at a keyframe
+ * (the relay's cached GOP), writes the relay's messages chunked once for every player and target
+ * (src/rtmp/play-chunks.ts), and has a bounded queue: a slow or dead target skips to the next
+ * keyframe and never slows the publisher, the other targets or the viewers. A lost connection is
+ * retried with back-off (1 s doubling to 30 s) for as long as the target exists.
+ */
+import type { Logger } from 'pino';
+import { RtmpClientConnection, parseRtmpUrl, type RtmpTarget } from '../rtmp/client.js';
+import { rtmpChunks } from '../rtmp/play-chunks.js';
+import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
+
+export type PushState = 'waiting' | 'connecting' | 'live' | 'retrying' | 'stopped';
+
+export interface PushTargetView {
+  readonly id: string;
+  /** The URL with its stream key hidden (keys are secrets on every platform). */
+  readonly url: string;
+  readonly rendition: string;
+  readonly state: PushState;
+  readonly bytes: number;
+  /** Bits per second over the last few seconds. */
+  readonly bitrate: number;
+  readonly dropped: number;
+  readonly reconnects: number;
+  readonly lastError: string | null;
+  /** From config (kept) or the API (removable). */
+  readonly source: 'config' | 'api';
+}
+
+export interface PushTargetOptions {
+  readonly id: string;
+  readonly url: string;
+  readonly rendition: string;
+  readonly source: 'config' | 'api';
+  /** Bytes queued on the socket before the target skips to the next keyframe. */
+  readonly maxQueuedBytes: number;
+  readonly logger: Logger;
+  /** Back-off bounds, ms (tests shorten them). */
+  readonly retryMs?: { readonly first: number; readonly max: number };
+  /** Told of every byte written (metrics). */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+/** `rtmp://host/app/KEY...` -> `rtmp://host/app/…` for views and logs. */
+export function redactPushUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const path = u.pathname.split('/');
+    if (path.length > 2) path[path.length - 1] = '…';
+    return `${u.protocol}//${u.host}${path.join('/')}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+const RATE_WINDOW_S = 5;
+
+export class PushTarget {
+  readonly id: string;
+  readonly rendition: string;
+  readonly source: 'config' | 'api';
+  private readonly target: RtmpTarget;
+  private readonly url: string;
+  private readonly options: PushTargetOptions;
+  private readonly log: Logger;
+  private state: PushState = 'waiting';
+  private hub: RelayHub | undefined;
+  private connection: RtmpClientConnection | undefined;
+  private player: RelayPlayer | undefined;
+  private policy: PlayerQueuePolicy;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  private bytes = 0;
+  private dropped = 0;
+  private reconnects = 0;
+  private lastError: string | null = null;
+  /** Bytes per whole second, the last RATE_WINDOW_S seconds. */
+  private readonly perSecond = new Map<number, number>();
+
+  constructor(options: PushTargetOptions) {
+    this.options = options;
+    this.id = options.id;
+    this.rendition = options.rendition;
+    this.source = options.source;
+    this.url = options.url;
+    this.target = parseRtmpUrl(options.url);
+    this.policy = new PlayerQueuePolicy(options.maxQueuedBytes);
+    this.retryDelay = options.retryMs?.first ?? 1000;
+    this.log = options.logger.child({ push: this.id, to: redactPushUrl(options.url) });
+  }
+
+  view(): PushTargetView {
+    const now = Math.floor(Date.now() / 1000);
+    let recent = 0;
+    for (const [second, bytes] of this.perSecond) if (now - second < RATE_WINDOW_S && second < now) recent += bytes;
+    return {
+      id: this.id,
+      url: redactPushUrl(this.url),
+      rendition: this.rendition,
+      state: this.state,
+      bytes: this.bytes,
+      bitrate: Math.round((recent * 8) / (RATE_WINDOW_S - 1)),
+      dropped: this.dropped + this.policy.dropped,
+      reconnects: this.reconnects,
+      lastError: this.lastError,
+      source: this.source,
+    };
+  }
+
+  /** The stream is live (again): connect and push it. */
+  attach(hub: RelayHub): void {
+    if (this.state === 'stopped') return;
+    this.detach();
+    this.hub = hub;
+    this.connect();
+  }
+
+  /** The stream ended: close, and wait for it to come back. */
+  detach(): void {
+    this.disconnect();
+    this.hub = undefined;
+    if (this.state !== 'stopped') this.state = 'waiting';
+  }
+
+  /** Removed: never again. */
+  stop(): void {
+    this.detach();
+    this.state = 'stopped';
+  }
+
+  private connect(): void {
+    const hub = this.hub;
+    if (!hub) return;
+    this.state = 'connecting';
+    const connection = new RtmpClientConnection(this.target);
+    this.connection = connection;
+    connection.onClose = (error) => {
+      if (this.connection !== connection) return;
+      this.lost(error?.message ?? 'connection closed by the target');
+    };
+    connection.publish().then(
+      () => {
+        if (this.connection !== connection || this.hub !== hub) return;
+        this.startPushing(hub, connection);
+      },
+      (err: unknown) => {
+        if (this.connection !== connection) return;
+        this.lost(err instanceof Error ? err.message : String(err));
+      },
+    );
+  }
+
+  private startPushing(hub: RelayHub, connection: RtmpClientConnection): void {
+    this.state = 'live';
+    this.retryDelay = this.options.retryMs?.first ?? 1000;
+    this.lastError = null;
+    this.policy = new PlayerQueuePolicy(this.options.maxQueuedBytes);
+    const hasVideo = hub.stream.video !== undefined;
+    const start = hub.start();
+    connection.cork();
+    if (start.metadata) this.write(connection, rtmpChunks(start.metadata));
+    for (const m of start.headers) this.write(connection, rtmpChunks(m));
+    // From the last keyframe: the target can decode from its first frame.
+    for (const m of start.gop) this.write(connection, rtmpChunks(m));
+    connection.uncork();
+    const player: RelayPlayer = {
+      send: (batch) => {
+        if (this.policy.admitsAll(connection.queuedBytes)) {
+          this.write(connection, batchBytes(batch, 'rtmp', rtmpChunks));
+          return;
+        }
+        connection.cork();
+        for (const m of batch.messages) {
+          if (this.policy.admit(m, connection.queuedBytes, hasVideo || m.type === TAG_VIDEO)) this.write(connection, rtmpChunks(m));
+        }
+        connection.uncork();
+      },
+      end: () => this.detach(),
+    };
+    this.player = player;
+    hub.addPlayer(player);
+    this.log.info('push started');
+  }
+
+  private write(connection: RtmpClientConnection, bytes: Uint8Array): void {
+    connection.writeChunks(bytes);
+    this.bytes += bytes.byteLength;
+    const second = Math.floor(Date.now() / 1000);
+    this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + bytes.byteLength);
+    if (this.perSecond.size > RATE_WINDOW_S) for (const s of this.perSecond.keys()) if (second - s >= RATE_WINDOW_S) this.perSecond.delete(s);
+    this.options.onBytes?.(bytes.byteLength);
+  }
+
+  private lost(reason: string): void {
+    this.disconnect();
+    if (this.state === 'stopped' || !this.hub) return;
+    this.lastError = reason;
+    this.state = 'retrying';
+    this.reconnects++;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, this.options.retryMs?.max ?? 30_000);
+    this.log.warn({ err: reason, retryInMs: delay }, 'push target lost; retrying');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.hub && this.state === 'retrying') this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private disconnect(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.player && this.hub) this.hub.removePlayer(this.player);
+    this.player = undefined;
+    this.dropped += this.policy.dropped;
+    this.policy = new PlayerQueuePolicy(this.options.maxQueuedBytes);
+    const connection = this.connection;
+    this.connection = undefined;
+    connection?.close();
+  }
+}

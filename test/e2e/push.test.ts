@@ -1,0 +1,167 @@
+/**
+ * Restreaming: one published stream pushed at once to a second gateway (added through the API)
+ * and to Debian's nginx-rtmp (from the config), both serving playable HLS (ffprobe reads them);
+ * the pushed stream starts from the keyframe the source had when the target was added; killing
+ * one receiver leaves the other and the local viewers going, and the target comes back by itself
+ * when its receiver does.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/gateway.js';
+import type { LiveStream } from '../../src/core/stream.js';
+import { NGINX_RTMP_MODULE, peerMissing, startNginxRtmp, type VsServer } from '../../bench/vs-servers.js';
+import { fixture } from '../helpers/fixtures.js';
+import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { untilUpdate } from '../helpers/events.js';
+import { run } from '../helpers/process.js';
+import { ffprobePath } from '../helpers/tools.js';
+
+const missing = peerMissing('nginx-rtmp');
+if (missing && process.env['REQUIRE_BROWSER'] === '1') throw new Error(`REQUIRE_BROWSER=1 (CI): ${missing}`);
+void NGINX_RTMP_MODULE;
+
+let source: RunningGateway;
+let receiver: RunningGateway | undefined;
+let nginx: VsServer;
+let publisher: Publisher;
+let dir: string;
+let api: string;
+
+interface PushView {
+  id: string;
+  url: string;
+  state: string;
+  bytes: number;
+  reconnects: number;
+  source: string;
+  lastError: string | null;
+}
+
+async function targets(): Promise<PushView[]> {
+  return ((await (await fetch(`${api}/push`)).json()) as { push: PushView[] }).push;
+}
+
+/** Resolves with the stream when `gw` gets a publish of live/KEY. */
+function published(gw: RunningGateway, key: string): Promise<LiveStream> {
+  return new Promise((resolve) => {
+    const on = (s: LiveStream): void => {
+      if (s.key !== key) return;
+      gw.streams.off('publish', on);
+      resolve(s);
+    };
+    gw.streams.on('publish', on);
+  });
+}
+
+/** ffprobe's streams of a live HLS URL: what a player would find there. */
+async function probe(url: string): Promise<string[]> {
+  const r = await run(ffprobePath(), ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', url], 30_000);
+  return [...new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean))].sort();
+}
+
+/** Polls `check` until it holds: the other server's state is seen only through HTTP. */
+async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (check(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe.runIf(!missing)('push targets (restreaming)', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'push-test-'));
+    // As root, nginx's workers run as nobody: they write the HLS files here.
+    chmodSync(dir, 0o777);
+    nginx = await startNginxRtmp({ streams: 1, dir, bound: 300, dash: false });
+    const n = nginx.targets[0]!;
+    source = await startTestGateway({ push: { 'live/src': [{ url: `rtmp://127.0.0.1:${n.port}/live/${n.key}` }] } });
+    receiver = await startTestGateway();
+    api = `http://127.0.0.1:${source.httpPort}/api/streams/live/src`;
+    const live = published(source, 'src');
+    publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${source.rtmpPort}/live/src`, { loop: true });
+    await live;
+    const video = source.outputs.get('live', 'src')!.videos.get('src')!;
+    await untilUpdate(video, () => video.segments.length >= 1);
+  }, 90_000);
+  afterAll(async () => {
+    publisher?.process.kill('SIGKILL');
+    await source?.stop();
+    await receiver?.stop();
+    await nginx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pushes to a target added through the API from the last keyframe, and to the configured nginx-rtmp', async () => {
+    const hub = source.relays.get('live', 'src')!;
+    const keyframeAtAdd = hub.start().gop[0]!.timestamp;
+    const arrived = published(receiver!, 'copy');
+    const res = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: `rtmp://127.0.0.1:${receiver!.rtmpPort}/live/copy`, rendition: 'src' }) });
+    expect(res.status).toBe(201);
+    const added = (await res.json()) as PushView;
+    expect(added.url).toBe(`rtmp://127.0.0.1:${receiver!.rtmpPort}/live/…`);
+    const copy = await arrived;
+    // The first video frame the receiver gets is the keyframe the source had when the target was added.
+    const firstVideo = await new Promise<number>((resolve) => {
+      const off = copy.subscribe({
+        onTrack: () => undefined,
+        onFrame: (f) => {
+          if (f.kind !== 'video') return;
+          off();
+          resolve(Math.round((f.dts / (copy.video?.timescale ?? 90_000)) * 1000));
+        },
+        onEnd: () => undefined,
+      });
+    });
+    expect(firstVideo).toBeLessThanOrEqual(keyframeAtAdd + 1);
+    const copied = receiver!.outputs.get('live', 'copy')!.videos.get('src')!;
+    await untilUpdate(copied, () => copied.segments.length >= 2);
+    expect(await probe(`http://127.0.0.1:${receiver!.httpPort}/live/copy/index.m3u8`)).toEqual(['aac', 'h264']);
+    await eventually(targets, (t) => t.length === 2 && t.every((x) => x.state === 'live' && x.bytes > 0), 'both targets live');
+    expect((await targets()).map((t) => t.source).sort()).toEqual(['api', 'config']);
+    await eventually(() => fetch(nginx.views[0]!.hls).then((r) => r.status), (s) => s === 200, 'nginx-rtmp HLS playlist');
+    expect(await probe(nginx.views[0]!.hls)).toEqual(['aac', 'h264']);
+  }, 90_000);
+
+  it('a receiver killed: the other target and the local viewers go on; it is reconnected when it returns', async () => {
+    const port = receiver!.rtmpPort;
+    await receiver!.stop();
+    receiver = undefined;
+    const lost = await eventually(targets, (t) => t.some((x) => x.state === 'retrying'), 'the killed target retrying');
+    expect(lost.find((x) => x.source === 'config')!.state).toBe('live');
+    // Local viewers: the source's playlist goes on without a gap.
+    const video = source.outputs.get('live', 'src')!.videos.get('src')!;
+    const before = video.segments[video.segments.length - 1]!.sequence;
+    await untilUpdate(video, () => video.segments[video.segments.length - 1]!.sequence >= before + 2);
+    expect(video.segments.some((s) => s.gap)).toBe(false);
+    const nginxBytes = (await targets()).find((x) => x.source === 'config')!.bytes;
+    await eventually(targets, (t) => t.find((x) => x.source === 'config')!.bytes > nginxBytes, 'nginx-rtmp still fed');
+    // The receiver comes back on the same port: the target reconnects by itself (back-off 1, 2, 4 s...).
+    receiver = await startTestGateway({ rtmpPort: port });
+    const back = published(receiver, 'copy');
+    await back;
+    const again = await eventually(targets, (t) => t.every((x) => x.state === 'live'), 'the target live again');
+    expect(again.find((x) => x.source === 'api')!.reconnects).toBeGreaterThanOrEqual(1);
+    const listed = (await (await fetch(api)).json()) as { push: PushView[] };
+    expect(listed.push).toHaveLength(2);
+    expect(JSON.stringify(listed)).not.toContain('/live/copy');
+  }, 90_000);
+
+  it('a target removed through the API stops; bad targets are refused', async () => {
+    const apiTarget = (await targets()).find((x) => x.source === 'api')!;
+    const ended = new Promise<void>((resolve) => receiver!.streams.on('unpublish', (s) => s.key === 'copy' && resolve()));
+    expect((await fetch(`${api}/push/${apiTarget.id}`, { method: 'DELETE' })).status).toBe(204);
+    await ended;
+    expect((await targets()).map((t) => t.source)).toEqual(['config']);
+    expect((await fetch(`${api}/push/${apiTarget.id}`, { method: 'DELETE' })).status).toBe(404);
+    const bad = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'http://example.com/x' }) });
+    expect(bad.status).toBe(400);
+    const rung = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'rtmp://127.0.0.1:1/live/x', rendition: '360p' }) });
+    expect(rung.status).toBe(400);
+    expect((await fetchText(`http://127.0.0.1:${source.httpPort}/metrics`)).text).toMatch(/^streamgate_push_targets\{state="live"\} 1$/m);
+  }, 60_000);
+});

@@ -1,0 +1,31 @@
+/** Push target specs and URLs: what is accepted, what is refused, and what is shown. */
+import { describe, expect, it } from 'vitest';
+import { checkPushSpec } from '../../src/push/push-manager.js';
+import { redactPushUrl } from '../../src/push/push-target.js';
+import { parseRtmpUrl } from '../../src/rtmp/client.js';
+
+describe('push targets', () => {
+  it('reads rtmp:// and rtmps:// URLs: the last path element is the key, with its query', () => {
+    expect(parseRtmpUrl('rtmp://a.rtmp.youtube.com/live2/abcd-efgh')).toEqual({ host: 'a.rtmp.youtube.com', port: 1935, app: 'live2', key: 'abcd-efgh' });
+    expect(parseRtmpUrl('rtmps://live-api-s.facebook.com:443/rtmp/FB-1?s_bl=1&a=b')).toEqual({ host: 'live-api-s.facebook.com', port: 443, app: 'rtmp', key: 'FB-1?s_bl=1&a=b', tls: true });
+    expect(parseRtmpUrl('rtmps://host/app/inst/key')).toMatchObject({ port: 443, app: 'app/inst', key: 'key' });
+    expect(() => parseRtmpUrl('rtmp://host/onlyapp')).toThrow(/APP\/KEY/);
+    expect(() => parseRtmpUrl('http://host/a/b')).toThrow(/rtmp/);
+  });
+
+  it('accepts a URL and the source rendition; refuses the rest with a reason and without the URL', () => {
+    expect(checkPushSpec({ url: 'rtmp://h/live/k' })).toEqual({ url: 'rtmp://h/live/k', rendition: 'src' });
+    expect(checkPushSpec({ url: 'rtmps://h/live/k', rendition: 'src' })).toEqual({ url: 'rtmps://h/live/k', rendition: 'src' });
+    expect(() => checkPushSpec({ url: 'rtmp://h/live/k', rendition: '360p' })).toThrow(/only "src"/);
+    expect(() => checkPushSpec({ url: 'srt://h:9000' })).toThrow(/rtmp/);
+    expect(() => checkPushSpec({})).toThrow(/url/);
+    expect(() => checkPushSpec(null)).toThrow(/url/);
+    expect(() => checkPushSpec({ url: 'rtmp://h/onlyapp-secret' })).not.toThrow(/onlyapp-secret/);
+  });
+
+  it('never shows a stream key', () => {
+    expect(redactPushUrl('rtmp://a.rtmp.youtube.com/live2/abcd-efgh')).toBe('rtmp://a.rtmp.youtube.com/live2/…');
+    expect(redactPushUrl('rtmps://h:443/rtmp/FB-1?s_bl=1')).toBe('rtmps://h:443/rtmp/…');
+    expect(redactPushUrl('nonsense')).toBe('(invalid URL)');
+  });
+});
