@@ -70,6 +70,8 @@ export const SETTINGS = {
   publishSecret: setting('publish-secret', z.string().min(16).optional(), 'publish-auth=token: HMAC secret of publish tokens (npm run token)'),
   onPublishUrl: setting('on-publish-url', z.url({ protocol: /^https?$/ }).optional(), 'publish-auth=webhook: POSTed like nginx-rtmp on_publish; a non-2xx answer refuses'),
   onPublishDoneUrl: setting('on-publish-done-url', z.url({ protocol: /^https?$/ }).optional(), 'POSTed (call=publish_done) when a publish ends'),
+  onUpdateUrl: setting('on-update-url', z.url({ protocol: /^https?$/ }).optional(), 'POSTed (call=update_publish, time=seconds) every on-update-interval while a publish runs, like nginx-rtmp on_update; a non-2xx answer ends the publish'),
+  onUpdateInterval: setting('on-update-interval', positive.max(3600).default(30), 'seconds between on_update calls'),
   webhookTimeout: setting('webhook-timeout', positive.max(60).default(3), 'seconds to wait for a webhook answer (no answer: refused)'),
   playbackSecret: setting('playback-secret', z.string().min(16).optional(), 'enables playback tokens: playlists, segments, FLV and RTMP play need ?token= signed with it'),
   apiToken: setting('api-token', z.string().min(16).optional(), 'closes GET /api/... (but /api/time), /metrics and the page\'s stream list to requests without Authorization: Bearer TOKEN, and is needed for every non-GET /api/... call (unset: those only from loopback)'),

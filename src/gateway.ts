@@ -217,20 +217,22 @@ function createPublishPath(config: Config, streams: StreamRegistry): { publishAu
     keys: config.publishKeys,
     secret: config.publishSecret,
     webhook:
-      config.onPublishUrl || config.onPublishDoneUrl
-        ? { onPublish: config.onPublishUrl, onPublishDone: config.onPublishDoneUrl, timeoutMs: config.webhookTimeout * 1000 }
+      config.onPublishUrl || config.onPublishDoneUrl || config.onUpdateUrl
+        ? { onPublish: config.onPublishUrl, onPublishDone: config.onPublishDoneUrl, onUpdate: config.onUpdateUrl, timeoutMs: config.webhookTimeout * 1000 }
         : undefined,
   });
   const gate =
-    publishAuth.isOpen && !config.onPublishDoneUrl
+    publishAuth.isOpen && !config.onPublishDoneUrl && !config.onUpdateUrl
       ? undefined
       : {
           authorize: (req: PublishRequest) => publishAuth.authorize(req),
           publishDone: (req: PublishRequest) => void publishAuth.publishDone(req),
+          publishUpdate: (req: PublishRequest, elapsed: number) => publishAuth.publishUpdate(req, elapsed),
         };
   const publishPath = new PublishPath({
     registry: streams,
     gate,
+    updateIntervalMs: config.onUpdateUrl ? config.onUpdateInterval * 1000 : 0,
     maxPublishers: config.maxPublishers,
     onWarning: (stream, code, message, at) => checkerOf(stream)?.onIngestWarning(code, message, at),
   });

@@ -29,6 +29,8 @@ export interface PublishWebhookConfig {
   readonly onPublish?: string;
   /** nginx-rtmp `on_publish_done`: POSTed when a publish ends; honoured in every mode. */
   readonly onPublishDone?: string;
+  /** nginx-rtmp `on_update`: POSTed while a publish runs; a non-2xx answer ends it. Every mode. */
+  readonly onUpdate?: string;
   readonly timeoutMs: number;
 }
 
@@ -117,6 +119,7 @@ export class PublishAuthorizer {
       if (!(this.webhook.timeoutMs > 0)) throw new GatewayError('config', 'webhook timeout must be positive', { timeoutMs: this.webhook.timeoutMs });
       if (this.webhook.onPublish !== undefined) requireHttpUrl(this.webhook.onPublish, 'onPublishUrl');
       if (this.webhook.onPublishDone !== undefined) requireHttpUrl(this.webhook.onPublishDone, 'onPublishDoneUrl');
+      if (this.webhook.onUpdate !== undefined) requireHttpUrl(this.webhook.onUpdate, 'onUpdateUrl');
     }
     if (this.mode === 'keys' && this.keyCount === 0) throw new GatewayError('config', 'publishAuth=keys needs at least one publish key', {});
     if (this.mode === 'token' && !this.secret) throw new GatewayError('config', 'publishAuth=token needs publishSecret', {});
@@ -203,10 +206,27 @@ export class PublishAuthorizer {
   }
 
   /**
+   * on_update (nginx-rtmp's `on_update`, call=update_publish, with `time`: seconds since the
+   * publish began): a non-2xx HTTP answer refuses; no answer or a network error does not (a
+   * webhook outage must not end every stream).
+   */
+  async publishUpdate(req: PublishRequest, elapsedSeconds: number): Promise<{ readonly refused: boolean; readonly reason?: string }> {
+    const url = this.webhook?.onUpdate;
+    if (!url) return { refused: false };
+    const query = paramsOf(req.query) ?? new URLSearchParams();
+    const appQuery = paramsOf(req.appQuery) ?? new URLSearchParams();
+    const fields = this.fields('update_publish', req, query, appQuery);
+    fields.splice(5, 0, ['time', String(elapsedSeconds)], ['timestamp', String(elapsedSeconds * 1000)]);
+    const outcome = await postForm(url, fields, this.webhook?.timeoutMs ?? 1);
+    if (outcome.ok) return { refused: false };
+    return { refused: outcome.status !== undefined, reason: outcome.reason };
+  }
+
+  /**
    * nginx-rtmp's form: call, app, name, type, addr, tcurl, then the client's own query
    * arguments (stream name's first, then the app's), bounded, never overriding ours.
    */
-  private fields(call: 'publish' | 'publish_done', req: PublishRequest, query: URLSearchParams, appQuery: URLSearchParams): Array<[string, string]> {
+  private fields(call: 'publish' | 'publish_done' | 'update_publish', req: PublishRequest, query: URLSearchParams, appQuery: URLSearchParams): Array<[string, string]> {
     const fields: Array<[string, string]> = [
       ['call', call],
       ['app', req.app],

@@ -37,6 +37,11 @@ export type PublishDecision = { readonly ok: true } | { readonly ok: false; read
 export interface PublishGate {
   authorize(request: PublishRequest): Promise<PublishDecision>;
   publishDone?(request: PublishRequest): void;
+  /**
+   * While a publish runs, every `updateIntervalMs` (nginx-rtmp's on_update): `refused` ends the
+   * publish; anything else (allowed, or the hook could not be reached) lets it go on.
+   */
+  publishUpdate?(request: PublishRequest, elapsedSeconds: number): Promise<{ readonly refused: boolean; readonly reason?: string }>;
 }
 
 export interface PublishRefusal {
@@ -56,6 +61,8 @@ export interface PublishPathOptions {
   readonly maxPublishers?: number;
   /** Told about ingest warnings (the ingest checker); per stream. */
   readonly onWarning?: (stream: LiveStream, code: string, message: string, at: number) => void;
+  /** How often the gate's publishUpdate is asked while a publish runs (0 or absent: never). */
+  readonly updateIntervalMs?: number;
 }
 
 /** Splits `name?query`: the query (tokens) never reaches logs or URLs. */
@@ -125,12 +132,36 @@ export class Publisher {
   readonly log: Logger;
   private readonly options: PublishPathOptions;
   private ended = false;
+  private updateTimer: NodeJS.Timeout | undefined;
+  /** Set by the ingest protocol: drop the connection (the server ends this publish). */
+  onTerminate: ((reason: string) => void) | undefined;
 
   constructor(stream: LiveStream, request: PublishRequest, options: PublishPathOptions, log: Logger) {
     this.stream = stream;
     this.request = request;
     this.options = options;
     this.log = log;
+    const every = options.updateIntervalMs ?? 0;
+    const gate = options.gate;
+    if (every > 0 && gate?.publishUpdate) {
+      const startedAt = Date.now();
+      this.updateTimer = setInterval(() => {
+        void gate.publishUpdate!(request, Math.round((Date.now() - startedAt) / 1000)).then((answer) => {
+          if (this.ended) return;
+          if (answer.refused) this.terminate(`on_update refused: ${answer.reason ?? 'refused'}`);
+          else if (answer.reason) this.log.warn({ reason: answer.reason }, 'on_update not answered; the publish goes on');
+        });
+      }, every);
+      this.updateTimer.unref();
+    }
+  }
+
+  /** The server ends this publish (on_update refused it): the connection is dropped, the stream ends. */
+  terminate(reason: string): void {
+    if (this.ended) return;
+    this.log.warn({ reason }, 'publish terminated by the server');
+    this.onTerminate?.(reason);
+    this.end(reason);
   }
 
   /** A track is announced (or its configuration changed). */
@@ -164,6 +195,7 @@ export class Publisher {
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.updateTimer) clearInterval(this.updateTimer);
     this.log.info({ reason }, 'publish ended');
     this.options.registry.unpublish(this.stream);
     this.options.gate?.publishDone?.(this.request);

@@ -387,6 +387,11 @@ export class RtmpSession {
       return;
     }
     this.publisher = started;
+    started.onTerminate = (reason) => {
+      this.sendStatus(streamId, 'error', 'NetStream.Publish.Unauthorized', 'the server ended this publish');
+      this.transport.close();
+      this.close(reason);
+    };
     this.ingest = new FlvIngest();
     this.log = started.log;
     this.state = 'publishing';
