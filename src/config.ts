@@ -62,6 +62,19 @@ export const SETTINGS = {
     ),
     'push targets as JSON: {"APP": [{"url": "rtmp://HOST/APP/KEY"}], "APP/KEY": [...]} (every stream of APP, or one stream; see README)',
   ),
+  pull: setting(
+    'pull',
+    z.preprocess(
+      (v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v),
+      z
+        .record(
+          z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/, 'APP/KEY'),
+          z.object({ url: z.string().regex(/^(rtmps?|https?):\/\/./, 'an rtmp://, rtmps://, http:// or https:// URL'), onDemand: z.boolean().optional(), idleSeconds: z.number().positive().optional() }),
+        )
+        .optional(),
+    ),
+    'pull sources as JSON: {"APP/KEY": {"url": "rtmp://… | https://…/index.m3u8", "onDemand": false}} (see README)',
+  ),
   recordDir: setting('record-dir', z.string().min(1).optional(), 'record every stream under this directory (CMAF + VOD playlists/MPD); unset: no recording'),
   recordMaxAgeHours: setting('record-max-age-hours', z.coerce.number().positive().optional(), 'delete recordings last written longer ago than this'),
   recordMaxBytes: setting('record-max-bytes', z.coerce.number().int().min(1 << 20).optional(), 'delete the oldest recordings until all fit in this many bytes'),

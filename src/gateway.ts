@@ -21,6 +21,8 @@ import { SegmentCache } from './cache/segment-cache.js';
 import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { PushManager } from './push/push-manager.js';
+import { PullManager } from './pull/pull-manager.js';
+import { resolveFfmpegPath } from './ladder/ffmpeg-path.js';
 import { serveMediaFast } from './http/fast-path.js';
 import { servePlaylistFast, type PlaylistFastPathOptions } from './http/playlist-fast-path.js';
 import { PlaylistRateLimiter } from './http/rate-limit.js';
@@ -81,6 +83,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
   const { publishAuth, publishPath } = createPublishPath(config, streams);
+  const pull = new PullManager({
+    config: config.pull ?? {},
+    publishPath,
+    streams,
+    logger: logger.child({ component: 'pull' }),
+    ffmpegPath: resolveFfmpegPath(),
+    viewers: (app, key) => viewers.viewersOf(app, key).total,
+  });
   const playbackAuth = new PlaybackAuthorizer({ secret: config.playbackSecret, ttlSeconds: config.playbackTokenTtl });
   const rtmp = new RtmpServer({
     publishPath,
@@ -107,14 +117,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     playbackAuth,
     ladders,
     push,
+    pull,
     rtmpPort: () => rtmpPortBound,
     ready: () => !stopRequested,
   });
 
   rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
+  pull.start();
   const httpPort = await listenHttp(httpServer, config);
 
-  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push });
+  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push, pull });
   const stop = (): Promise<void> => {
     stopRequested = true;
     return stopInner();
@@ -153,6 +165,7 @@ function stopInOrder(parts: {
   metrics: GatewayMetrics;
   drainMs: number;
   push: PushManager;
+  pull: PullManager;
 }): () => Promise<void> {
   const { httpServer, rtmp, streams, ladders, outputs, metrics } = parts;
   let stopping: Promise<void> | undefined;
@@ -160,6 +173,7 @@ function stopInOrder(parts: {
     stopping ??= (async () => {
       if (parts.drainMs <= 0) httpServer.close();
       await rtmp.close();
+      parts.pull.close();
       for (const s of streams.list()) streams.unpublish(s);
       // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
       await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);
@@ -250,11 +264,12 @@ interface HttpParts {
   readonly rtmpPort: () => number;
   readonly ready: () => boolean;
   readonly push: PushManager;
+  readonly pull: PullManager;
 }
 
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
 function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { server: http.Server; app: Express } {
-  const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders, push } = parts;
+  const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders, push, pull } = parts;
   const rateLimiter = new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 });
   const app = createHttpApp({
     outputs,
@@ -268,8 +283,9 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     playbackAuth,
     access: { apiToken: config.apiToken, playback: playbackAuth },
     rateLimiter,
-    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }), ready: parts.ready, push: (output) => push.list(output.app, output.key) },
+    apiExtras: { viewers, ladder: (output) => ({ ...ladders.get(output.path)?.info() }), ready: parts.ready, push: (output) => push.list(output.app, output.key), pull: (output) => pull.view(output.app, output.key) },
     push,
+    pull,
     corsOrigin: config.corsOrigin,
     segmentDuration: config.segmentDuration,
     partDuration: config.partDuration,

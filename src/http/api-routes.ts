@@ -12,6 +12,8 @@ export interface ApiExtras {
   readonly ready?: () => boolean;
   /** The stream's push targets and their state. */
   readonly push?: (output: StreamOutput) => unknown[];
+  /** The stream's pull source, when it has one. */
+  readonly pull?: (output: StreamOutput) => unknown;
   /** Whether the request may see stream app/key (http/access.ts); unset: everyone may. */
   readonly maySee?: (req: Request, app: string, key: string) => boolean;
 }
@@ -61,6 +63,7 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     ...observationsOf(output.stream, extras.viewers),
     ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
     ...(extras.push ? { push: extras.push(output) } : {}),
+    ...(extras.pull?.(output) ? { pull: extras.pull(output) } : {}),
     ...(output.renditionProblems.size > 0 ? { renditionProblems: Object.fromEntries(output.renditionProblems) } : {}),
   };
 }

@@ -19,6 +19,7 @@ import { playbackGuard } from './playback-guard.js';
 import { accessGuard, maySeeStream, type AccessPolicy } from './access.js';
 import { pushRoutes } from './push-routes.js';
 import type { PushManager } from '../push/push-manager.js';
+import type { PullManager } from '../pull/pull-manager.js';
 import { thumbnailRoutes } from './thumbnail.js';
 
 export interface HttpAppOptions {
@@ -41,6 +42,8 @@ export interface HttpAppOptions {
   /** The API token and playback tokens, for the API, /metrics and thumbnails. */
   readonly access?: AccessPolicy;
   readonly push?: PushManager;
+  /** On-demand pull sources start when their stream is first asked for. */
+  readonly pull?: PullManager;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -76,6 +79,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.viewers) app.use(options.viewers.middleware());
   if (options.rateLimiter) app.use(options.rateLimiter.middleware());
   if (options.playbackAuth?.enabled) app.use(playbackGuard(options.playbackAuth));
+  if (options.pull) app.use(options.pull.middleware());
   if (options.rtmpPort) app.use(webRoutes({ rtmpPort: options.rtmpPort, logger: options.logger }));
   if (options.metrics) app.use(metricsRoutes(options.metrics));
   const access = options.access;

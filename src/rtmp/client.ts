@@ -49,6 +49,8 @@ export interface RtmpMediaMessage {
 
 export class RtmpClientConnection {
   private readonly socket: net.Socket;
+  /** Every onStatus code the server sends (NetStream.Play.UnpublishNotify, ...). */
+  onStatus: (code: string) => void = () => undefined;
   /** Told once when the connection is gone (closed, reset, refused). */
   onClose: (error: Error | undefined) => void = () => undefined;
   private readonly writer = new ChunkWriter();
@@ -106,6 +108,7 @@ export class RtmpClientConnection {
       if (name !== 'onStatus' || typeof info !== 'object' || info === null || info instanceof Date || Array.isArray(info)) return;
       const code = String((info as Record<string, Amf0Value>)['code']);
       this.resolveStatus(code);
+      this.onStatus(code);
       if (code.endsWith('NotFound') || code.endsWith('BadName') || code.endsWith('Failed')) this.fail(new Error(`RTMP ${code}`));
       return;
     }

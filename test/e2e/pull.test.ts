@@ -1,0 +1,104 @@
+/**
+ * Pull sources: a gateway fed from another gateway's RTMP URL (our RTMP client) and from its HLS
+ * URL (ffmpeg as the transport), always on, plays in hls.js like any published stream; an
+ * on-demand source starts when its first viewer asks and that request is answered.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/gateway.js';
+import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/browser.js';
+import { fixture } from '../helpers/fixtures.js';
+import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { playHlsIn } from '../helpers/players.js';
+import { untilUpdate } from '../helpers/events.js';
+
+let origin: RunningGateway;
+let puller: RunningGateway;
+let publisher: Publisher;
+let browser: BrowserSession | undefined;
+
+async function untilLive(gw: RunningGateway, key: string): Promise<void> {
+  if (!gw.streams.get('live', key)) await new Promise<void>((resolve) => gw.streams.on('publish', (s) => s.key === key && resolve()));
+  // The output is made on the same publish event; its source rendition with the first video track.
+  const output = gw.outputs.get('live', key)!;
+  await new Promise<void>((resolve) => {
+    const check = (): void => (output.videos.get('src') ? resolve() : void setTimeout(check, 50));
+    check();
+  });
+  const video = output.videos.get('src')!;
+  await untilUpdate(video, () => video.segments.length >= 2);
+}
+
+describe('pull sources', () => {
+  beforeAll(async () => {
+    origin = await startTestGateway();
+    const live = new Promise<void>((resolve) => origin.streams.on('publish', () => resolve()));
+    publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${origin.rtmpPort}/live/orig`, { loop: true });
+    await live;
+    const video = origin.outputs.get('live', 'orig')!.videos.get('src')!;
+    await untilUpdate(video, () => video.segments.length >= 2);
+    const rtmp = `rtmp://127.0.0.1:${origin.rtmpPort}/live/orig`;
+    puller = await startTestGateway({
+      // A dropped source comes back within the grace: the playlists go on.
+      reconnectGrace: 30,
+      pull: {
+        'live/fromrtmp': { url: rtmp },
+        'live/fromhls': { url: `http://127.0.0.1:${origin.httpPort}/live/orig/index.m3u8` },
+        'live/ondemand': { url: rtmp, onDemand: true },
+      },
+    });
+    if (browserAvailable) browser = await openBrowser();
+  }, 90_000);
+  afterAll(async () => {
+    publisher?.process.kill('SIGKILL');
+    await browser?.close();
+    await puller?.stop();
+    await origin?.stop();
+  });
+
+  it('always-on sources from an RTMP URL and an HLS URL become live streams with every output', async () => {
+    await untilLive(puller, 'fromrtmp');
+    await untilLive(puller, 'fromhls');
+    for (const key of ['fromrtmp', 'fromhls']) {
+      const info = JSON.parse((await fetchText(`http://127.0.0.1:${puller.httpPort}/api/streams/live/${key}`)).text) as { pull: { state: string }; renditions: { codec: string; height?: number }[] };
+      expect(info.pull.state).toBe('live');
+      expect(info.renditions.map((r) => r.codec.split('.')[0]).sort()).toEqual(['avc1', 'mp4a']);
+      expect((await fetchText(`http://127.0.0.1:${puller.httpPort}/live/${key}/index.mpd`)).status).toBe(200);
+    }
+  }, 60_000);
+
+  it.runIf(browserAvailable)('hls.js plays both', async () => {
+    const base = `http://127.0.0.1:${puller.httpPort}`;
+    for (const key of ['fromrtmp', 'fromhls']) {
+      const r = await playHlsIn(browser!, base, `${base}/live/${key}/index.m3u8`, false, 4);
+      expect(r.fatal, key).toBeNull();
+      expect(r.played, key).toBeGreaterThanOrEqual(4);
+      expect(r.videoWidth, key).toBe(1280);
+    }
+  }, 90_000);
+
+  it('the source stream drops and comes back: the pulled stream goes on (reconnect within the grace)', async () => {
+    const output = puller.outputs.get('live', 'fromrtmp')!;
+    const video = output.videos.get('src')!;
+    const ended = new Promise<void>((resolve) => origin.streams.on('unpublish', (s) => s.key === 'orig' && resolve()));
+    publisher.process.kill('SIGKILL');
+    await ended;
+    // The pull source sees the end and retries until the source is back.
+    await new Promise<void>((resolve) => puller.streams.on('unpublish', (s) => s.key === 'fromrtmp' && resolve()));
+    const back = new Promise<void>((resolve) => puller.streams.on('publish', (s) => s.key === 'fromrtmp' && resolve()));
+    publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${origin.rtmpPort}/live/orig`, { loop: true });
+    await back;
+    const before = video.segments[video.segments.length - 1]!.sequence;
+    await untilUpdate(video, () => video.segments[video.segments.length - 1]!.sequence >= before + 2);
+    // Same output, same playlists: the viewers' stream went on.
+    expect(puller.outputs.get('live', 'fromrtmp')).toBe(output);
+    expect(output.ended).toBe(false);
+  }, 90_000);
+
+  it('an on-demand source starts with its first viewer, whose request is answered', async () => {
+    expect(puller.streams.get('live', 'ondemand')).toBeUndefined();
+    const r = await fetchText(`http://127.0.0.1:${puller.httpPort}/live/ondemand/index.m3u8`);
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('#EXT-X-STREAM-INF');
+    expect(puller.streams.get('live', 'ondemand')).toBeDefined();
+  }, 60_000);
+});
