@@ -22,6 +22,7 @@ import { StreamRegistry } from './core/stream.js';
 import { createHttpApp } from './http/server.js';
 import { PushManager } from './push/push-manager.js';
 import { PullManager } from './pull/pull-manager.js';
+import { SlateManager } from './slate/slate-manager.js';
 import { resolveFfmpegPath } from './ladder/ffmpeg-path.js';
 import { serveMediaFast } from './http/fast-path.js';
 import { servePlaylistFast, type PlaylistFastPathOptions } from './http/playlist-fast-path.js';
@@ -83,6 +84,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
   const { publishAuth, publishPath } = createPublishPath(config, streams);
+  const slate = config.slate
+    ? new SlateManager(outputs, {
+        image: config.slateImage,
+        seconds: config.slateSeconds ?? config.reconnectGrace,
+        segmentDuration: config.segmentDuration,
+        ffmpegPath: resolveFfmpegPath(),
+        publishPath,
+        logger: logger.child({ component: 'slate' }),
+      })
+    : undefined;
   const pull = new PullManager({
     config: config.pull ?? {},
     publishPath,
@@ -126,7 +137,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   pull.start();
   const httpPort = await listenHttp(httpServer, config);
 
-  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push, pull });
+  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push, pull, slate });
   const stop = (): Promise<void> => {
     stopRequested = true;
     return stopInner();
@@ -166,6 +177,7 @@ function stopInOrder(parts: {
   drainMs: number;
   push: PushManager;
   pull: PullManager;
+  slate: SlateManager | undefined;
 }): () => Promise<void> {
   const { httpServer, rtmp, streams, ladders, outputs, metrics } = parts;
   let stopping: Promise<void> | undefined;
@@ -174,6 +186,7 @@ function stopInOrder(parts: {
       if (parts.drainMs <= 0) httpServer.close();
       await rtmp.close();
       parts.pull.close();
+      parts.slate?.close();
       for (const s of streams.list()) streams.unpublish(s);
       // Transcoders drain briefly; the process-exit hook kills whatever is left (stop stays under 5 s).
       await Promise.race([ladders.stopAll(), new Promise((r) => setTimeout(r, 2500).unref())]);

@@ -106,6 +106,8 @@ export class PublishPath {
     if (registry.list().length >= maxPublishers) {
       return { ok: false, status: 'NetStream.Publish.BadName', reason: `publisher limit reached (${maxPublishers})`, description: 'the server has as many publishers as it takes' };
     }
+    // A stand-in for the key (the slate while its publisher was away) makes way.
+    registry.get(request.app, request.key)?.preempt?.();
     let stream;
     try {
       stream = registry.publish(request.app, request.key);

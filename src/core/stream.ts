@@ -27,6 +27,13 @@ export class LiveStream {
   audio: AudioTrack | undefined;
   metadata: Record<string, unknown> = {};
   ended = false;
+  /**
+   * Set by a stand-in (the slate, src/slate): a real publisher of the same key takes over at
+   * once instead of being refused; this ends the stand-in first.
+   */
+  preempt: (() => void) | undefined;
+  /** The stand-in's time is up: its end finishes the stream's playlists (no reconnect grace). */
+  endsOutput = false;
   readonly stats: StreamStats = { videoFrames: 0, audioFrames: 0, bytesIn: 0 };
   private readonly sinks = new Set<StreamSink>();
 

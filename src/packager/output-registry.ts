@@ -17,6 +17,8 @@ import { StreamOutput, type PackagerConfig } from './stream-output.js';
 export interface OutputRegistryEvents {
   output: [output: StreamOutput];
   publish: [output: StreamOutput, stream: LiveStream];
+  /** The publisher is away; the playlists wait out the reconnect grace (the slate may stand in). */
+  suspend: [output: StreamOutput];
 }
 
 export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
@@ -108,11 +110,13 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
 
   /** Waits `reconnectGrace` for the same key to come back before the playlists end. */
   private publisherGone(output: StreamOutput): void {
-    if (this.graceMs <= 0 || this.closing) {
+    if (this.graceMs <= 0 || this.closing || output.stream.endsOutput) {
       output.finish();
       return;
     }
     output.suspend();
+    // The slate (src/slate) may stand in for the publisher from here.
+    this.emit('suspend', output);
     const timer = setTimeout(() => {
       this.graceTimers.delete(output);
       output.finish();

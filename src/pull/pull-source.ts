@@ -8,11 +8,10 @@
  * A source that fails or ends is retried with back-off (1 s doubling to 30 s) until stopped; the
  * stream's reconnect grace keeps its playlists going meanwhile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { decodeAmf0, isAmf0Object } from '../flv/amf0.js';
 import { FlvIngest } from '../flv/ingest.js';
-import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, FlvReader } from '../flv/reader.js';
+import { FLV_TAG_AUDIO, FLV_TAG_VIDEO } from '../flv/reader.js';
+import { feedTag, spawnFlvFeed, type TagFeed } from './flv-feed.js';
 import type { Publisher, PublishPath } from '../core/publish.js';
 import { RtmpClientConnection, parseRtmpUrl } from '../rtmp/client.js';
 
@@ -30,11 +29,6 @@ export interface PullSourceOptions {
   /** ffmpeg for http(s) sources. */
   readonly ffmpegPath: string | undefined;
   readonly retryMs?: { readonly first: number; readonly max: number };
-}
-
-/** Something that delivers FLV tags until it stops. */
-interface TagFeed {
-  close(): void;
 }
 
 export class PullSource {
@@ -129,25 +123,8 @@ export class PullSource {
   private ffmpegFeed(onTag: (type: number, ts: number, payload: Uint8Array) => void, onEnd: (reason: string) => void): TagFeed {
     const ffmpeg = this.options.ffmpegPath;
     if (!ffmpeg) throw new Error('ffmpeg not found (set FFMPEG_PATH): it reads http(s) pull sources');
-    const child: ChildProcess = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-rw_timeout', '15000000', '-i', this.options.url, '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const reader = new FlvReader();
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      try {
-        for (const t of reader.push(chunk)) onTag(t.type, t.timestamp, t.payload);
-      } catch (err) {
-        child.kill('SIGKILL');
-        onEnd(`bad FLV from ffmpeg: ${(err as Error).message}`);
-      }
-    });
-    child.on('error', (err) => onEnd(`ffmpeg: ${err.message}`));
-    // ffmpeg's message may quote the URL (and a token in it): not in logs or the API.
-    const lastLine = (): string => (stderr.trim().split('\n').pop() ?? '').replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '(url)');
-    child.on('close', (code) => onEnd(`ffmpeg exited (${code ?? 'signal'})${stderr ? `: ${lastLine()}` : ''}`));
-    return { close: () => child.kill('SIGKILL') };
+    const args = ['-rw_timeout', '15000000', '-i', this.options.url, '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy'];
+    return spawnFlvFeed(ffmpeg, args, onTag, onEnd);
   }
 
   private tag(type: number, timestamp: number, payload: Uint8Array): void {
@@ -166,23 +143,7 @@ export class PullSource {
       this.retryDelay = this.options.retryMs?.first ?? 1000;
       this.log.info('pull started');
     }
-    const publisher = this.publisher;
-    const ingest = this.ingest!;
-    if (type === FLV_TAG_SCRIPT) {
-      const values = decodeAmf0(payload);
-      const i = values[0] === '@setDataFrame' ? 1 : 0;
-      const meta = values[i + 1];
-      if (values[i] === 'onMetaData' && meta !== undefined && isAmf0Object(meta)) publisher.metadata(meta);
-      return;
-    }
-    if ((type !== FLV_TAG_VIDEO && type !== FLV_TAG_AUDIO) || payload.byteLength === 0) return;
-    const now = performance.timeOrigin + performance.now();
-    const events = type === FLV_TAG_VIDEO ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
-    for (const event of events) {
-      if (event.type === 'frame') publisher.frame(event.frame);
-      else if (event.type === 'track') publisher.track(event.track);
-      else publisher.warning(event.code, event.message, now);
-    }
+    feedTag(this.publisher, this.ingest!, type, timestamp, payload);
   }
 
   private closeFeed(reason: string): void {

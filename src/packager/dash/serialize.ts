@@ -28,9 +28,13 @@ const INDENT = '  ';
  */
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** XML 1.0 §2.4 / §3.3.3: escape markup and keep whitespace characters from being normalised away. */
+/**
+ * XML 1.0 §2.4 / §3.3.3: escape markup and keep whitespace characters from being normalised away.
+ * NEL (U+0085) and LINE SEPARATOR (U+2028) too: XML 1.1 (§2.11) and some 1.0 parsers (xmldom)
+ * read them as line ends; as character references they survive every parser.
+ */
 export function escapeAttribute(value: string): string {
-  return value.replace(NOT_XML_CHAR, '\uFFFD').replace(/[&<>"'\t\n\r]/g, (c) => {
+  return value.replace(NOT_XML_CHAR, '\uFFFD').replace(/[&<>"'\t\n\r\u0085\u2028]/g, (c) => {
     switch (c) {
       case '&':
         return '&amp;';
