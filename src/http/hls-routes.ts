@@ -94,10 +94,10 @@ async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Respon
     }
   }
   const request: MediaPlaylistRequest = { msn, part, skip, userAgent: req.get('user-agent') };
-  const send = (): void => {
+  const send = (away = false): void => {
     const answer = mediaPlaylistAnswer(options, output, track, request);
     if (answer.vary) res.setHeader('Vary', 'User-Agent');
-    sendText(res, answer.text, M3U8, answer.cacheControl);
+    sendText(res, answer.text, M3U8, away ? AWAY_CACHE_CONTROL : answer.cacheControl);
   };
   if (msn !== undefined && !track.ended) {
     // RFC 8216bis §6.2.5.2: hold until segment msn (part `part`) is listed; too far ahead is a 400.
@@ -105,10 +105,12 @@ async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Respon
       res.status(400).type('text').send('_HLS_msn too far ahead of the live edge');
       return;
     }
-    whenReady([track], () => track.ended || hasPart(track, msn, part), blockingTimeoutMs(track, options), res, (ok) => {
+    const hold = blockingHold(output, track, options);
+    whenReady([track], () => track.ended || hasPart(track, msn, part), hold.timeoutMs, res, (ok) => {
       if (res.writableEnded || res.destroyed) return;
-      if (!ok) res.status(503).type('text').send('timed out waiting for the requested segment/part');
-      else send();
+      if (ok) send();
+      else if (hold.answerAnyway) send(true);
+      else res.status(503).type('text').send('timed out waiting for the requested segment/part');
     });
     return;
   }
@@ -138,6 +140,23 @@ export function tooFarAhead(track: TrackOutput, msn: number): boolean {
 export function blockingTimeoutMs(track: TrackOutput, options: Pick<HlsRouteOptions, 'segmentDuration'>): number {
   return targetDurationOf(track, options.segmentDuration) * 3000;
 }
+
+/**
+ * While the publisher is away (reconnect grace) nothing new is listed: a blocking reload made
+ * then is answered with the playlist as it is after this long, before players give up on it
+ * (hls.js times a blocking reload out after max(3 parts, 0.8 target durations), and three such
+ * timeouts in a row are fatal), instead of being held three target durations for a 503. The
+ * answer is not cacheable: an edge must not keep it as the answer for that part.
+ */
+export const AWAY_HOLD_MS = 1000;
+
+/** How long a blocking reload is held, and whether running out of time answers anyway (publisher away). */
+export function blockingHold(output: StreamOutput, track: TrackOutput, options: Pick<HlsRouteOptions, 'segmentDuration'>): { timeoutMs: number; answerAnyway: boolean } {
+  return output.suspendedAt !== undefined ? { timeoutMs: AWAY_HOLD_MS, answerAnyway: true } : { timeoutMs: blockingTimeoutMs(track, options), answerAnyway: false };
+}
+
+/** The answer to a blocking reload that ran out of time while the publisher was away. */
+export const AWAY_CACHE_CONTROL = 'no-store';
 
 /**
  * A media playlist as answered now (the request's blocking condition already met): the text,

@@ -11,7 +11,7 @@ import type { OutputRegistry } from '../packager/output-registry.js';
 import type { PlaylistRateLimiter } from './rate-limit.js';
 import type { ObservedRequest } from '../observe/viewers.js';
 import { NAME_PATTERN } from '../core/names.js';
-import { blockingTimeoutMs, hasPart, M3U8, mediaPlaylistAnswer, tooFarAhead, type PlaylistAnswer } from './hls-routes.js';
+import { AWAY_CACHE_CONTROL, blockingHold, hasPart, M3U8, mediaPlaylistAnswer, tooFarAhead, type PlaylistAnswer } from './hls-routes.js';
 import { DASH_MIME, mpdAnswer } from './dash-routes.js';
 import { whenReady } from './wait.js';
 import { cacheControlFor } from './send.js';
@@ -106,10 +106,12 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
     return true;
   }
   // RFC 8216bis §6.2.5.2 blocking reload: answered inside the packager event that lists the part.
-  whenReady([track], () => track.ended || hasPart(track, msn, part), blockingTimeoutMs(track, options), res, (ok) => {
+  const hold = blockingHold(output, track, options);
+  whenReady([track], () => track.ended || hasPart(track, msn, part), hold.timeoutMs, res, (ok) => {
     if (res.writableEnded || res.destroyed) return;
-    if (ok) {
-      send(options, res, 'media', mediaPlaylistAnswer(options, output, track, request), M3U8);
+    if (ok || hold.answerAnyway) {
+      const answer = mediaPlaylistAnswer(options, output, track, request);
+      send(options, res, 'media', ok ? answer : { ...answer, cacheControl: AWAY_CACHE_CONTROL }, M3U8);
       return;
     }
     res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', ...(options.corsOrigin ? { 'Access-Control-Allow-Origin': options.corsOrigin } : {}) });

@@ -109,6 +109,20 @@ describe('playlist fast path', () => {
     ]);
   });
 
+  it('while the publisher is away, a blocking reload is answered with the playlist as it is, uncacheable (not a 503 after 3 target durations)', async () => {
+    const { registry, output } = fabricateOutput();
+    current = registry;
+    feedStream(output);
+    output.suspend();
+    const next = FIRST_SEQUENCE + VIDEO_DURATIONS.length;
+    for (const base of [fastBase, expressBase]) {
+      const r = await fetch(`${base}/live/cam/src/index.m3u8?_HLS_msn=${next}&_HLS_part=1`);
+      expect(r.status, base).toBe(200);
+      expect(r.headers.get('cache-control'), base).toBe('no-store');
+      expect(await r.text()).not.toContain(`-${next}.1.m4s`);
+    }
+  });
+
   it('tells a proxy (X-Forwarded-For), and only a proxy, that a live listing may be served a second stale', async () => {
     const { registry, output } = fabricateOutput();
     current = registry;
