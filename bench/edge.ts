@@ -20,8 +20,7 @@ import { startGateway } from './vs-servers.js';
 import { treeCpuSeconds } from './vs-proc.js';
 import { buildGateway } from './vs.js';
 import { ffmpegPath } from '../test/helpers/tools.js';
-import { startEdge } from '../test/helpers/edge.js';
-import { counterSum } from '../test/helpers/edge.js';
+import { counterSum, startEdge } from '../test/helpers/edge.js';
 
 export interface ViewerRun {
   readonly viewerRps: number;

@@ -67,29 +67,29 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const outputs = new OutputRegistry(streams, config, cache, logger.child({ component: 'packager' }));
   if (config.recordDir) recordEveryOutput(outputs, config, logger);
   const relays = new RelayRegistry(streams, config.relayBatchMs);
-  // After the relays: a stream's hub exists when the push targets hear of its publish.
-  let pushBytes: ((bytes: number) => void) | undefined;
+  // After the relays: a stream's hub exists when the push targets hear of its publish. Bytes
+  // are counted only once a stream is pushed, long after `metrics` below exists.
   const push = new PushManager(streams, relays, {
     config: config.push,
     maxQueuedBytes: config.maxPlayerQueueBytes,
     logger: logger.child({ component: 'push' }),
-    onBytes: (bytes) => pushBytes?.(bytes),
+    onBytes: (bytes) => metrics.pushBytes.inc(bytes),
   });
   const viewers = new ViewerTracker({ relays });
   const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers, push });
-  pushBytes = (bytes) => metrics.pushBytes.inc(bytes);
   const ladders = createLadders(config, outputs, metrics, logger);
   const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
   const { publishAuth, publishPath } = createPublishPath(config, streams);
+  const ffmpegPath = resolveFfmpegPath();
   const slate = config.slate
     ? new SlateManager(outputs, {
         image: config.slateImage,
         seconds: config.slateSeconds ?? config.reconnectGrace,
         segmentDuration: config.segmentDuration,
-        ffmpegPath: resolveFfmpegPath(),
+        ffmpegPath,
         publishPath,
         logger: logger.child({ component: 'slate' }),
       })
@@ -99,7 +99,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     publishPath,
     streams,
     logger: logger.child({ component: 'pull' }),
-    ffmpegPath: resolveFfmpegPath(),
+    ffmpegPath,
     viewers: (app, key) => viewers.viewersOf(app, key).total,
   });
   const playbackAuth = new PlaybackAuthorizer({ secret: config.playbackSecret, ttlSeconds: config.playbackTokenTtl });

@@ -29,6 +29,9 @@ export function checkModules(modules: readonly string[] = REQUIRED_MODULES): voi
   if (missing.length > 0) throw new GatewayError('config', `nginx's Lua module is missing (${missing.join(', ')}); ${INSTALL_HINT}`);
 }
 
+/** What nginx writes under the prefix (nginx.conf's temp paths, edge.conf's cache). */
+const WRITABLE_DIRS = ['tmp', 'tmp/client_body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'cache'];
+
 /** Writes the rendered configuration into a fresh prefix; returns the prefix. */
 export function prepareEdge(options: { origins: readonly string[]; host: string; port: number }): string {
   const prefix = mkdtempSync(join(tmpdir(), 'streamgate-edge-'));
@@ -37,13 +40,13 @@ export function prepareEdge(options: { origins: readonly string[]; host: string;
     { nginxConf: readFileSync(join(TEMPLATE_DIR, 'nginx.conf'), 'utf8'), edgeConf: readFileSync(join(TEMPLATE_DIR, 'edge.conf'), 'utf8') },
     { origins: options.origins, listen: listenAddress(options.host, options.port), prefix, cacheDir: join(prefix, 'cache'), workerUser: asRoot ? NOBODY.user : undefined },
   );
-  for (const dir of ['tmp', 'tmp/client_body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'cache']) mkdirSync(join(prefix, dir), { recursive: true });
+  for (const dir of WRITABLE_DIRS) mkdirSync(join(prefix, dir), { recursive: true });
   writeFileSync(join(prefix, 'nginx.conf'), rendered.nginxConf);
   writeFileSync(join(prefix, 'edge.conf'), rendered.edgeConf);
   if (asRoot) {
     // Workers run as nobody: they write temp and cache files under the prefix.
     chmodSync(prefix, 0o755);
-    for (const dir of ['tmp', 'tmp/client_body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'cache']) chownSync(join(prefix, dir), NOBODY.uid, NOBODY.gid);
+    for (const dir of WRITABLE_DIRS) chownSync(join(prefix, dir), NOBODY.uid, NOBODY.gid);
   }
   return prefix;
 }

@@ -34,7 +34,8 @@ export function secretEquals(given: string, expected: string): boolean {
 }
 
 export function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false) || (address?.startsWith('::ffff:127.') ?? false);
+  // 127.0.0.0/8, as itself or IPv4-mapped, and ::1.
+  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
 
 /** True when the request carries `Authorization: Bearer` with the API token (false when none is set). */

@@ -63,9 +63,15 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     ...observationsOf(output.stream, extras.viewers),
     ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
     ...(extras.push ? { push: extras.push(output) } : {}),
-    ...(extras.pull?.(output) ? { pull: extras.pull(output) } : {}),
+    ...pullOf(output, extras),
     ...(output.renditionProblems.size > 0 ? { renditionProblems: Object.fromEntries(output.renditionProblems) } : {}),
   };
+}
+
+/** `{pull}` when the stream is fed by a pull source, else nothing. */
+function pullOf(output: StreamOutput, extras: ApiExtras): { pull?: unknown } {
+  const pull = extras.pull?.(output);
+  return pull ? { pull } : {};
 }
 
 export function apiRoutes(outputs: OutputRegistry, extras: ApiExtras = {}): Router {

@@ -11,7 +11,8 @@
 import type { Logger } from 'pino';
 import { FlvIngest } from '../flv/ingest.js';
 import { FLV_TAG_AUDIO, FLV_TAG_VIDEO } from '../flv/reader.js';
-import { feedTag, spawnFlvFeed, type TagFeed } from './flv-feed.js';
+import { spawnFlvFeed, type TagFeed } from './flv-feed.js';
+import { feedTag } from '../flv/publish-tags.js';
 import type { Publisher, PublishPath } from '../core/publish.js';
 import { RtmpClientConnection, parseRtmpUrl } from '../rtmp/client.js';
 

@@ -8,8 +8,8 @@
  */
 import type { Logger } from 'pino';
 import { RtmpClientConnection, parseRtmpUrl, type RtmpTarget } from '../rtmp/client.js';
-import { rtmpChunks } from '../rtmp/play-chunks.js';
-import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
+import { startRelayChunks } from '../rtmp/play-chunks.js';
+import { PlayerQueuePolicy, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 
 export type PushState = 'waiting' | 'connecting' | 'live' | 'retrying' | 'stopped';
 
@@ -156,27 +156,10 @@ export class PushTarget {
     this.state = 'live';
     this.retryDelay = this.options.retryMs?.first ?? 1000;
     this.lastError = null;
-    this.policy = new PlayerQueuePolicy(this.options.maxQueuedBytes);
-    const hasVideo = hub.stream.video !== undefined;
-    const start = hub.start();
-    connection.cork();
-    if (start.metadata) this.write(connection, rtmpChunks(start.metadata));
-    for (const m of start.headers) this.write(connection, rtmpChunks(m));
-    // From the last keyframe: the target can decode from its first frame.
-    for (const m of start.gop) this.write(connection, rtmpChunks(m));
-    connection.uncork();
+    // The relay's chunks as every player gets them, counted on the way out.
+    const sink = { write: (bytes: Uint8Array) => this.write(connection, bytes), queuedBytes: () => connection.queuedBytes(), cork: () => connection.cork() };
     const player: RelayPlayer = {
-      send: (batch) => {
-        if (this.policy.admitsAll(connection.queuedBytes)) {
-          this.write(connection, batchBytes(batch, 'rtmp', rtmpChunks));
-          return;
-        }
-        connection.cork();
-        for (const m of batch.messages) {
-          if (this.policy.admit(m, connection.queuedBytes, hasVideo || m.type === TAG_VIDEO)) this.write(connection, rtmpChunks(m));
-        }
-        connection.uncork();
-      },
+      send: startRelayChunks(sink, hub.start(), this.policy, hub.stream.video !== undefined),
       end: () => this.detach(),
     };
     this.player = player;

@@ -184,16 +184,15 @@ export class RtmpClientConnection {
     return this.socket.write(bytes);
   }
 
+  /** Batches the writes of this tick into one writev. */
   cork(): void {
+    if (this.socket.writableCorked > 0 || this.socket.destroyed) return;
     this.socket.cork();
-  }
-
-  uncork(): void {
-    this.socket.uncork();
+    process.nextTick(() => this.socket.uncork());
   }
 
   /** Bytes written but not yet taken by the kernel. */
-  get queuedBytes(): number {
+  queuedBytes(): number {
     return this.socket.writableLength;
   }
 

@@ -12,16 +12,17 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 import type { LiveStream } from '../core/stream.js';
 import { type PublishDecision, type PublishPath, type PublishRequest, type Publisher } from '../core/publish.js';
-import { FlvIngest, type IngestEvent } from '../flv/ingest.js';
+import { FlvIngest } from '../flv/ingest.js';
+import { metadataOf, publishMedia } from '../flv/publish-tags.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { decodeAmf0, type Amf0Value } from '../flv/amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
 import { ServerHandshake } from './handshake.js';
-import { batchBytes, PlayerQueuePolicy, TAG_VIDEO, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
+import { PlayerQueuePolicy, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
-import { PLAY_CHUNK_SIZE, rtmpChunks } from './play-chunks.js';
-import { callError, callResult, connectResult, isAmf0Object, onBwDone, parseConnect, type ConnectCommand } from './net-connection.js';
+import { PLAY_CHUNK_SIZE, startRelayChunks } from './play-chunks.js';
+import { callError, callResult, connectResult, onBwDone, parseConnect, type ConnectCommand } from './net-connection.js';
 import { onFcPublish, onStatus, parseStreamNameCommand, sampleAccess, type StatusLevel, type StreamNameCommand } from './net-stream.js';
 import {
   MessageType,
@@ -429,23 +430,8 @@ export class RtmpSession {
     const transport = this.transport;
     const policy = new PlayerQueuePolicy(this.maxPlayerQueueBytes);
     const hasVideo = hub.stream.video !== undefined;
-    const start = hub.start();
-    transport.cork();
-    if (start.metadata) transport.write(rtmpChunks(start.metadata));
-    for (const m of start.headers) transport.write(rtmpChunks(m));
-    for (const m of start.gop) transport.write(rtmpChunks(m));
     const player: RelayPlayer = {
-      send: (batch) => {
-        const queued = transport.queuedBytes();
-        if (policy.admitsAll(queued)) {
-          transport.write(batchBytes(batch, 'rtmp', rtmpChunks));
-          return;
-        }
-        transport.cork();
-        for (const m of batch.messages) {
-          if (policy.admit(m, transport.queuedBytes(), hasVideo || m.type === TAG_VIDEO)) transport.write(rtmpChunks(m));
-        }
-      },
+      send: startRelayChunks(transport, hub.start(), policy, hasVideo),
       end: () => {
         if (this.state === 'closed') return;
         this.send(CSID_PROTOCOL, MessageType.UserControl, 0, userControlPayload(UserControlEvent.StreamEOF, streamId));
@@ -461,25 +447,12 @@ export class RtmpSession {
   }
 
   private handleData(values: Amf0Value[]): void {
-    if (!this.publisher) return;
-    let i = 0;
-    if (values[0] === '@setDataFrame') i = 1;
-    if (values[i] !== 'onMetaData') return;
-    const meta = values[i + 1];
-    if (isAmf0Object(meta)) this.publisher.metadata(meta);
+    const meta = this.publisher && metadataOf(values);
+    if (meta) this.publisher!.metadata(meta);
   }
 
   private handleMedia(kind: 'audio' | 'video', timestamp: number, payload: Uint8Array): void {
-    const publisher = this.publisher;
-    const ingest = this.ingest;
-    if (!publisher || !ingest || payload.byteLength === 0) return;
-    // Sub-millisecond arrival time: availability and latency figures are measured from it.
-    const now = performance.timeOrigin + performance.now();
-    const events: IngestEvent[] = kind === 'video' ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
-    for (const event of events) {
-      if (event.type === 'frame') publisher.frame(event.frame);
-      else if (event.type === 'track') publisher.track(event.track);
-      else publisher.warning(event.code, event.message, now);
-    }
+    if (this.publisher && this.ingest) publishMedia(this.publisher, this.ingest, kind === 'video', timestamp, payload);
   }
+
 }

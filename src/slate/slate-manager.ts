@@ -14,7 +14,8 @@ import type { LiveStream } from '../core/stream.js';
 import { FlvIngest } from '../flv/ingest.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
-import { feedTag, spawnFlvFeed, type TagFeed } from '../pull/flv-feed.js';
+import { spawnFlvFeed, type TagFeed } from '../pull/flv-feed.js';
+import { feedTag } from '../flv/publish-tags.js';
 
 export interface SlateOptions {
   /** A picture (PNG, JPEG); default: "Back soon" drawn by ffmpeg. */

@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
-import type { LiveStream } from '../../src/core/stream.js';
 import { NGINX_RTMP_MODULE, peerMissing, startNginxRtmp, type VsServer } from '../../bench/vs-servers.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { fetchText, nextPublish, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { untilUpdate } from '../helpers/events.js';
 import { run } from '../helpers/process.js';
 import { ffprobePath } from '../helpers/tools.js';
@@ -43,18 +42,6 @@ async function targets(): Promise<PushView[]> {
   return ((await (await fetch(`${api}/push`)).json()) as { push: PushView[] }).push;
 }
 
-/** Resolves with the stream when `gw` gets a publish of live/KEY. */
-function published(gw: RunningGateway, key: string): Promise<LiveStream> {
-  return new Promise((resolve) => {
-    const on = (s: LiveStream): void => {
-      if (s.key !== key) return;
-      gw.streams.off('publish', on);
-      resolve(s);
-    };
-    gw.streams.on('publish', on);
-  });
-}
-
 /** ffprobe's streams of a live HLS URL: what a player would find there. */
 async function probe(url: string): Promise<string[]> {
   const r = await run(ffprobePath(), ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', url], 30_000);
@@ -82,7 +69,7 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
     source = await startTestGateway({ push: { 'live/src': [{ url: `rtmp://127.0.0.1:${n.port}/live/${n.key}` }] } });
     receiver = await startTestGateway();
     api = `http://127.0.0.1:${source.httpPort}/api/streams/live/src`;
-    const live = published(source, 'src');
+    const live = nextPublish(source, 'src');
     publisher = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${source.rtmpPort}/live/src`, { loop: true });
     await live;
     const video = source.outputs.get('live', 'src')!.videos.get('src')!;
@@ -99,7 +86,7 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
   it('pushes to a target added through the API from the last keyframe, and to the configured nginx-rtmp', async () => {
     const hub = source.relays.get('live', 'src')!;
     const keyframeAtAdd = hub.start().gop[0]!.timestamp;
-    const arrived = published(receiver!, 'copy');
+    const arrived = nextPublish(receiver!, 'copy');
     const res = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: `rtmp://127.0.0.1:${receiver!.rtmpPort}/live/copy`, rendition: 'src' }) });
     expect(res.status).toBe(201);
     const added = (await res.json()) as PushView;
@@ -142,7 +129,7 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
     await eventually(targets, (t) => t.find((x) => x.source === 'config')!.bytes > nginxBytes, 'nginx-rtmp still fed');
     // The receiver comes back on the same port: the target reconnects by itself (back-off 1, 2, 4 s...).
     receiver = await startTestGateway({ rtmpPort: port });
-    const back = published(receiver, 'copy');
+    const back = nextPublish(receiver, 'copy');
     await back;
     const again = await eventually(targets, (t) => t.every((x) => x.state === 'live'), 'the target live again');
     expect(again.find((x) => x.source === 'api')!.reconnects).toBeGreaterThanOrEqual(1);

@@ -4,22 +4,10 @@
  * the publisher coming back takes over at once, and when the slate's time is up the stream ends.
  */
 import { describe, expect, it } from 'vitest';
-import type { LiveStream } from '../../src/core/stream.js';
 import type { RunningGateway } from '../../src/gateway.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchText, publish, startTestGateway } from '../helpers/gateway.js';
+import { fetchText, nextPublish, publish, startTestGateway } from '../helpers/gateway.js';
 import { untilUpdate } from '../helpers/events.js';
-
-function nextPublish(gw: RunningGateway, key: string): Promise<LiveStream> {
-  return new Promise((resolve) => {
-    const on = (s: LiveStream): void => {
-      if (s.key !== key) return;
-      gw.streams.off('publish', on);
-      resolve(s);
-    };
-    gw.streams.on('publish', on);
-  });
-}
 
 describe('stay on air: the slate', () => {
   it('stands in when the publisher drops and makes way when it comes back; the playlists mark both joins', async () => {

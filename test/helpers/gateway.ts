@@ -1,3 +1,4 @@
+import type { LiveStream } from '../../src/core/stream.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -37,4 +38,16 @@ export async function fetchText(url: string): Promise<{ status: number; text: st
 export async function fetchBytes(url: string): Promise<{ status: number; bytes: Uint8Array; headers: Headers }> {
   const res = await fetch(url);
   return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+}
+
+/** Resolves with the stream at the next publish of `key` on `gw` (a publisher, a pull, the slate). */
+export function nextPublish(gw: RunningGateway, key: string): Promise<LiveStream> {
+  return new Promise((resolve) => {
+    const on = (s: LiveStream): void => {
+      if (s.key !== key) return;
+      gw.streams.off('publish', on);
+      resolve(s);
+    };
+    gw.streams.on('publish', on);
+  });
 }

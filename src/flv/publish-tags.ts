@@ -1,0 +1,39 @@
+/**
+ * FLV tags (RTMP messages) into a publish, one way for every ingest that carries FLV: the RTMP
+ * session, pull sources and the slate. Media goes through the RTMP ingest (flv/ingest.ts); the
+ * publisher's `onMetaData` (plain or after `@setDataFrame`) becomes the stream's metadata.
+ */
+import { decodeAmf0, isAmf0Object, type Amf0Object, type Amf0Value } from './amf0.js';
+import type { FlvIngest } from './ingest.js';
+import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO } from './reader.js';
+import type { Publisher } from '../core/publish.js';
+
+/** The object of an `onMetaData` data message (`@setDataFrame` first or not), else undefined. */
+export function metadataOf(values: readonly Amf0Value[]): Amf0Object | undefined {
+  const i = values[0] === '@setDataFrame' ? 1 : 0;
+  const meta = values[i + 1];
+  return values[i] === 'onMetaData' && meta !== undefined && isAmf0Object(meta) ? meta : undefined;
+}
+
+/** One audio or video message into the publish, stamped with its arrival time. */
+export function publishMedia(publisher: Publisher, ingest: FlvIngest, video: boolean, timestamp: number, payload: Uint8Array): void {
+  if (payload.byteLength === 0) return;
+  // Sub-millisecond arrival time: availability and latency figures are measured from it.
+  const now = performance.timeOrigin + performance.now();
+  const events = video ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
+  for (const event of events) {
+    if (event.type === 'frame') publisher.frame(event.frame);
+    else if (event.type === 'track') publisher.track(event.track);
+    else publisher.warning(event.code, event.message, now);
+  }
+}
+
+/** One FLV tag of any type into the publish. */
+export function feedTag(publisher: Publisher, ingest: FlvIngest, type: number, timestamp: number, payload: Uint8Array): void {
+  if (type === FLV_TAG_SCRIPT) {
+    const meta = metadataOf(decodeAmf0(payload));
+    if (meta) publisher.metadata(meta);
+  } else if (type === FLV_TAG_VIDEO || type === FLV_TAG_AUDIO) {
+    publishMedia(publisher, ingest, type === FLV_TAG_VIDEO, timestamp, payload);
+  }
+}
