@@ -30,9 +30,11 @@ async function main(argv: string[]): Promise<void> {
   const gateway = await startGateway(config, logger);
   if (gateway.publishAuthDescription.warn) logger.warn(gateway.publishAuthDescription.text);
   else logger.info(gateway.publishAuthDescription.text);
+  const secure = gateway.rtmpsPort !== undefined ? `, rtmps on port ${gateway.rtmpsPort}, https on port ${gateway.httpsPort}` : '';
+  const srt = gateway.srtPort !== undefined ? `, srt on udp port ${gateway.srtPort}` : '';
   logger.info(
-    { rtmpPort: gateway.rtmpPort, httpPort: gateway.httpPort, host: config.host },
-    `listening: rtmp on port ${gateway.rtmpPort}, http on port ${gateway.httpPort}`,
+    { rtmpPort: gateway.rtmpPort, httpPort: gateway.httpPort, rtmpsPort: gateway.rtmpsPort, httpsPort: gateway.httpsPort, srtPort: gateway.srtPort, host: config.host },
+    `listening: rtmp on port ${gateway.rtmpPort}, http on port ${gateway.httpPort}${secure}${srt}`,
   );
 
   let stopping = false;

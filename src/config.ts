@@ -24,6 +24,14 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
 export const SETTINGS = {
   rtmpPort: setting('rtmp-port', port.default(1935), 'RTMP listen port'),
   httpPort: setting('http-port', port.default(8000), 'HTTP listen port'),
+  rtmpsPort: setting('rtmps-port', port.default(1936), 'RTMPS (RTMP over TLS) listen port; listening only when tls-cert and tls-key are set'),
+  httpsPort: setting('https-port', port.default(8443), 'HTTPS (HTTP/2 and HTTP/1.1) listen port; listening only when tls-cert and tls-key are set'),
+  tlsCert: setting('tls-cert', z.string().min(1).optional(), 'PEM certificate (chain) for RTMPS and HTTPS; reloaded when the file changes'),
+  tlsKey: setting('tls-key', z.string().min(1).optional(), 'PEM private key of tls-cert; reloaded when the file changes'),
+  srt: setting('srt', bool.default(true), 'SRT ingest on srt-port (needs libsrt when building: apt-get install -y libsrt-gnutls-dev pkg-config gcc)'),
+  srtPort: setting('srt-port', port.default(8890), 'SRT listen port (UDP): srt://HOST:PORT?streamid=APP/KEY'),
+  srtPassphrase: setting('srt-passphrase', z.string().min(10).max(79).optional(), 'SRT callers must use this passphrase (AES encryption, 10 to 79 characters); unset: unencrypted'),
+  srtLatency: setting('srt-latency', z.coerce.number().int().min(20).max(8000).default(120), 'SRT receive latency in ms (retransmission window; raise it on lossy links)'),
   host: setting('host', z.string().min(1).default('0.0.0.0'), 'interface to listen on (both servers)'),
   segmentDuration: setting('segment-duration', positive.max(30).default(2), 'target segment duration in seconds (cuts at the first keyframe after it)'),
   partDuration: setting('part-duration', positive.max(2).default(0.2), 'LL-HLS part / CMAF chunk target duration in seconds'),
@@ -58,7 +66,7 @@ export const SETTINGS = {
     'push',
     z.preprocess(
       (v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v),
-      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^rtmps?:\/\/[^/]+\/.+\/.+/, 'an rtmp:// or rtmps:// URL with /APP/KEY'), rendition: z.literal('src').optional() }))).optional(),
+      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^(rtmps?:\/\/[^/]+\/.+\/.+|srt:\/\/[^/?]+:\d+)/, 'an rtmp:// or rtmps:// URL with /APP/KEY, or srt://HOST:PORT?streamid=…'), rendition: z.literal('src').optional() }))).optional(),
     ),
     'push targets as JSON: {"APP": [{"url": "rtmp://HOST/APP/KEY"}], "APP/KEY": [...]} (every stream of APP, or one stream; see README)',
   ),
@@ -69,11 +77,11 @@ export const SETTINGS = {
       z
         .record(
           z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/, 'APP/KEY'),
-          z.object({ url: z.string().regex(/^(rtmps?|https?):\/\/./, 'an rtmp://, rtmps://, http:// or https:// URL'), onDemand: z.boolean().optional(), idleSeconds: z.number().positive().optional() }),
+          z.object({ url: z.string().regex(/^(rtmps?|https?|srt):\/\/./, 'an rtmp://, rtmps://, srt://, http:// or https:// URL'), onDemand: z.boolean().optional(), idleSeconds: z.number().positive().optional() }),
         )
         .optional(),
     ),
-    'pull sources as JSON: {"APP/KEY": {"url": "rtmp://… | https://…/index.m3u8", "onDemand": false}} (see README)',
+    'pull sources as JSON: {"APP/KEY": {"url": "rtmp://… | srt://… | https://…/index.m3u8", "onDemand": false}} (see README)',
   ),
   slate: setting('slate', bool.default(false), 'stay on air: while a publisher is away (reconnect grace), the stream goes on with a "back soon" picture and silence'),
   slateImage: setting('slate-image', z.string().min(1).optional(), 'the slate picture (PNG/JPEG; default: "Back soon" on a dark background)'),

@@ -41,10 +41,21 @@ import { attachRecorder, recordingsSettled } from './record/stream-recorder.js';
 import { OutputRegistry } from './packager/output-registry.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelayRegistry } from './relay/relay-registry.js';
+import { CertificateStore } from './tls/certificate-store.js';
+import { SecureHttpServer, type HttpListener } from './http/secure-server.js';
+import { http2Handler, type Http1Handler } from './http/http2-bridge.js';
+import { GatewayError } from './core/errors.js';
+import { SrtIngest } from './srt/srt-ingest.js';
+import { listenOn } from './core/listen.js';
 
 export interface RunningGateway {
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** RTMPS and HTTPS ports, when a certificate is configured. */
+  readonly rtmpsPort?: number;
+  readonly httpsPort?: number;
+  /** The SRT ingest's UDP port, when SRT is on and its relay is built. */
+  readonly srtPort?: number;
   readonly streams: StreamRegistry;
   /** Where every ingest protocol publishes (authorization, limits, registry). */
   readonly publishPath: PublishPath;
@@ -69,7 +80,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   // After the relays: a stream's hub exists when the push targets hear of its publish. Bytes
   // are counted only once a stream is pushed, long after `metrics` below exists.
+  const ffmpegPath = resolveFfmpegPath();
   const push = new PushManager(streams, relays, {
+    ffmpegPath,
     config: config.push,
     maxQueuedBytes: config.maxPlayerQueueBytes,
     logger: logger.child({ component: 'push' }),
@@ -83,7 +96,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
   const { publishAuth, publishPath } = createPublishPath(config, streams);
-  const ffmpegPath = resolveFfmpegPath();
   const slate = config.slate
     ? new SlateManager(outputs, {
         image: config.slateImage,
@@ -103,7 +115,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     viewers: (app, key) => viewers.viewersOf(app, key).total,
   });
   const playbackAuth = new PlaybackAuthorizer({ secret: config.playbackSecret, ttlSeconds: config.playbackTokenTtl });
-  const rtmp = new RtmpServer({
+  const certificates = loadCertificates(config, logger);
+  const rtmpOptions = {
     publishPath,
     playbackAuth,
     redact: (text: string) => publishAuth.redact(text),
@@ -116,10 +129,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     maxMessageSize: config.maxMessageSize,
     handshakeTimeout: config.handshakeTimeout,
     idleTimeout: config.idleTimeout,
-  });
+  };
+  const rtmp = new RtmpServer(rtmpOptions);
+  const rtmps = certificates ? new RtmpServer({ ...rtmpOptions, logger: logger.child({ component: 'rtmps' }), tls: certificates }) : undefined;
   let rtmpPortBound = config.rtmpPort;
   let stopRequested = false;
-  const { server: httpServer, app: httpApp } = createHttpServer(config, logger, {
+  const { server: httpServer, app: httpApp, handle: handleHttp } = createHttpServer(config, logger, {
     outputs,
     relays,
     cache,
@@ -133,11 +148,28 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     ready: () => !stopRequested,
   });
 
-  rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
-  pull.start();
-  const httpPort = await listenHttp(httpServer, config);
+  const https = certificates
+    ? new SecureHttpServer({
+        certificates,
+        logger: logger.child({ component: 'https' }),
+        maxHeaderBytes: config.httpMaxHeaderBytes,
+        onRequest: http2Handler(httpApp, handleHttp),
+      })
+    : undefined;
 
-  const stopInner = stopInOrder({ httpServer, rtmp, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push, pull, slate });
+  const srt = createSrtIngest(config, publishPath, logger);
+
+  rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
+  const rtmpsPort = await rtmps?.listen(config.rtmpsPort, config.host);
+  const srtPort = await srt?.start();
+  pull.start();
+  const httpPort = await listenOn(httpServer, config.httpPort, config.host);
+  const httpsPort = await https?.listen(config.httpsPort, config.host);
+  certificates?.watch();
+
+  const httpServers: HttpListener[] = https ? [httpServer, https] : [httpServer];
+  const rtmpServers = rtmps ? [rtmp, rtmps] : [rtmp];
+  const stopInner = stopInOrder({ httpServers, rtmpServers, srt, certificates, streams, ladders, outputs, detachCheckers, metrics, drainMs: config.shutdownDrain * 1000, push, pull, slate });
   const stop = (): Promise<void> => {
     stopRequested = true;
     return stopInner();
@@ -146,6 +178,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   return {
     rtmpPort: rtmpPortBound,
     httpPort,
+    rtmpsPort,
+    httpsPort,
+    srtPort,
     streams,
     outputs,
     cache,
@@ -167,8 +202,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
  * `drainMs` so players and edges fetch the ended playlists (and /readyz says 503), then the rest.
  */
 function stopInOrder(parts: {
-  httpServer: http.Server;
-  rtmp: RtmpServer;
+  httpServers: readonly HttpListener[];
+  rtmpServers: readonly RtmpServer[];
+  srt: SrtIngest | undefined;
+  certificates: CertificateStore | undefined;
   streams: StreamRegistry;
   ladders: LadderManager;
   outputs: OutputRegistry;
@@ -179,12 +216,16 @@ function stopInOrder(parts: {
   pull: PullManager;
   slate: SlateManager | undefined;
 }): () => Promise<void> {
-  const { httpServer, rtmp, streams, ladders, outputs, metrics } = parts;
+  const { httpServers, rtmpServers, streams, ladders, outputs, metrics } = parts;
+  const closeHttp = (): void => {
+    for (const server of httpServers) server.close();
+  };
   let stopping: Promise<void> | undefined;
   return () => {
     stopping ??= (async () => {
-      if (parts.drainMs <= 0) httpServer.close();
-      await rtmp.close();
+      if (parts.drainMs <= 0) closeHttp();
+      parts.certificates?.close();
+      await Promise.all([...rtmpServers.map((server) => server.close()), parts.srt?.stop()]);
       parts.pull.close();
       parts.slate?.close();
       for (const s of streams.list()) streams.unpublish(s);
@@ -194,15 +235,17 @@ function stopInOrder(parts: {
       parts.push.close();
       if (parts.drainMs > 0) {
         await new Promise((r) => setTimeout(r, parts.drainMs).unref());
-        httpServer.close();
+        closeHttp();
       }
       // The last VOD playlists and MPDs of recordings are written before the process exits.
       await Promise.race([recordingsSettled(), new Promise((r) => setTimeout(r, 1500).unref())]);
       parts.detachCheckers();
       metrics.detach();
-      httpServer.closeIdleConnections();
+      for (const server of httpServers) server.closeIdleConnections();
       // Blocked playlist requests end as their streams end; whatever is still open goes now.
-      setTimeout(() => httpServer.closeAllConnections(), 500).unref();
+      setTimeout(() => {
+        for (const server of httpServers) server.closeAllConnections();
+      }, 500).unref();
     })();
     return stopping;
   };
@@ -281,7 +324,7 @@ interface HttpParts {
 }
 
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
-function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { server: http.Server; app: Express } {
+function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { server: http.Server; app: Express; handle: HttpHandler } {
   const { outputs, relays, cache, metrics, viewers, playbackAuth, ladders, push, pull } = parts;
   const rateLimiter = new PlaylistRateLimiter({ perSecond: config.playlistRateLimit, burst: config.playlistRateLimit * 2 });
   const app = createHttpApp({
@@ -325,26 +368,50 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     observe: (request) => viewers.observe(request),
     onAnswered: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
   };
+  // HTTP and HTTPS (HTTP/1.1 and HTTP/2) requests alike: `enterExpress` is how this protocol enters the app.
+  const handle: HttpHandler = (req, res, enterExpress) => {
+    if ((req.url?.length ?? 0) > config.httpMaxUrlLength) {
+      res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
+      return;
+    }
+    // With playback tokens every request is checked by the express middleware: no fast paths.
+    if (!fast.enabled || !(serveMediaFast(fast, req, res) || servePlaylistFast(playlists, req, res))) enterExpress(req, res);
+  };
   const server = http.createServer(
     { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000, maxHeaderSize: config.httpMaxHeaderBytes },
-    (req, res) => {
-      if ((req.url?.length ?? 0) > config.httpMaxUrlLength) {
-        res.writeHead(414, { 'Content-Type': 'text/plain' }).end('URI too long');
-        return;
-      }
-      // With playback tokens every request is checked by the express middleware: no fast paths.
-      if (!fast.enabled || !(serveMediaFast(fast, req, res) || servePlaylistFast(playlists, req, res))) app(req, res);
-    },
+    (req, res) => handle(req, res, app),
   );
-  return { server, app };
+  return { server, app, handle };
 }
 
-function listenHttp(server: http.Server, config: Config): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.httpPort, config.host, () => {
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr ? addr.port : config.httpPort);
-    });
+type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, enterExpress: Http1Handler) => void;
+
+/** SRT ingest when it is on and its libsrt relay was built (else one warning saying how). */
+function createSrtIngest(config: Config, publishPath: PublishPath, logger: Logger): SrtIngest | undefined {
+  if (!config.srt) return undefined;
+  const log = logger.child({ component: 'srt' });
+  if (!SrtIngest.available()) {
+    log.warn('SRT ingest is off: its libsrt relay is not built (apt-get install -y libsrt-gnutls-dev pkg-config gcc, then npm run build)');
+    return undefined;
+  }
+  return new SrtIngest({
+    publishPath,
+    logger: log,
+    port: config.srtPort,
+    host: config.host,
+    latencyMs: config.srtLatency,
+    passphrase: config.srtPassphrase,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
   });
 }
+
+/** The certificate for RTMPS and HTTPS: both files or neither. */
+function loadCertificates(config: Config, logger: Logger): CertificateStore | undefined {
+  if (config.tlsCert === undefined && config.tlsKey === undefined) return undefined;
+  if (config.tlsCert === undefined || config.tlsKey === undefined) {
+    throw new GatewayError('config', 'RTMPS and HTTPS need both tls-cert and tls-key');
+  }
+  return new CertificateStore({ certFile: config.tlsCert, keyFile: config.tlsKey }, logger.child({ component: 'tls' }));
+}
+

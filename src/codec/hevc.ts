@@ -127,6 +127,14 @@ export interface HevcSpsInfo {
   tierFlag: number;
   profileIdc: number;
   levelIdc: number;
+  /** general_profile_compatibility_flags as an unsigned 32-bit number (flag 0 is the MSB). */
+  profileCompatibilityFlags: number;
+  /** The 48 bits of general constraint indicator flags (progressive_source_flag first), 6 bytes. */
+  constraintIndicatorFlags: Uint8Array;
+  /** sps_max_sub_layers_minus1 + 1. */
+  maxSubLayers: number;
+  temporalIdNesting: boolean;
+  spsId: number;
   chromaFormatIdc: number;
   bitDepthLuma: number;
   bitDepthChroma: number;
@@ -152,13 +160,14 @@ export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
   const r = new BitReader(nalToRbsp(nal.subarray(2)), 'codec.hevc');
   r.skipBits(4, 'sps_video_parameter_set_id');
   const maxSubLayersMinus1 = r.u(3, 'sps_max_sub_layers_minus1');
-  r.skipBits(1, 'sps_temporal_id_nesting_flag');
+  const temporalIdNesting = r.flag('sps_temporal_id_nesting_flag');
   // §7.3.3 profile_tier_level(1, sps_max_sub_layers_minus1)
   const profileSpace = r.u(2, 'general_profile_space');
   const tierFlag = r.u(1, 'general_tier_flag');
   const profileIdc = r.u(5, 'general_profile_idc');
-  r.skipBits(32, 'general_profile_compatibility_flags');
-  r.skipBits(48, 'general constraint flags');
+  const profileCompatibilityFlags = r.u(32, 'general_profile_compatibility_flags');
+  const constraintIndicatorFlags = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) constraintIndicatorFlags[i] = r.u(8, 'general constraint flags');
   const levelIdc = r.u(8, 'general_level_idc');
   const subProfilePresent: boolean[] = [];
   const subLevelPresent: boolean[] = [];
@@ -201,5 +210,98 @@ export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
   const bitDepthLuma = r.ue('bit_depth_luma_minus8') + 8;
   const bitDepthChroma = r.ue('bit_depth_chroma_minus8') + 8;
   if (bitDepthLuma > 16 || bitDepthChroma > 16) throw new GatewayError('codec.hevc', 'bit depth out of range', {});
-  return { profileSpace, tierFlag, profileIdc, levelIdc, chromaFormatIdc, bitDepthLuma, bitDepthChroma, codedWidth, codedHeight, width, height };
+  return {
+    profileSpace,
+    tierFlag,
+    profileIdc,
+    levelIdc,
+    profileCompatibilityFlags,
+    constraintIndicatorFlags,
+    maxSubLayers: maxSubLayersMinus1 + 1,
+    temporalIdNesting,
+    spsId,
+    chromaFormatIdc,
+    bitDepthLuma,
+    bitDepthChroma,
+    codedWidth,
+    codedHeight,
+    width,
+    height,
+  };
+}
+
+/**
+ * Builds an hvcC (ISO/IEC 14496-15 §8.3.3.1) from raw VPS/SPS/PPS NAL units (2-byte NAL header
+ * included, no start codes, no length prefix), for Annex B sources such as MPEG-TS.
+ *
+ * General profile/tier/level, compatibility and constraint flags, chroma format and bit depths
+ * come from the first SPS's profile_tier_level; numTemporalLayers and temporalIdNested from its
+ * header. Not derived (the VUI is not parsed): min_spatial_segmentation_idc 0, parallelismType 0
+ * (unknown), avgFrameRate 0 and constantFrameRate 0 (unspecified), all allowed values.
+ * One array per NAL type (VPS, SPS, PPS), each with array_completeness 1: the parameter sets
+ * live in the sample entry only ('hvc1'), never in the samples.
+ */
+export function buildHevcDecoderConfigurationRecord(
+  vps: readonly Uint8Array[],
+  sps: readonly Uint8Array[],
+  pps: readonly Uint8Array[],
+  nalLengthSize = 4,
+): Uint8Array {
+  if (nalLengthSize !== 1 && nalLengthSize !== 2 && nalLengthSize !== 4) {
+    throw new GatewayError('codec.hevc', `invalid NAL length size ${nalLengthSize}`, {});
+  }
+  const arrays: Array<[number, readonly Uint8Array[]]> = [
+    [HEVC_NAL_VPS, vps],
+    [HEVC_NAL_SPS, sps],
+    [HEVC_NAL_PPS, pps],
+  ];
+  let size = HVCC_HEADER_LENGTH;
+  for (const [type, nals] of arrays) {
+    if (nals.length < 1 || nals.length > 0xffff) {
+      throw new GatewayError('codec.hevc', `hvcC needs 1..65535 NAL units of type ${type}, got ${nals.length}`, {});
+    }
+    for (const nal of nals) {
+      if (nal.byteLength < 2 || nal.byteLength > 0xffff) {
+        throw new GatewayError('codec.hevc', `parameter set of ${nal.byteLength} bytes does not fit hvcC`, { type });
+      }
+      const actual = (nal[0]! >>> 1) & 0x3f;
+      if (actual !== type) throw new GatewayError('codec.hevc', `NAL unit of type ${actual} in the hvcC array of type ${type}`, {});
+      size += 2 + nal.byteLength;
+    }
+    size += 3;
+  }
+  const info = parseHevcSps(sps[0]!);
+  const out = new Uint8Array(size);
+  out[0] = 1; // configurationVersion
+  out[1] = ((info.profileSpace & 3) << 6) | ((info.tierFlag & 1) << 5) | (info.profileIdc & 0x1f);
+  out[2] = info.profileCompatibilityFlags >>> 24;
+  out[3] = (info.profileCompatibilityFlags >>> 16) & 0xff;
+  out[4] = (info.profileCompatibilityFlags >>> 8) & 0xff;
+  out[5] = info.profileCompatibilityFlags & 0xff;
+  out.set(info.constraintIndicatorFlags, 6);
+  out[12] = info.levelIdc;
+  out[13] = 0xf0; // reserved '1111' + min_spatial_segmentation_idc 0 (12 bits)
+  out[14] = 0x00;
+  out[15] = 0xfc; // reserved '111111' + parallelismType 0
+  out[16] = 0xfc | (info.chromaFormatIdc & 3);
+  out[17] = 0xf8 | ((info.bitDepthLuma - 8) & 7);
+  out[18] = 0xf8 | ((info.bitDepthChroma - 8) & 7);
+  out[19] = 0; // avgFrameRate 0: unspecified
+  out[20] = 0;
+  out[21] = ((info.maxSubLayers & 7) << 3) | (info.temporalIdNesting ? 0x04 : 0) | (nalLengthSize - 1); // constantFrameRate 0
+  out[22] = arrays.length;
+  let off = HVCC_HEADER_LENGTH;
+  for (const [type, nals] of arrays) {
+    out[off] = 0x80 | type; // array_completeness 1, reserved 0
+    out[off + 1] = nals.length >>> 8;
+    out[off + 2] = nals.length & 0xff;
+    off += 3;
+    for (const nal of nals) {
+      out[off] = nal.byteLength >>> 8;
+      out[off + 1] = nal.byteLength & 0xff;
+      out.set(nal, off + 2);
+      off += 2 + nal.byteLength;
+    }
+  }
+  return out;
 }

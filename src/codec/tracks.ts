@@ -7,9 +7,28 @@ import { VIDEO_TIMESCALE, type AudioTrack, type VideoTrack } from '../core/media
 import { aacCodecString, parseAudioSpecificConfig } from './aac.js';
 import { avcCodecString, parseAvcDecoderConfigurationRecord, parseSps } from './avc.js';
 import { hevcCodecString, parseHevcDecoderConfigurationRecord, parseHevcSps } from './hevc.js';
+import { av1CodecString, findSequenceHeader, parseAv1ConfigurationRecord, parseAv1SequenceHeader } from './av1.js';
 
 /** `config` must be owned (a copy): the track keeps it and views into it for its whole life. */
-export function buildVideoTrack(codec: 'avc' | 'hevc', config: Uint8Array): VideoTrack {
+export function buildVideoTrack(codec: VideoTrack['codec'], config: Uint8Array): VideoTrack {
+  if (codec === 'av1') {
+    const record = parseAv1ConfigurationRecord(config);
+    const sequenceHeader = findSequenceHeader(record.configObus);
+    if (!sequenceHeader) throw new GatewayError('codec.av1', 'av1C carries no sequence header OBU', {});
+    const header = parseAv1SequenceHeader(sequenceHeader.payload);
+    return {
+      kind: 'video',
+      codec,
+      timescale: VIDEO_TIMESCALE,
+      width: header.maxFrameWidth,
+      height: header.maxFrameHeight,
+      fps: header.fps,
+      codecString: av1CodecString(record),
+      config,
+      parameterSets: [],
+      nalLengthSize: 0,
+    };
+  }
   if (codec === 'avc') {
     const record = parseAvcDecoderConfigurationRecord(config);
     const first = record.sps[0];

@@ -10,6 +10,7 @@ export type ErrorStage =
   | 'flv'
   | 'codec.avc'
   | 'codec.hevc'
+  | 'codec.av1'
   | 'codec.aac'
   | 'mux.fmp4'
   | 'mux.ts'
@@ -17,7 +18,8 @@ export type ErrorStage =
   | 'packager'
   | 'http'
   | 'config'
-  | 'ladder';
+  | 'ladder'
+  | 'srt';
 
 export class GatewayError extends Error {
   readonly stage: ErrorStage;

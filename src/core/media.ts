@@ -10,7 +10,7 @@
 
 export const VIDEO_TIMESCALE = 90_000;
 
-export type VideoCodec = 'avc' | 'hevc';
+export type VideoCodec = 'avc' | 'hevc' | 'av1';
 export type AudioCodec = 'aac';
 
 export interface VideoTrack {
@@ -27,12 +27,13 @@ export interface VideoTrack {
   readonly codecString: string;
   /**
    * Decoder configuration record exactly as it goes into the sample entry:
-   * AVCDecoderConfigurationRecord (avcC) or HEVCDecoderConfigurationRecord (hvcC).
+   * AVCDecoderConfigurationRecord (avcC), HEVCDecoderConfigurationRecord (hvcC) or
+   * AV1CodecConfigurationRecord (av1C).
    */
   readonly config: Uint8Array;
-  /** Parameter sets in raw NAL form (no length prefix), for Annex B output (MPEG-TS). */
+  /** Parameter sets in raw NAL form (no length prefix), for Annex B output (MPEG-TS); none for AV1. */
   readonly parameterSets: readonly Uint8Array[];
-  /** Byte length of the NAL unit length prefix in frame data (1, 2 or 4). */
+  /** Byte length of the NAL unit length prefix in frame data (1, 2 or 4); 0 for AV1 (OBUs carry their sizes). */
   readonly nalLengthSize: number;
 }
 
@@ -65,7 +66,8 @@ export interface Frame {
   /** Sync sample (IDR for video; every audio frame is one). */
   readonly key: boolean;
   /**
-   * Video: the access unit in length-prefixed (AVCC/HVCC) form, `nalLengthSize` bytes per length.
+   * Video: the access unit in length-prefixed (AVCC/HVCC) form, `nalLengthSize` bytes per length;
+   * AV1: the temporal unit's OBUs (sizes included), without temporal delimiters (AV1-ISOBMFF §2.4).
    * Audio: one raw AAC access unit (no ADTS header).
    * A view into ingest buffers: never mutated downstream.
    */

@@ -12,6 +12,8 @@
 import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
 import { inspectAccessUnit } from '../codec/annexb.js';
+import { av1SampleData } from '../codec/av1.js';
+import { placeAudioFrame, type AudioTimingState } from '../core/audio-timing.js';
 import { buildAudioTrack, buildVideoTrack } from '../codec/tracks.js';
 import { RtmpClock } from './clock.js';
 import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec } from './tag.js';
@@ -28,21 +30,14 @@ export interface FlvIngestOptions {
 
 const DEFAULT_MAX_TIMESTAMP_JUMP_MS = 10_000;
 const TICKS_PER_MS = VIDEO_TIMESCALE / 1000;
-/** Audio re-anchoring by more than this is worth a warning; smaller ones are routine drift fixes. */
-const AUDIO_RESYNC_WARN_MS = 100;
 
 interface VideoState {
   track: VideoTrack;
   lastDts: number | undefined;
 }
 
-interface AudioState {
+interface AudioState extends AudioTimingState {
   track: AudioTrack;
-  lastDts: number | undefined;
-  /** Where the next frame lands if it follows the previous one seamlessly. */
-  nextDts: number | undefined;
-  /** Inside a run of frames dropped because the RTMP clock went back (warned once per run). */
-  dropping: boolean;
 }
 
 export class FlvIngest {
@@ -82,18 +77,22 @@ export class FlvIngest {
     }
     const state = this.video;
     if (!state || state.track.codec !== body.codec) {
-      if (body.codec === 'av1') {
-        this.warnOnce(events, 'unsupported-video-av1', 'unsupported-codec', 'video codec av1 is not supported; video dropped');
-      } else {
-        this.warnOnce(events, 'video-before-header', 'no-sequence-header', `${body.codec} video frame before its sequence header dropped`);
-      }
+      this.warnOnce(events, 'video-before-header', 'no-sequence-header', `${body.codec} video frame before its sequence header dropped`);
       return events;
     }
     let idr: boolean;
+    let data = body.data;
     try {
-      const au = inspectAccessUnit(body.data, state.track.nalLengthSize, state.track.codec);
-      if (au.nalCount === 0) return events;
-      idr = au.key;
+      if (state.track.codec === 'av1') {
+        // A temporal unit: the FLV frame type says whether it starts with a key frame (E-RTMP).
+        data = av1SampleData(body.data);
+        if (data.byteLength === 0) return events;
+        idr = false;
+      } else {
+        const au = inspectAccessUnit(body.data, state.track.nalLengthSize, state.track.codec);
+        if (au.nalCount === 0) return events;
+        idr = au.key;
+      }
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
       events.push(warning('malformed-access-unit', e.message));
@@ -111,7 +110,7 @@ export class FlvIngest {
     }
     if (pts < dts) pts = dts;
     state.lastDts = dts;
-    events.push({ type: 'frame', frame: { kind: 'video', dts, pts, key: body.key || idr, data: body.data, wallclock } });
+    events.push({ type: 'frame', frame: { kind: 'video', dts, pts, key: body.key || idr, data, wallclock } });
     return events;
   }
 
@@ -140,30 +139,13 @@ export class FlvIngest {
     const ms = this.readClock(timestamp32, events);
     const { sampleRate, samplesPerFrame } = state.track;
     const anchor = Math.round((ms * sampleRate) / 1000);
-    let dts = anchor;
-    if (state.nextDts !== undefined) {
-      const drift = anchor - state.nextDts;
-      if (Math.abs(drift) * 2 <= samplesPerFrame) {
-        dts = state.nextDts;
-        state.dropping = false;
-      } else if (drift < 0) {
-        // RTMP time is behind the audio already sent: going back would break monotonic dts, so
-        // frames are dropped until the RTMP clock catches up (a brief gap instead of lost sync).
-        if (!state.dropping && -drift > (AUDIO_RESYNC_WARN_MS * sampleRate) / 1000) {
-          events.push(warning('audio-resync', `audio timestamp ${Math.round((-drift * 1000) / sampleRate)} ms behind the audio clock; dropping until it catches up`));
-        }
-        state.dropping = true;
-        return events;
-      } else {
-        state.dropping = false;
-        if (drift > (AUDIO_RESYNC_WARN_MS * sampleRate) / 1000) {
-          events.push(warning('audio-resync', `audio re-anchored ${Math.round((drift * 1000) / sampleRate)} ms forward to the RTMP timestamp`));
-        }
-      }
+    const placed = placeAudioFrame(state, anchor, samplesPerFrame, sampleRate);
+    if (placed.dts === undefined) {
+      if (placed.behindMs !== undefined) events.push(warning('audio-resync', `audio timestamp ${placed.behindMs} ms behind the audio clock; dropping until it catches up`));
+      return events;
     }
-    if (state.lastDts !== undefined && dts <= state.lastDts) dts = state.lastDts + 1;
-    state.lastDts = dts;
-    state.nextDts = dts + samplesPerFrame;
+    if (placed.forwardMs !== undefined) events.push(warning('audio-resync', `audio re-anchored ${placed.forwardMs} ms forward to the RTMP timestamp`));
+    const dts = placed.dts;
     events.push({ type: 'frame', frame: { kind: 'audio', dts, pts: dts, key: true, data: body.data, wallclock } });
     return events;
   }
@@ -177,10 +159,6 @@ export class FlvIngest {
   }
 
   private onVideoConfig(codec: FlvVideoCodec, config: Uint8Array, events: IngestEvent[]): void {
-    if (codec === 'av1') {
-      this.warnOnce(events, 'unsupported-video-av1', 'unsupported-codec', 'video codec av1 is not supported; video dropped');
-      return;
-    }
     const current = this.video?.track;
     if (current && current.codec === codec && sameBytes(current.config, config)) return;
     let track: VideoTrack;

@@ -215,16 +215,20 @@ function parseExAudioTagBody(p: Uint8Array): AudioTagBody {
 //
 //   video (AVC):  [frameType<<4 | 7] [AVCPacketType] [CompositionTime SI24] [data...]
 //   audio (AAC):  [10<<4 | 3<<2 | 1<<1 | 1] [AACPacketType] [data...]
-//   HEVC uses the Enhanced RTMP ex-header: [0x80 | frameType<<4 | PacketType] ['hvc1'] ...
+//   HEVC and AV1 use the Enhanced RTMP ex-header: [0x80 | frameType<<4 | PacketType] [FourCC] ...
+//   (CodedFrames carries a CompositionTime for HEVC, none for AV1).
 
 const AAC_HEADER = (10 << 4) | (3 << 2) | (1 << 1) | 1;
 
+/** The Enhanced RTMP FourCC of each codec carried with the ex-header. */
+const EX_FOURCC = { hevc: Uint8Array.of(0x68, 0x76, 0x63, 0x31), av1: Uint8Array.of(0x61, 0x76, 0x30, 0x31) } as const;
+
 /** AVCPacketType 0 / Enhanced SequenceStart: the decoder configuration record. */
 export function videoSequenceHeaderBody(track: VideoTrack): Uint8Array {
-  if (track.codec === 'hevc') {
+  if (track.codec !== 'avc') {
     const body = new Uint8Array(5 + track.config.byteLength);
     body[0] = 0x80 | (1 << 4) | 0; // ex-header, keyframe, SequenceStart
-    body.set([0x68, 0x76, 0x63, 0x31], 1); // 'hvc1'
+    body.set(EX_FOURCC[track.codec], 1);
     body.set(track.config, 5);
     return body;
   }
@@ -250,11 +254,17 @@ function compositionMs(frame: Frame): number {
 
 /** The FLV video tag header of a coded frame (what precedes the frame's own bytes in the body). */
 export function videoFrameHead(frame: Frame, codec: VideoTrack['codec']): Uint8Array {
+  if (codec === 'av1') {
+    const head = new Uint8Array(5);
+    head[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames: no CompositionTime for AV1
+    head.set(EX_FOURCC.av1, 1);
+    return head;
+  }
   const cts = compositionMs(frame);
   if (codec === 'hevc') {
     const head = new Uint8Array(8);
     head[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames (with composition time)
-    head.set([0x68, 0x76, 0x63, 0x31], 1);
+    head.set(EX_FOURCC.hevc, 1);
     writeU24(head, 5, cts & 0xffffff); // SI24, two's complement
     return head;
   }

@@ -1,8 +1,8 @@
 /** HTTP-FLV: `/APP/KEY.flv`, progressive FLV of a live stream (metadata, headers, GOP cache, live). */
 import { Router } from 'express';
 import type { Logger } from 'pino';
-import { encodeFlvTag, flvHeader } from '../flv/writer.js';
-import { batchBytes, encodedOnce, PlayerQueuePolicy, TAG_VIDEO, type RelayMessage, type RelayPlayer } from '../relay/relay-hub.js';
+import { PlayerQueuePolicy, type RelayPlayer } from '../relay/relay-hub.js';
+import { FLV_TAGS, flvPrelude, startRelayWrites } from '../relay/relay-writer.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { NAME_PATTERN } from '../core/names.js';
 
@@ -10,10 +10,6 @@ export interface FlvRouteOptions {
   readonly relays: RelayRegistry;
   readonly logger: Logger;
   readonly maxQueuedBytes: number;
-}
-
-function flvTag(m: RelayMessage): Uint8Array {
-  return encodedOnce(m, 'flv', (x) => encodeFlvTag(x.type, x.timestamp, x.body));
 }
 
 export function flvRoutes(options: FlvRouteOptions): Router {
@@ -39,34 +35,26 @@ export function flvRoutes(options: FlvRouteOptions): Router {
       return;
     }
     const socket = res.socket;
-    const policy = new PlayerQueuePolicy(options.maxQueuedBytes);
-    const hasVideo = hub.stream.video !== undefined;
     let corked = false;
-    const write = (bytes: Uint8Array): void => {
-      if (!corked) {
+    const sink = {
+      write: (bytes: Uint8Array): void => {
+        res.write(bytes);
+      },
+      queuedBytes: (): number => res.writableLength + (socket?.writableLength ?? 0),
+      cork: (): void => {
+        if (corked) return;
         corked = true;
         res.cork();
         process.nextTick(() => {
           corked = false;
           res.uncork();
         });
-      }
-      res.write(bytes);
-    };
-    const start = hub.start();
-    write(flvHeader({ audio: hub.stream.audio !== undefined, video: hasVideo }));
-    if (start.metadata) write(flvTag(start.metadata));
-    for (const m of start.headers) write(flvTag(m));
-    for (const m of start.gop) write(flvTag(m));
-    const player: RelayPlayer = {
-      send(batch) {
-        const queued = (): number => res.writableLength + (socket?.writableLength ?? 0);
-        if (policy.admitsAll(queued())) {
-          res.write(batchBytes(batch, 'flv', flvTag));
-          return;
-        }
-        for (const m of batch.messages) if (policy.admit(m, queued(), hasVideo || m.type === TAG_VIDEO)) write(flvTag(m));
       },
+    };
+    const hasVideo = hub.stream.video !== undefined;
+    const policy = new PlayerQueuePolicy(options.maxQueuedBytes);
+    const player: RelayPlayer = {
+      send: startRelayWrites(sink, hub.start(), policy, hasVideo, FLV_TAGS, flvPrelude(hub.stream.audio !== undefined, hasVideo)),
       end() {
         res.end();
       },

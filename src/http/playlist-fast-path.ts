@@ -95,7 +95,9 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
   options.observe?.({ path, query: query.raw, ip, userAgent: userAgent ?? '' });
   if (!track) {
     const host = req.headers.host;
-    const timeUrl = host ? `http://${host}/api/time` : '/api/time';
+    // The scheme of this request: an https page cannot fetch an http:// UTCTiming (mixed content).
+    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const timeUrl = host ? `${scheme}://${host}/api/time` : '/api/time';
     send(options, res, 'mpd', mpdAnswer(options, output, timeUrl, userAgent), DASH_MIME);
     return true;
   }

@@ -180,6 +180,10 @@ export class StreamLadder implements StreamSink {
     const video = this.video;
     const resolved = resolveLadderConfig(this.opts.config ?? {}, this.stream.app, this.stream.key);
     const fps = video?.fps ?? metadataNumber(this.stream.metadata, 'framerate');
+    // The transcoder is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 only (Enhanced RTMP
+    // FLV, HEVC and AV1, needs ffmpeg 6.1): other sources are offered as they come.
+    const sourceCodec = video && video.codec !== 'avc' ? video.codec : undefined;
+    const passthroughOnly = resolved.passthroughOnly || sourceCodec !== undefined;
     this.renditions = selectLadder(
       {
         width: video?.width ?? 0,
@@ -189,11 +193,17 @@ export class StreamLadder implements StreamSink {
         ...(this.bitrate !== undefined ? { bitrate: this.bitrate } : {}),
       },
       resolved.rungs.length > 0 ? resolved.rungs : DEFAULT_LADDER,
-      { ...this.opts.select, passthroughOnly: resolved.passthroughOnly },
+      { ...this.opts.select, passthroughOnly },
     );
     const rungs = this.renditions.filter((r): r is TranscodedRendition => r.kind === 'transcode');
     if (rungs.length === 0) {
-      this.reason = reason ?? (resolved.passthroughOnly ? `passthrough by ${resolved.from} config` : 'no rung below the source');
+      this.reason =
+        reason ??
+        (sourceCodec !== undefined
+          ? `${sourceCodec.toUpperCase()} source: only H.264 sources are transcoded; the source is offered as it comes`
+          : resolved.passthroughOnly
+            ? `passthrough by ${resolved.from} config`
+            : 'no rung below the source');
       return;
     }
     const slot = this.manager.slots.acquire(this.stream.path);

@@ -231,7 +231,8 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
 
   onTrack(track: Track): void {
     if (track.kind !== 'video') return;
-    if (track.codec !== 'avc' && track.codec !== 'hevc') return;
+    // H.264 only: see LadderStream.decide (ffmpeg 5.1 reads no Enhanced RTMP FLV).
+    if (track.codec !== 'avc') return;
     this.source = track;
     const run = this.run;
     if (run && !run.finished && !sameBytes(run.lastConfig, track.config)) {

@@ -2,7 +2,8 @@
  * One pull source: a stream fed from a URL instead of a publisher, through the same publish path
  * (core/publish.ts), so every output, the ladder, recording and reconnect behave as for RTMP.
  *  - `rtmp://` and `rtmps://`: our own RTMP client plays the remote stream (src/rtmp/client.ts);
- *  - `http(s)://` (HLS, and anything else ffmpeg reads): ffmpeg is the transport
+ *  - `srt://` (caller mode, MPEG-TS inside), `http(s)://` (HLS), and anything else ffmpeg reads:
+ *    ffmpeg is the transport
  *    (`-c copy -f flv pipe:1`, no re-encoding) and our FLV reader takes its output.
  * Either way the FLV tags go through the RTMP ingest (flv/ingest.ts), exactly as a publisher's.
  * A source that fails or ends is retried with back-off (1 s doubling to 30 s) until stopped; the

@@ -9,7 +9,7 @@ import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { GatewayError } from '../core/errors.js';
 import { parseRtmpUrl } from '../rtmp/client.js';
-import { PushTarget, type PushTargetView } from './push-target.js';
+import { isSrtUrl, PushTarget, type PushTargetView } from './push-target.js';
 
 export interface PushSpec {
   readonly url: string;
@@ -28,17 +28,33 @@ export interface PushManagerOptions {
   readonly logger: Logger;
   readonly retryMs?: { readonly first: number; readonly max: number };
   readonly onBytes?: (bytes: number) => void;
+  /** ffmpeg, the transport of srt:// targets. */
+  readonly ffmpegPath?: string;
 }
 
-/** A push spec checked: an rtmp:// or rtmps:// URL with APP/KEY, and a rendition we can send. */
+/**
+ * A push spec checked: an rtmp:// or rtmps:// URL with APP/KEY, or an srt://HOST:PORT URL (its
+ * query: streamid, passphrase, latency… as ffmpeg's srt protocol takes them), and a rendition we
+ * can send.
+ */
 export function checkPushSpec(value: unknown): { url: string; rendition: string } {
   if (typeof value !== 'object' || value === null) throw new GatewayError('config', 'a push target is {"url": "rtmp://HOST/APP/KEY", "rendition": "src"}');
   const { url, rendition } = value as { url?: unknown; rendition?: unknown };
-  if (typeof url !== 'string' || url.length > 2048) throw new GatewayError('config', 'a push target needs "url": "rtmp://HOST/APP/KEY" (or rtmps://)');
-  try {
-    parseRtmpUrl(url);
-  } catch (err) {
-    throw new GatewayError('config', `push target url: ${(err as Error).message.replace(url, '(url)')}`);
+  if (typeof url !== 'string' || url.length > 2048) throw new GatewayError('config', 'a push target needs "url": "rtmp://HOST/APP/KEY" (or rtmps://, or srt://HOST:PORT?streamid=…)');
+  if (isSrtUrl(url)) {
+    let port = '';
+    try {
+      port = new URL(url).port;
+    } catch {
+      // reported below
+    }
+    if (!/^srt:\/\/[^/?#\s]+:\d+\/?(\?[^\s#]*)?$/i.test(url) || !port) throw new GatewayError('config', 'push target url: srt://HOST:PORT?streamid=… expected');
+  } else {
+    try {
+      parseRtmpUrl(url);
+    } catch (err) {
+      throw new GatewayError('config', `push target url: ${(err as Error).message.replace(url, '(url)')}`);
+    }
   }
   const r = rendition ?? 'src';
   if (r !== 'src') throw new GatewayError('config', `push target rendition "${String(r)}": only "src" (the source as published) can be pushed`);
@@ -88,6 +104,7 @@ export class PushManager {
       logger: this.options.logger.child({ stream: path }),
       retryMs: this.options.retryMs,
       onBytes: this.options.onBytes,
+      ffmpegPath: this.options.ffmpegPath,
     });
     targets.set(id, target);
     return target;

@@ -1,15 +1,18 @@
 /**
  * One push target: a stream's relay (src/relay) republished to another RTMP or RTMPS server with
- * our own RTMP client (src/rtmp/client.ts), not a process per target. It starts at a keyframe
+ * our own RTMP client (src/rtmp/client.ts), not a process per target; or to an SRT listener, with
+ * ffmpeg as the SRT transport (srt-push.ts). It starts at a keyframe
  * (the relay's cached GOP), writes the relay's messages chunked once for every player and target
  * (src/rtmp/play-chunks.ts), and has a bounded queue: a slow or dead target skips to the next
  * keyframe and never slows the publisher, the other targets or the viewers. A lost connection is
  * retried with back-off (1 s doubling to 30 s) for as long as the target exists.
  */
 import type { Logger } from 'pino';
-import { RtmpClientConnection, parseRtmpUrl, type RtmpTarget } from '../rtmp/client.js';
-import { startRelayChunks } from '../rtmp/play-chunks.js';
+import { RtmpClientConnection, parseRtmpUrl } from '../rtmp/client.js';
+import { RTMP_CHUNKS } from '../rtmp/play-chunks.js';
 import { PlayerQueuePolicy, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
+import { FLV_TAGS, flvPrelude, startRelayWrites } from '../relay/relay-writer.js';
+import { SrtPushConnection, type PushConnection } from './srt-push.js';
 
 export type PushState = 'waiting' | 'connecting' | 'live' | 'retrying' | 'stopped';
 
@@ -41,12 +44,21 @@ export interface PushTargetOptions {
   readonly retryMs?: { readonly first: number; readonly max: number };
   /** Told of every byte written (metrics). */
   readonly onBytes?: (bytes: number) => void;
+  /** ffmpeg, the transport of srt:// targets. */
+  readonly ffmpegPath?: string;
+}
+
+/** Whether `url` is an SRT target (pushed through ffmpeg) rather than RTMP/RTMPS. */
+export function isSrtUrl(url: string): boolean {
+  return /^srt:\/\//i.test(url);
 }
 
 /** `rtmp://host/app/KEY...` -> `rtmp://host/app/…` for views and logs. */
 export function redactPushUrl(url: string): string {
   try {
     const u = new URL(url);
+    // srt://host:port?streamid=…&passphrase=…: the whole query is secret.
+    if (isSrtUrl(url)) return `srt://${u.host}${u.search ? '?…' : ''}`;
     const path = u.pathname.split('/');
     if (path.length > 2) path[path.length - 1] = '…';
     return `${u.protocol}//${u.host}${path.join('/')}`;
@@ -61,13 +73,12 @@ export class PushTarget {
   readonly id: string;
   readonly rendition: string;
   readonly source: 'config' | 'api';
-  private readonly target: RtmpTarget;
   private readonly url: string;
   private readonly options: PushTargetOptions;
   private readonly log: Logger;
   private state: PushState = 'waiting';
   private hub: RelayHub | undefined;
-  private connection: RtmpClientConnection | undefined;
+  private connection: PushConnection | undefined;
   private player: RelayPlayer | undefined;
   private policy: PlayerQueuePolicy;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -85,7 +96,7 @@ export class PushTarget {
     this.rendition = options.rendition;
     this.source = options.source;
     this.url = options.url;
-    this.target = parseRtmpUrl(options.url);
+    if (!isSrtUrl(options.url)) parseRtmpUrl(options.url);
     this.policy = new PlayerQueuePolicy(options.maxQueuedBytes);
     this.retryDelay = options.retryMs?.first ?? 1000;
     this.log = options.logger.child({ push: this.id, to: redactPushUrl(options.url) });
@@ -134,7 +145,13 @@ export class PushTarget {
     const hub = this.hub;
     if (!hub) return;
     this.state = 'connecting';
-    const connection = new RtmpClientConnection(this.target);
+    let connection: PushConnection;
+    try {
+      connection = this.open();
+    } catch (err) {
+      this.lost((err as Error).message);
+      return;
+    }
     this.connection = connection;
     connection.onClose = (error) => {
       if (this.connection !== connection) return;
@@ -152,14 +169,40 @@ export class PushTarget {
     );
   }
 
-  private startPushing(hub: RelayHub, connection: RtmpClientConnection): void {
+  /** RTMP(S) through our client; SRT through ffmpeg, fed FLV. */
+  private open(): PushConnection {
+    if (isSrtUrl(this.url)) {
+      if (!this.options.ffmpegPath) throw new Error('ffmpeg not found (set FFMPEG_PATH): it carries srt:// push targets');
+      return new SrtPushConnection(this.options.ffmpegPath, this.url, redactPushUrl(this.url));
+    }
+    const client = new RtmpClientConnection(parseRtmpUrl(this.url));
+    return {
+      set onClose(f: (error: Error | undefined) => void) {
+        client.onClose = f;
+      },
+      get onClose() {
+        return client.onClose;
+      },
+      publish: () => client.publish(),
+      write: (bytes) => void client.writeChunks(bytes),
+      queuedBytes: () => client.queuedBytes(),
+      cork: () => client.cork(),
+      close: () => client.close(),
+    };
+  }
+
+  private startPushing(hub: RelayHub, connection: PushConnection): void {
     this.state = 'live';
     this.retryDelay = this.options.retryMs?.first ?? 1000;
     this.lastError = null;
-    // The relay's chunks as every player gets them, counted on the way out.
+    // The relay's chunks (RTMP) or tags (FLV into ffmpeg for SRT) as every player gets them, counted on the way out.
     const sink = { write: (bytes: Uint8Array) => this.write(connection, bytes), queuedBytes: () => connection.queuedBytes(), cork: () => connection.cork() };
+    const hasVideo = hub.stream.video !== undefined;
+    const send = isSrtUrl(this.url)
+      ? startRelayWrites(sink, hub.start(), this.policy, hasVideo, FLV_TAGS, flvPrelude(hub.stream.audio !== undefined, hasVideo))
+      : startRelayWrites(sink, hub.start(), this.policy, hasVideo, RTMP_CHUNKS);
     const player: RelayPlayer = {
-      send: startRelayChunks(sink, hub.start(), this.policy, hub.stream.video !== undefined),
+      send,
       end: () => this.detach(),
     };
     this.player = player;
@@ -167,8 +210,8 @@ export class PushTarget {
     this.log.info('push started');
   }
 
-  private write(connection: RtmpClientConnection, bytes: Uint8Array): void {
-    connection.writeChunks(bytes);
+  private write(connection: PushConnection, bytes: Uint8Array): void {
+    connection.write(bytes);
     this.bytes += bytes.byteLength;
     const second = Math.floor(Date.now() / 1000);
     this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + bytes.byteLength);

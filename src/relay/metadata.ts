@@ -12,7 +12,8 @@ export function metadataBody(stream: LiveStream): Uint8Array {
   if (v) {
     meta['width'] = v.width;
     meta['height'] = v.height;
-    meta['videocodecid'] = v.codec === 'avc' ? 7 : 12;
+    // Enhanced RTMP: a FourCC codec's id is the FourCC as a number (`av01` = 0x61763031).
+    meta['videocodecid'] = v.codec === 'avc' ? 7 : v.codec === 'hevc' ? 12 : 0x61763031;
     if (v.fps) meta['framerate'] = v.fps;
   }
   if (a) {

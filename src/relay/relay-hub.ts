@@ -4,7 +4,7 @@
  * its encoded forms (RTMP chunks, FLV tag) are cached on it, so N players cost N writes of the
  * same bytes, never N encodings.
  */
-import type { Frame, Track } from '../core/media.js';
+import type { Frame, Track, VideoCodec } from '../core/media.js';
 import type { LiveStream, StreamSink } from '../core/stream.js';
 import { audioFrameHead, audioSequenceHeaderBody, frameMs, videoFrameHead, videoSequenceHeaderBody } from '../flv/tag.js';
 
@@ -111,7 +111,7 @@ export class RelayHub implements StreamSink {
   private readonly players = new Set<RelayPlayer>();
   private videoHeader: RelayMessage | undefined;
   private audioHeader: RelayMessage | undefined;
-  private videoCodec: 'avc' | 'hevc' = 'avc';
+  private videoCodec: VideoCodec = 'avc';
   private videoTimescale = 90_000;
   private audioTimescale = 48_000;
   private gop: RelayMessage[] = [];

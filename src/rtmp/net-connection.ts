@@ -14,6 +14,8 @@ export interface ConnectCommand {
   readonly appQuery: string;
   /** tcUrl without its query. */
   readonly tcUrl: string;
+  /** The client speaks Enhanced RTMP (it sent `fourCcList` or a FourCC info map). */
+  readonly enhanced: boolean;
 }
 
 /** Longest connect app accepted before any parsing of it (hostile clients send megabytes). */
@@ -38,15 +40,35 @@ export function parseConnect(values: readonly Amf0Value[]): ConnectCommand {
     app: appParts.name.slice(0, end),
     appQuery: appParts.query,
     tcUrl: typeof obj['tcUrl'] === 'string' ? splitQuery(obj['tcUrl']).name : '',
+    enhanced: Array.isArray(obj['fourCcList']) || isAmf0Object(obj['videoFourCcInfoMap']) || isAmf0Object(obj['audioFourCcInfoMap']),
   };
 }
 
-/** `_result` of `connect`: the FMS 3.5 properties encoders and players expect. */
-export function connectResult(txn: number): Uint8Array {
+/**
+ * Enhanced RTMP v2 "Enhancing NetConnection connect Command": the server answers an enhanced
+ * client with what it takes. FourCcInfoMask: CanDecode 0x01, CanEncode 0x02, CanForward 0x04.
+ * We forward (package and relay) every codec listed; H.264 and HEVC are also decoded (the ladder).
+ * capsEx: ModEx 0x04 (ModEx packets are read; their TimestampOffsetNano is not needed at 90 kHz).
+ */
+const FOURCC_CAN_DECODE = 0x01;
+const FOURCC_CAN_FORWARD = 0x04;
+const CAPS_EX_MODEX = 0x04;
+export const ENHANCED_CAPABILITIES: Amf0Object = {
+  fourCcList: ['avc1', 'hvc1', 'av01', 'mp4a'],
+  videoFourCcInfoMap: { avc1: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD, hvc1: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD, av01: FOURCC_CAN_FORWARD },
+  audioFourCcInfoMap: { mp4a: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD },
+  capsEx: CAPS_EX_MODEX,
+};
+
+/**
+ * `_result` of `connect`: the FMS 3.5 properties encoders and players expect, and for an Enhanced
+ * RTMP client the codecs we take (older clients are not shown properties they do not know).
+ */
+export function connectResult(txn: number, enhanced = false): Uint8Array {
   return encodeAmf0(
     '_result',
     txn,
-    { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1 },
+    { fmsVer: 'FMS/3,5,7,7009', capabilities: 31, mode: 1, ...(enhanced ? ENHANCED_CAPABILITIES : {}) },
     { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding: 0 },
   );
 }

@@ -1,5 +1,6 @@
 import { ChunkWriter } from './chunk.js';
-import { batchBytes, encodedOnce, TAG_AUDIO, TAG_VIDEO, type PlayerQueuePolicy, type RelayBatch, type RelayMessage, type RelayStart } from '../relay/relay-hub.js';
+import { encodedOnce, TAG_AUDIO, TAG_VIDEO, type PlayerQueuePolicy, type RelayBatch, type RelayMessage, type RelayStart } from '../relay/relay-hub.js';
+import { startRelayWrites, type ByteSink, type RelayEncoding } from '../relay/relay-writer.js';
 
 /** Chunk size every play session announces, so one encoding serves all players. */
 export const PLAY_CHUNK_SIZE = 4096;
@@ -22,33 +23,10 @@ export function rtmpChunks(m: RelayMessage): Uint8Array {
   });
 }
 
-/** Where a relay's RTMP chunks go: a play session's socket, or a push target's connection. */
-export interface ChunkSink {
-  write(bytes: Uint8Array): void;
-  /** Bytes written but not yet sent: the queue policy bounds it. */
-  queuedBytes(): number;
-  /** Batches the writes of this tick into one writev. */
-  cork(): void;
-}
+/** RTMP chunks of relay messages, for RTMP play sessions and RTMP push targets. */
+export const RTMP_CHUNKS: RelayEncoding = { kind: 'rtmp', encode: rtmpChunks };
 
-/**
- * Writes what a joiner gets first (metadata, sequence headers, the GOP from its last keyframe)
- * and returns how each live batch is sent: in one write while the sink keeps up, else message by
- * message through the queue policy (a lagging sink skips to the next keyframe).
- */
-export function startRelayChunks(sink: ChunkSink, start: RelayStart, policy: PlayerQueuePolicy, hasVideo: boolean): (batch: RelayBatch) => void {
-  sink.cork();
-  if (start.metadata) sink.write(rtmpChunks(start.metadata));
-  for (const m of start.headers) sink.write(rtmpChunks(m));
-  for (const m of start.gop) sink.write(rtmpChunks(m));
-  return (batch) => {
-    if (policy.admitsAll(sink.queuedBytes())) {
-      sink.write(batchBytes(batch, 'rtmp', rtmpChunks));
-      return;
-    }
-    sink.cork();
-    for (const m of batch.messages) {
-      if (policy.admit(m, sink.queuedBytes(), hasVideo || m.type === TAG_VIDEO)) sink.write(rtmpChunks(m));
-    }
-  };
+/** A relay's RTMP chunks onto a play session's socket or a push target's connection (relay-writer.ts). */
+export function startRelayChunks(sink: ByteSink, start: RelayStart, policy: PlayerQueuePolicy, hasVideo: boolean): (batch: RelayBatch) => void {
+  return startRelayWrites(sink, start, policy, hasVideo, RTMP_CHUNKS);
 }

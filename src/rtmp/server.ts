@@ -1,11 +1,14 @@
-/** The RTMP listener: sockets, limits and timeouts around RtmpSession. */
+/** The RTMP and RTMPS listener: sockets, limits and timeouts around RtmpSession. */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 import type { PublishPath } from '../core/publish.js';
 import { RtmpSession } from './session.js';
+import { listenOn } from '../core/listen.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
+import type { CertificateStore } from '../tls/certificate-store.js';
 
 export interface RtmpServerOptions {
   /** Authorization, limits and the registry of the protocol-neutral publish path. */
@@ -26,29 +29,40 @@ export interface RtmpServerOptions {
   readonly handshakeTimeout: number;
   /** Seconds without received data before the connection is dropped. */
   readonly idleTimeout: number;
+  /**
+   * RTMPS: RTMP inside TLS (what OBS's `rtmps://` and ffmpeg's `rtmps://` speak; no RTMPT/RTMPE).
+   * The certificate follows the store's reloads; connections already open keep theirs.
+   */
+  readonly tls?: CertificateStore;
 }
 
 export class RtmpServer {
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly options: RtmpServerOptions;
   private nextId = 1;
 
   constructor(options: RtmpServerOptions) {
     this.options = options;
-    this.server = net.createServer((socket) => this.accept(socket));
+    const certificates = options.tls;
+    if (certificates) {
+      const server = tls.createServer({ ...certificates.options, handshakeTimeout: options.handshakeTimeout * 1000 }, (socket) => this.accept(socket));
+      certificates.on('reload', () => server.setSecureContext(certificates.options));
+      // A client that cannot finish the TLS handshake (plain RTMP on the RTMPS port, a scanner).
+      server.on('tlsClientError', (err, socket) => {
+        // Listening for this event leaves the socket to us: a plain-RTMP client would otherwise wait.
+        options.logger.debug({ err: err.message, remote: socket.remoteAddress }, 'rtmps handshake failed');
+        socket.destroy();
+      });
+      this.server = server;
+    } else {
+      this.server = net.createServer((socket) => this.accept(socket));
+    }
     this.server.maxConnections = options.maxConnections;
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return listenOn(this.server, port, host);
   }
 
   get connectionCount(): number {

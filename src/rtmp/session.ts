@@ -316,7 +316,7 @@ export class RtmpSession {
     this.send(CSID_PROTOCOL, MessageType.SetPeerBandwidth, 0, setPeerBandwidthPayload(WINDOW_ACK_SIZE, 2));
     this.send(CSID_PROTOCOL, MessageType.SetChunkSize, 0, setChunkSizePayload(PLAY_CHUNK_SIZE));
     this.writer.chunkSize = PLAY_CHUNK_SIZE;
-    this.sendCommand(0, connectResult(txn));
+    this.sendCommand(0, connectResult(txn, command.enhanced));
     this.sendCommand(0, onBwDone());
     this.state = 'connected';
   }

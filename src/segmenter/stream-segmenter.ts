@@ -35,8 +35,14 @@ export class StreamSegmenter implements StreamSink {
   }
 
   onTrack(track: Track): void {
-    if (track.kind === 'video') this.video.setTrack(track);
-    else this.audio.setTrack(track);
+    if (track.kind === 'video') {
+      this.video.setTrack(track);
+      return;
+    }
+    this.audio.setTrack(track);
+    // Audio announced after video began follows from the video's open segment on.
+    const videoStart = this.video.openSegmentStart;
+    if (!this.audioLeads && videoStart !== undefined) this.audio.joinLeader(this.video.nextSequence, videoStart, this.videoTimescale());
   }
 
   onFrame(frame: Frame): void {

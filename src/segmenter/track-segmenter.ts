@@ -165,6 +165,18 @@ export class TrackSegmenter {
   }
 
   /**
+   * Follower mode, for a track announced after the leader began (MPEG-TS carries its first audio
+   * PES after the first video frames; some RTMP encoders send the AAC header late): this track
+   * joins the leader's open segment `sequence`, which began at `ticks` of `timescale`, so that
+   * segment N spans the same media time in both tracks from here on.
+   */
+  joinLeader(sequence: number, ticks: number, timescale: number): void {
+    if (!this.track || this.segmentStarted || this.leaderStart !== undefined) return;
+    this.sequence = Math.max(this.sequence, sequence);
+    this.leaderStartedAt(ticks, timescale);
+  }
+
+  /**
    * Follower mode: the leader cut a part (or segment) at `ticks` of `timescale`. Frames of this
    * track decoding before that instant close the current part; the cut is applied as soon as this
    * track is known to have every frame before the instant.

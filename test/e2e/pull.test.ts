@@ -1,6 +1,6 @@
 /**
- * Pull sources: a gateway fed from another gateway's RTMP URL (our RTMP client) and from its HLS
- * URL (ffmpeg as the transport), always on, plays in hls.js like any published stream; an
+ * Pull sources: a gateway fed from another gateway's RTMP URL (our RTMP client), from its HLS
+ * URL and from an SRT listener (ffmpeg as the transport), always on, plays in hls.js like any published stream; an
  * on-demand source starts when its first viewer asks and that request is answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +10,16 @@ import { fixture } from '../helpers/fixtures.js';
 import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { playHlsIn } from '../helpers/players.js';
 import { untilUpdate } from '../helpers/events.js';
+import { freeUdpPort, srtMissing } from '../helpers/srt.js';
+import { ffmpegPath } from '../helpers/tools.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const noSrt = await srtMissing('SRT pull tests');
 
 let origin: RunningGateway;
 let puller: RunningGateway;
 let publisher: Publisher;
+let srtSource: ChildProcess | undefined;
 let browser: BrowserSession | undefined;
 
 async function untilLive(gw: RunningGateway, key: string): Promise<void> {
@@ -37,6 +43,11 @@ describe('pull sources', () => {
     const video = origin.outputs.get('live', 'orig')!.videos.get('src')!;
     await untilUpdate(video, () => video.segments.length >= 2);
     const rtmp = `rtmp://127.0.0.1:${origin.rtmpPort}/live/orig`;
+    // An SRT listener (a camera or encoder in listener mode) that the gateway calls.
+    const srtPort = await freeUdpPort();
+    if (!noSrt) {
+      srtSource = spawn(ffmpegPath(), ['-v', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', await fixture('av720p30'), '-t', '300', '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${srtPort}?mode=listener`], { stdio: 'ignore' });
+    }
     puller = await startTestGateway({
       // A dropped source comes back within the grace: the playlists go on.
       reconnectGrace: 30,
@@ -44,12 +55,14 @@ describe('pull sources', () => {
         'live/fromrtmp': { url: rtmp },
         'live/fromhls': { url: `http://127.0.0.1:${origin.httpPort}/live/orig/index.m3u8` },
         'live/ondemand': { url: rtmp, onDemand: true },
+        ...(noSrt ? {} : { 'live/fromsrt': { url: `srt://127.0.0.1:${srtPort}` } }),
       },
     });
     if (browserAvailable) browser = await openBrowser();
   }, 90_000);
   afterAll(async () => {
     publisher?.process.kill('SIGKILL');
+    srtSource?.kill('SIGKILL');
     await browser?.close();
     await puller?.stop();
     await origin?.stop();
@@ -75,6 +88,19 @@ describe('pull sources', () => {
       expect(r.videoWidth, key).toBe(1280);
     }
   }, 90_000);
+
+  it.skipIf(noSrt !== undefined)('an srt:// source (the gateway calls an SRT listener) becomes a live stream that plays', async () => {
+    await untilLive(puller, 'fromsrt');
+    const info = JSON.parse((await fetchText(`http://127.0.0.1:${puller.httpPort}/api/streams/live/fromsrt`)).text) as { pull: { state: string }; renditions: { codec: string; height?: number }[] };
+    expect(info.pull.state).toBe('live');
+    expect(info.renditions.map((r) => r.codec.split('.')[0]).sort()).toEqual(['avc1', 'mp4a']);
+    if (browser) {
+      const base = `http://127.0.0.1:${puller.httpPort}`;
+      const r = await playHlsIn(browser, base, `${base}/live/fromsrt/index.m3u8`, false, 3);
+      expect(r.fatal).toBeNull();
+      expect(r.played).toBeGreaterThanOrEqual(3);
+    }
+  }, 60_000);
 
   it('the source stream drops and comes back: the pulled stream goes on (reconnect within the grace)', async () => {
     const output = puller.outputs.get('live', 'fromrtmp')!;

@@ -16,10 +16,12 @@ import { fetchText, nextPublish, publish, startTestGateway, type Publisher } fro
 import { untilUpdate } from '../helpers/events.js';
 import { run } from '../helpers/process.js';
 import { ffprobePath } from '../helpers/tools.js';
+import { srtMissing } from '../helpers/srt.js';
 
 const missing = peerMissing('nginx-rtmp');
 if (missing && process.env['REQUIRE_BROWSER'] === '1') throw new Error(`REQUIRE_BROWSER=1 (CI): ${missing}`);
 void NGINX_RTMP_MODULE;
+const noSrt = await srtMissing('SRT push tests');
 
 let source: RunningGateway;
 let receiver: RunningGateway | undefined;
@@ -151,4 +153,25 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
     expect(rung.status).toBe(400);
     expect((await fetchText(`http://127.0.0.1:${source.httpPort}/metrics`)).text).toMatch(/^streamgate_push_targets\{state="live"\} 1$/m);
   }, 60_000);
+
+  it.skipIf(noSrt !== undefined)("pushes to an SRT listener (another gateway's SRT ingest, with a passphrase); the secrets in its URL stay hidden", async () => {
+    const srtReceiver = await startTestGateway({ srt: true, srtPassphrase: 'pushpassphrase1' });
+    try {
+      const arrived = nextPublish(srtReceiver, 'viasrt');
+      const url = `srt://127.0.0.1:${srtReceiver.srtPort}?streamid=live/viasrt&passphrase=pushpassphrase1`;
+      const res = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url }) });
+      expect(res.status).toBe(201);
+      const added = (await res.json()) as PushView;
+      expect(added.url).toBe(`srt://127.0.0.1:${srtReceiver.srtPort}?…`);
+      await arrived;
+      const copied = srtReceiver.outputs.get('live', 'viasrt')!;
+      await untilUpdate(copied.audio, () => copied.ready && (copied.videos.get('src')?.segments.length ?? 0) >= 2);
+      expect(await probe(`http://127.0.0.1:${srtReceiver.httpPort}/live/viasrt/index.m3u8`)).toEqual(['aac', 'h264']);
+      const live = await eventually(targets, (t) => t.some((x) => x.id === added.id && x.state === 'live' && x.bytes > 0), 'the SRT target live');
+      expect(JSON.stringify(live)).not.toContain('pushpassphrase1');
+      expect((await fetch(`${api}/push/${added.id}`, { method: 'DELETE' })).status).toBe(204);
+    } finally {
+      await srtReceiver.stop();
+    }
+  }, 90_000);
 });

@@ -200,8 +200,25 @@ describe('FlvIngest frames', () => {
     expect(warnings(ingest.pushAudio(0, Uint8Array.of(0x2f, 0xff, 0xfb), 0))).toEqual(['unsupported-codec']);
     expect(ingest.pushAudio(26, Uint8Array.of(0x2f, 0xff, 0xfb), 0)).toEqual([]);
     expect(warnings(ingest.pushVideo(0, Uint8Array.of(0x14, 0), 0))).toEqual(['unsupported-codec']);
-    expect(warnings(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('av01'), 0x81]), 0))).toEqual(['unsupported-codec']);
+    expect(warnings(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('vp09'), 0x01]), 0))).toEqual(['unsupported-codec']);
+    // AV1 is carried; a broken av1C is a bad sequence header, not an unsupported codec.
+    expect(warnings(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('av01'), 0x81]), 0))).toEqual(['bad-sequence-header']);
     expect(ingest.pushVideo(0, Uint8Array.of(0x57, 0), 0)).toEqual([]);
+  });
+
+  it('AV1 over Enhanced RTMP: av1C makes the track, frames keep their OBUs without temporal delimiters', () => {
+    const ingest = new FlvIngest();
+    // av1C for 1280x720, level index 8, with its sequence header OBU (see test/codec/av1.test.ts).
+    const sequenceHeader = Uint8Array.of(0x0a, 0x08, 0x00, 0x00, 0x00, 0x42, 0xa6, 0x7f, 0xd9, 0xf0);
+    const events = ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('av01'), 0x81, 0x08, 0x0c, 0x00, ...sequenceHeader]), 0);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'track', track: { codec: 'av1', codecString: 'av01.0.08M.08', width: 1280, height: 720 } });
+    const frameObu = [0x32, 0x03, 1, 2, 3];
+    const key = ingest.pushVideo(40, Uint8Array.from([0x91, ...Buffer.from('av01'), 0x12, 0x00, ...frameObu]), 0);
+    expect(key).toEqual([{ type: 'frame', frame: { kind: 'video', dts: 3600, pts: 3600, key: true, data: Uint8Array.from(frameObu), wallclock: 0 } }]);
+    const inter = ingest.pushVideo(73, Uint8Array.from([0xa1, ...Buffer.from('av01'), ...frameObu]), 0);
+    expect(inter).toMatchObject([{ type: 'frame', frame: { key: false, dts: 73 * 90 } }]);
+    expect(warnings(ingest.pushVideo(106, Uint8Array.from([0xa1, ...Buffer.from('av01'), 0x32, 0x09, 1]), 0))).toEqual(['malformed-access-unit']);
   });
 });
 

@@ -203,6 +203,16 @@ describe('building tag bodies (golden bytes, and back through the parser)', () =
     expect(parseVideoTagBody(frame)).toEqual({ kind: 'frame', codec: 'hevc', key: true, compositionTime: 33, data });
   });
 
+  it('AV1 through the Enhanced RTMP ex-header (CodedFrames without a composition time), and back', () => {
+    const av1: VideoTrack = { ...video, codec: 'av1', codecString: 'av01.0.08M.08', config: new Uint8Array([0x81, 8, 0x0c, 0]) };
+    const seq = videoSequenceHeaderBody(av1);
+    expect(Buffer.from(seq).toString('hex')).toBe('9061763031' + '81080c00');
+    expect(parseVideoTagBody(seq)).toEqual({ kind: 'sequence-header', codec: 'av1', config: av1.config });
+    const frame = videoFrameBody({ kind: 'video', dts: 0, pts: 0, key: false, data, wallclock: 0 }, 'av1');
+    expect(Buffer.from(frame.subarray(0, 5)).toString('hex')).toBe('a161763031');
+    expect(parseVideoTagBody(frame)).toEqual({ kind: 'frame', codec: 'av1', key: false, compositionTime: 0, data });
+  });
+
   it('AAC sequence header and raw frame, and back', () => {
     const seq = audioSequenceHeaderBody(audio);
     expect(Buffer.from(seq).toString('hex')).toBe('af00' + '1190');

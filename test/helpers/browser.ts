@@ -31,11 +31,13 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function openBrowser(): Promise<BrowserSession> {
+/** `ignoreHttpsErrors`: accept a test's self-signed certificate (HTTPS tests only). */
+export async function openBrowser(options: { ignoreHttpsErrors?: boolean } = {}): Promise<BrowserSession> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'sg-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath()!,
     headless: true,
+    ignoreHTTPSErrors: options.ignoreHttpsErrors ?? false,
     args: [
       '--headless',
       '--no-sandbox',

@@ -7,8 +7,9 @@ import { ffmpegPath } from './tools.js';
 
 /** The real gateway, in this process, on free ports of 127.0.0.1. */
 export function startTestGateway(overrides: Partial<Config> = {}): Promise<RunningGateway> {
-  // No ladder unless a test asks for one: transcoding would compete for the 2 cores.
-  return startGateway(defaultConfig({ rtmpPort: 0, httpPort: 0, host: '127.0.0.1', transcode: false, reconnectGrace: 0, ...overrides }), silentLogger());
+  // No ladder unless a test asks for one: transcoding would compete for the 2 cores. No SRT
+  // listener unless asked for (srt: true, srtPort: 0 for a free port).
+  return startGateway(defaultConfig({ rtmpPort: 0, httpPort: 0, srtPort: 0, host: '127.0.0.1', transcode: false, srt: false, reconnectGrace: 0, ...overrides }), silentLogger());
 }
 
 export interface Publisher {

@@ -40,6 +40,21 @@ describe('LadderManager', () => {
     expect(info.transcoder?.state).toBe('failed');
   });
 
+  it('an HEVC or AV1 source is offered as it comes, with the reason (the transcoder reads H.264 FLV only)', async () => {
+    const src = readFlvSource(await fixture('av720p30'));
+    const m = dryManager();
+    const stream = new LiveStream('live', 'av1');
+    const ladder = m.attach(stream);
+    for (const ev of src.events) {
+      if (ev.type === 'track') stream.pushTrack(ev.track.kind === 'video' ? { ...ev.track, codec: 'av1', codecString: 'av01.0.08M.08' } : ev.track);
+      else stream.pushFrame(ev.frame);
+    }
+    expect(ladder.info()).toMatchObject({ phase: 'selected', reason: 'AV1 source: only H.264 sources are transcoded; the source is offered as it comes' });
+    expect(ladder.info().renditions.map((r) => r.name)).toEqual(['src']);
+    expect(ladder.info().transcoder).toBeUndefined();
+    await m.stopAll();
+  });
+
   it('uses metadata videodatarate (kbit/s) when present', async () => {
     const src = readFlvSource(await fixture('av720p30'));
     const m = dryManager();

@@ -17,7 +17,11 @@ describe('push targets', () => {
     expect(checkPushSpec({ url: 'rtmp://h/live/k' })).toEqual({ url: 'rtmp://h/live/k', rendition: 'src' });
     expect(checkPushSpec({ url: 'rtmps://h/live/k', rendition: 'src' })).toEqual({ url: 'rtmps://h/live/k', rendition: 'src' });
     expect(() => checkPushSpec({ url: 'rtmp://h/live/k', rendition: '360p' })).toThrow(/only "src"/);
-    expect(() => checkPushSpec({ url: 'srt://h:9000' })).toThrow(/rtmp/);
+    // SRT targets: host and port, the query passed to ffmpeg's srt protocol as it is.
+    expect(checkPushSpec({ url: 'srt://h:9000?streamid=live/k&passphrase=0123456789' })).toEqual({ url: 'srt://h:9000?streamid=live/k&passphrase=0123456789', rendition: 'src' });
+    expect(() => checkPushSpec({ url: 'srt://h' })).toThrow(/srt:\/\/HOST:PORT/);
+    expect(() => checkPushSpec({ url: 'srt://h:9000/x y' })).toThrow(/srt:\/\/HOST:PORT/);
+    expect(() => checkPushSpec({ url: 'udp://h:9000' })).toThrow(/rtmp/);
     expect(() => checkPushSpec({})).toThrow(/url/);
     expect(() => checkPushSpec(null)).toThrow(/url/);
     expect(() => checkPushSpec({ url: 'rtmp://h/onlyapp-secret' })).not.toThrow(/onlyapp-secret/);
@@ -26,6 +30,8 @@ describe('push targets', () => {
   it('never shows a stream key', () => {
     expect(redactPushUrl('rtmp://a.rtmp.youtube.com/live2/abcd-efgh')).toBe('rtmp://a.rtmp.youtube.com/live2/…');
     expect(redactPushUrl('rtmps://h:443/rtmp/FB-1?s_bl=1')).toBe('rtmps://h:443/rtmp/…');
+    expect(redactPushUrl('srt://h:9000?streamid=live/k&passphrase=0123456789')).toBe('srt://h:9000?…');
+    expect(redactPushUrl('srt://h:9000')).toBe('srt://h:9000');
     expect(redactPushUrl('nonsense')).toBe('(invalid URL)');
   });
 });

@@ -9,8 +9,11 @@ describe('NetConnection commands', () => {
   it('parses connect as OBS (librtmp) and ffmpeg send it: app query split off, trailing slashes trimmed', () => {
     // librtmp: { app, flashVer, swfUrl, tcUrl, fpad, capabilities, audioCodecs, videoCodecs, videoFunction }
     const values = decodeAmf0(encodeAmf0('connect', 1, { app: 'live/?token=abc', type: 'nonprivate', flashVer: 'FMLE/3.0 (compatible; FMSc/1.0)', tcUrl: 'rtmp://host/live?token=abc' }));
-    expect(parseConnect(values)).toEqual({ txn: 1, app: 'live', appQuery: 'token=abc', tcUrl: 'rtmp://host/live' });
-    expect(parseConnect(decodeAmf0(encodeAmf0('connect', 1, null)))).toEqual({ txn: 1, app: '', appQuery: '', tcUrl: '' });
+    expect(parseConnect(values)).toEqual({ txn: 1, app: 'live', appQuery: 'token=abc', tcUrl: 'rtmp://host/live', enhanced: false });
+    expect(parseConnect(decodeAmf0(encodeAmf0('connect', 1, null)))).toEqual({ txn: 1, app: '', appQuery: '', tcUrl: '', enhanced: false });
+    // OBS 30+ (Enhanced RTMP v2): the codecs it can send.
+    const obs = decodeAmf0(encodeAmf0('connect', 1, { app: 'live', fourCcList: ['av01', 'vp09', 'hvc1', 'avc1'], videoFourCcInfoMap: { av01: 2, hvc1: 2 }, capsEx: 0 }));
+    expect(parseConnect(obs).enhanced).toBe(true);
     expect(() => parseConnect(decodeAmf0(encodeAmf0('connect', 1, { app: 'x'.repeat(2000) })))).toThrow(GatewayError);
   });
 
@@ -23,6 +26,11 @@ describe('NetConnection commands', () => {
     expect([name, txn]).toEqual(['_result', 1]);
     expect(props).toMatchObject({ fmsVer: 'FMS/3,5,7,7009', capabilities: 31 });
     expect(info).toMatchObject({ level: 'status', code: 'NetConnection.Connect.Success', objectEncoding: 0 });
+    expect(props).not.toHaveProperty('fourCcList');
+    // An Enhanced RTMP client is told what the server takes (E-RTMP v2, FourCcInfoMask CanForward 0x04).
+    const [, , enhanced] = decodeAmf0(connectResult(1, true));
+    expect(enhanced).toMatchObject({ fmsVer: 'FMS/3,5,7,7009', fourCcList: ['avc1', 'hvc1', 'av01', 'mp4a'], capsEx: 4 });
+    expect((enhanced as { videoFourCcInfoMap: Record<string, number> }).videoFourCcInfoMap['av01']! & 0x04).toBe(0x04);
   });
 });
 

@@ -61,6 +61,35 @@ function run(frames: Frame[], opts = { segmentDuration: 2, partDuration: 0.2 }) 
 }
 
 describe('StreamSegmenter', () => {
+  it('audio announced after video began (MPEG-TS, late AAC headers) joins the open segment with its number', () => {
+    const v = new Collector();
+    const a = new Collector();
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2 });
+    seg.onTrack(video);
+    const frames = interleave(9);
+    // The audio track is announced 3 s in: video has cut segment 0 and is in segment 1.
+    let announced = false;
+    for (const f of frames) {
+      if (f.kind === 'audio') {
+        if (f.dts < 3 * 48000) continue;
+        if (!announced) {
+          seg.onTrack(audio);
+          announced = true;
+        }
+      }
+      seg.onFrame(f);
+    }
+    seg.onEnd();
+    expect(v.segments.map((x) => x.sequence)).toEqual([0, 1, 2, 3, 4]);
+    expect(a.segments.map((x) => x.sequence)).toEqual([1, 2, 3, 4]);
+    // From segment 2 on, both tracks start at the same media instant (± one AAC frame).
+    for (const sequence of [2, 3, 4]) {
+      const vs = v.segments.find((x) => x.sequence === sequence)!;
+      const as = a.segments.find((x) => x.sequence === sequence)!;
+      expect(Math.abs(as.startTime / 48000 - vs.startTime / 90000)).toBeLessThan(1024 / 48000);
+    }
+  });
+
   it('cuts video at keyframes on the segment grid and parts on the part grid', () => {
     const { v } = run(interleave(10));
     expect(v.inits).toHaveLength(1);

@@ -50,6 +50,8 @@ export function buildFileType(): Uint8Array {
 function videoSampleEntry(track: VideoTrack): Uint8Array {
   // ISO/IEC 14496-15 §5.4.2.1 (avc1 > avcC) and §8.4.1 (hvc1 > hvcC): the record bytes are
   // the box payload verbatim.
+  // AV1-ISOBMFF §2.2/§2.3: av01 > av1C, the record verbatim.
+  if (track.codec === 'av1') return visualSampleEntry('av01', track.width, track.height, [rawBox('av1C', track.config)]);
   return track.codec === 'avc'
     ? visualSampleEntry('avc1', track.width, track.height, [rawBox('avcC', track.config)])
     : visualSampleEntry('hvc1', track.width, track.height, [rawBox('hvcC', track.config)]);
@@ -70,7 +72,7 @@ function checkTrack(track: Track, trackId: number): void {
   if (track.config.length === 0) bad('decoder configuration is empty', {});
   // The Track type already narrows the codec; this guards untyped callers (config, tests).
   const codec: string = track.codec;
-  const supported = track.kind === 'video' ? codec === 'avc' || codec === 'hevc' : codec === 'aac';
+  const supported = track.kind === 'video' ? codec === 'avc' || codec === 'hevc' || codec === 'av1' : codec === 'aac';
   if (!supported) bad('unsupported codec', { codec });
 }
 

@@ -137,6 +137,9 @@ export class TsSegmentMuxer {
   }
 
   private videoUnits(track: VideoTrack, frames: readonly Frame[]): PesUnit[] {
+    // The HTTP side offers no TS for such streams (http/ts-routes.ts); this guards other callers.
+    if (track.codec === 'av1') throw new GatewayError('mux.ts', 'MPEG-TS carriage of AV1 is not supported');
+    const codec = track.codec;
     const units: PesUnit[] = new Array(frames.length);
     const scale = track.timescale === VIDEO_TIMESCALE ? 1 : VIDEO_TIMESCALE / track.timescale;
     for (let i = 0; i < frames.length; i++) {
@@ -144,7 +147,7 @@ export class TsSegmentMuxer {
       const pieces: Uint8Array[] = [];
       const payloadLength = appendAnnexBPieces(
         f.data,
-        { codec: track.codec, nalLengthSize: track.nalLengthSize, key: f.key, parameterSets: track.parameterSets },
+        { codec, nalLengthSize: track.nalLengthSize, key: f.key, parameterSets: track.parameterSets },
         pieces,
       );
       const dts = Math.round(f.dts * scale);

@@ -1,0 +1,156 @@
+/**
+ * One SRT caller's publish: its streamid names the stream, the publish path authorizes and starts
+ * it (keys, tokens, webhook, limits: the same as RTMP), and the MPEG-TS it carries goes through
+ * our TS demuxer into the same Publisher calls the RTMP session makes. No sockets here: bytes come
+ * in through `data`, and `close` is how this session drops its caller.
+ *
+ * The first video PID and the first audio PID of the program are the stream's tracks; further
+ * audio PIDs are dropped with a warning (alternative audio renditions are not carried yet).
+ */
+import type { Logger } from 'pino';
+import type { PublishPath, Publisher, PublishRequest } from '../core/publish.js';
+import { TsDemuxer, type TsDemuxEvent } from '../mux/ts/demuxer.js';
+import { parseSrtStreamId } from './stream-id.js';
+
+/** Bytes held while the publish is being authorized (a webhook answers within seconds). */
+const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
+export interface SrtSessionOptions {
+  readonly streamid: string;
+  /** `IP:PORT` of the caller. */
+  readonly peer: string;
+  readonly publishPath: PublishPath;
+  readonly logger: Logger;
+  /** Drops the caller (the SRT connection is closed). */
+  readonly close: (reason: string) => void;
+}
+
+type State = 'authorizing' | 'publishing' | 'closed';
+
+export class SrtPublishSession {
+  private readonly options: SrtSessionOptions;
+  private log: Logger;
+  private state: State = 'authorizing';
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private publisher: Publisher | undefined;
+  private readonly demuxer = new TsDemuxer();
+  private videoPid: number | undefined;
+  private audioPid: number | undefined;
+  private readonly ignoredPids = new Set<number>();
+
+  constructor(options: SrtSessionOptions) {
+    this.options = options;
+    this.log = options.logger;
+  }
+
+  /** The caller is connected: name, authorize and start its publish. */
+  begin(): void {
+    const parsed = parseSrtStreamId(this.options.streamid);
+    if (!parsed.ok) return this.refuse(parsed.reason);
+    const { app, key, query, mode } = parsed.request;
+    if (mode !== 'publish') return this.refuse('playing over SRT is not offered (use HLS, DASH, RTMP or HTTP-FLV)');
+    const request: PublishRequest = { app, key, query, ip: hostOf(this.options.peer) };
+    this.log = this.log.child({ stream: `${app}/${key}` });
+    void this.options.publishPath
+      .authorize(request)
+      .then((decision) => {
+        if (this.state === 'closed') return;
+        if (!decision.ok) return this.refuse(decision.reason);
+        const started = this.options.publishPath.start(request, this.options.logger);
+        if (!started.ok) return this.refuse(started.reason);
+        this.publisher = started;
+        this.log = started.log;
+        started.onTerminate = (reason) => this.drop(reason);
+        this.state = 'publishing';
+        this.log.info({ peer: this.options.peer }, 'srt publish started');
+        const held = this.held;
+        this.held = [];
+        this.heldBytes = 0;
+        for (const chunk of held) this.feed(chunk);
+      })
+      .catch((err: unknown) => {
+        this.log.error({ err: (err as Error).message }, 'srt publish failed');
+        this.drop('publish failed');
+      });
+  }
+
+  /** MPEG-TS bytes from the caller. */
+  data(bytes: Uint8Array): void {
+    if (this.state === 'publishing') {
+      this.feed(bytes);
+    } else if (this.state === 'authorizing') {
+      this.heldBytes += bytes.byteLength;
+      if (this.heldBytes > MAX_HELD_BYTES) return this.drop('too much data while the publish was being authorized');
+      // The relay's buffers are reused by nobody, but hold a copy to be safe about views.
+      this.held.push(bytes.slice());
+    }
+  }
+
+  /** The caller left (or the relay closed it). Idempotent. */
+  end(reason: string): void {
+    if (this.state === 'closed') return;
+    const publisher = this.publisher;
+    if (publisher) this.handle(this.demuxer.flush(now()), publisher, now());
+    this.state = 'closed';
+    this.held = [];
+    publisher?.end(`srt: ${reason}`);
+  }
+
+  private feed(bytes: Uint8Array): void {
+    const publisher = this.publisher!;
+    const at = now();
+    this.handle(this.demuxer.push(bytes, at), publisher, at);
+  }
+
+  private handle(events: readonly TsDemuxEvent[], publisher: Publisher, at: number): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'track': {
+          const kind = event.track.kind;
+          const chosen = kind === 'video' ? this.videoPid : this.audioPid;
+          if (chosen === undefined) {
+            if (kind === 'video') this.videoPid = event.pid;
+            else this.audioPid = event.pid;
+          } else if (chosen !== event.pid) {
+            if (!this.ignoredPids.has(event.pid)) {
+              this.ignoredPids.add(event.pid);
+              const language = event.language ? ` (${event.language})` : '';
+              publisher.warning('extra-track', `${kind} track on PID ${event.pid}${language} dropped: one ${kind} track per stream is carried`, at);
+            }
+            break;
+          }
+          publisher.track(event.track);
+          break;
+        }
+        case 'frame':
+          if (event.pid === this.videoPid || event.pid === this.audioPid) publisher.frame(event.frame);
+          break;
+        case 'warning':
+          publisher.warning(event.code, event.message, at);
+          break;
+      }
+    }
+  }
+
+  private refuse(reason: string): void {
+    this.log.warn({ peer: this.options.peer, reason }, 'srt publish refused');
+    this.drop(reason);
+  }
+
+  private drop(reason: string): void {
+    if (this.state === 'closed') return;
+    this.options.close(reason);
+    this.end(reason);
+  }
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The address part of `IP:PORT` (IPv6 addresses keep their colons). */
+function hostOf(peer: string): string {
+  const colon = peer.lastIndexOf(':');
+  return colon > 0 ? peer.slice(0, colon).replace(/^\[|\]$/g, '') : peer;
+}
