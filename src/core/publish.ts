@@ -179,6 +179,20 @@ export class Publisher {
     this.stream.pushFrame(f);
   }
 
+  /**
+   * A further video track of this publish (Enhanced RTMP multitrack, `trackId` >= 1): the
+   * encoder's own rendition, listed beside the source as `track<ID>`.
+   */
+  renditionTrack(trackId: number, t: Track): void {
+    if (t.kind !== 'video') return;
+    this.log.info({ track: trackId, codec: t.codecString, width: t.width, height: t.height }, 'further video track');
+    this.stream.videoRendition(`track${trackId}`).pushTrack(t);
+  }
+
+  renditionFrame(trackId: number, f: Frame): void {
+    this.stream.videoRenditions.get(`track${trackId}`)?.pushFrame(f);
+  }
+
   /** The publisher's own description of the stream (onMetaData): scalar fields only. */
   metadata(meta: Record<string, unknown>): void {
     const clean: Record<string, unknown> = {};

@@ -36,6 +36,14 @@ export class LiveStream {
   endsOutput = false;
   readonly stats: StreamStats = { videoFrames: 0, audioFrames: 0, bytesIn: 0 };
   private readonly sinks = new Set<StreamSink>();
+  /**
+   * Further video tracks of the same publish (Enhanced RTMP multitrack: the encoder's own ladder),
+   * by rendition name; listed beside the source without transcoding.
+   */
+  readonly videoRenditions = new Map<string, LiveStream>();
+  private readonly renditionListeners = new Set<(name: string, rendition: LiveStream) => void>();
+  /** Set on a rendition stream: its frames share the parent's reconnect rebase. */
+  private parent: LiveStream | undefined;
 
   constructor(app: string, key: string) {
     this.app = app;
@@ -91,9 +99,29 @@ export class LiveStream {
     return { ...frame, dts: frame.dts + shift, pts: frame.pts + shift };
   }
 
+  /** A further video track of this publish, made on first use (see `videoRenditions`). */
+  videoRendition(name: string): LiveStream {
+    let rendition = this.videoRenditions.get(name);
+    if (rendition) return rendition;
+    rendition = new LiveStream(this.app, this.key);
+    rendition.parent = this;
+    this.videoRenditions.set(name, rendition);
+    for (const listener of this.renditionListeners) listener(name, rendition);
+    return rendition;
+  }
+
+  /** Told of every further video track, those there already first. Returns the unsubscribe function. */
+  onVideoRendition(listener: (name: string, rendition: LiveStream) => void): () => void {
+    this.renditionListeners.add(listener);
+    for (const [name, rendition] of this.videoRenditions) listener(name, rendition);
+    return () => {
+      this.renditionListeners.delete(listener);
+    };
+  }
+
   pushFrame(input: Frame): void {
     if (this.ended) return;
-    const frame = this.rebased(input);
+    const frame = this.parent ? this.parent.rebased(input) : this.rebased(input);
     if (frame.kind === 'video') this.stats.videoFrames++;
     else this.stats.audioFrames++;
     this.stats.bytesIn += frame.data.byteLength;
@@ -103,6 +131,7 @@ export class LiveStream {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    for (const rendition of this.videoRenditions.values()) rendition.end();
     for (const sink of this.sinks) sink.onEnd();
   }
 }

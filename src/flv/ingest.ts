@@ -16,12 +16,19 @@ import { av1SampleData } from '../codec/av1.js';
 import { placeAudioFrame, type AudioTimingState } from '../core/audio-timing.js';
 import { buildAudioTrack, buildVideoTrack } from '../codec/tracks.js';
 import { RtmpClock } from './clock.js';
-import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec } from './tag.js';
+import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec, type SingleVideoTagBody } from './tag.js';
 
+/**
+ * `trackId` marks a further video track of an Enhanced RTMP multitrack publish (the encoder's own
+ * ladder); events without it belong to the main tracks.
+ */
 export type IngestEvent =
-  | { type: 'track'; track: Track }
-  | { type: 'frame'; frame: Frame }
+  | { type: 'track'; track: Track; trackId?: number }
+  | { type: 'frame'; frame: Frame; trackId?: number }
   | { type: 'warning'; code: string; message: string };
+
+/** Further video tracks of a multitrack publish taken at most (OBS sends up to 4 in all). */
+const MAX_EXTRA_VIDEO_TRACKS = 7;
 
 export interface FlvIngestOptions {
   /** A timestamp step larger than this (either way) re-bases the clock. Default 10 s. */
@@ -43,6 +50,8 @@ interface AudioState extends AudioTimingState {
 export class FlvIngest {
   private readonly clock: RtmpClock;
   private video: VideoState | undefined;
+  /** Multitrack: the video tracks beyond track 0, by track id. */
+  private readonly extraVideo = new Map<number, VideoState>();
   private audio: AudioState | undefined;
   private readonly warnedOnce = new Set<string>();
 
@@ -62,23 +71,43 @@ export class FlvIngest {
     const events: IngestEvent[] = [];
     const body = parsedOrWarned(parseVideoTagBody, payload, 'malformed-video-tag', events);
     if (!body) return events;
+    // One clock reading per message, shared by the tracks of a multitrack message.
+    let ms: number | undefined;
+    const clock = (): number => (ms ??= this.readClock(timestamp32, events));
+    if (body.kind !== 'multitrack') {
+      this.videoPacket(0, body, clock, wallclock, events);
+      return events;
+    }
+    for (const { trackId, body: packet } of body.tracks) {
+      if (trackId !== 0 && !this.extraVideo.has(trackId) && this.extraVideo.size >= MAX_EXTRA_VIDEO_TRACKS) {
+        this.warnOnce(events, 'too-many-tracks', 'extra-track', `more than ${MAX_EXTRA_VIDEO_TRACKS + 1} video tracks: track ${trackId} dropped`);
+        continue;
+      }
+      this.videoPacket(trackId, packet, clock, wallclock, events);
+    }
+    return events;
+  }
+
+  /** One track's packet: track 0 is the main video, others are the encoder's further renditions. */
+  private videoPacket(trackId: number, body: SingleVideoTagBody, clock: () => number, wallclock: number, events: IngestEvent[]): void {
+    const tag = trackId === 0 ? {} : { trackId };
     switch (body.kind) {
       case 'sequence-header':
-        this.onVideoConfig(body.codec, body.config, events);
-        return events;
+        this.onVideoConfig(trackId, body.codec, body.config, events);
+        return;
       case 'unsupported':
         this.warnOnce(events, `unsupported-video-${body.codecId}`, 'unsupported-codec', `video codec ${body.codecId} is not supported; video dropped`);
-        return events;
+        return;
       case 'ignored':
       case 'end-of-sequence':
-        return events;
+        return;
       case 'frame':
         break;
     }
-    const state = this.video;
+    const state = trackId === 0 ? this.video : this.extraVideo.get(trackId);
     if (!state || state.track.codec !== body.codec) {
-      this.warnOnce(events, 'video-before-header', 'no-sequence-header', `${body.codec} video frame before its sequence header dropped`);
-      return events;
+      this.warnOnce(events, `video-before-header-${trackId}`, 'no-sequence-header', `${body.codec} video frame before its sequence header dropped${trackId ? ` (track ${trackId})` : ''}`);
+      return;
     }
     let idr: boolean;
     let data = body.data;
@@ -86,19 +115,19 @@ export class FlvIngest {
       if (state.track.codec === 'av1') {
         // A temporal unit: the FLV frame type says whether it starts with a key frame (E-RTMP).
         data = av1SampleData(body.data);
-        if (data.byteLength === 0) return events;
+        if (data.byteLength === 0) return;
         idr = false;
       } else {
         const au = inspectAccessUnit(body.data, state.track.nalLengthSize, state.track.codec);
-        if (au.nalCount === 0) return events;
+        if (au.nalCount === 0) return;
         idr = au.key;
       }
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
       events.push(warning('malformed-access-unit', e.message));
-      return events;
+      return;
     }
-    const ms = this.readClock(timestamp32, events);
+    const ms = clock();
     let dts = ms * TICKS_PER_MS;
     let pts = (ms + body.compositionTime) * TICKS_PER_MS;
     if (state.lastDts !== undefined && dts <= state.lastDts) {
@@ -110,8 +139,7 @@ export class FlvIngest {
     }
     if (pts < dts) pts = dts;
     state.lastDts = dts;
-    events.push({ type: 'frame', frame: { kind: 'video', dts, pts, key: body.key || idr, data, wallclock } });
-    return events;
+    events.push({ type: 'frame', frame: { kind: 'video', dts, pts, key: body.key || idr, data, wallclock }, ...tag });
   }
 
   pushAudio(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
@@ -158,8 +186,9 @@ export class FlvIngest {
     return reading.ms;
   }
 
-  private onVideoConfig(codec: FlvVideoCodec, config: Uint8Array, events: IngestEvent[]): void {
-    const current = this.video?.track;
+  private onVideoConfig(trackId: number, codec: FlvVideoCodec, config: Uint8Array, events: IngestEvent[]): void {
+    const previous = trackId === 0 ? this.video : this.extraVideo.get(trackId);
+    const current = previous?.track;
     if (current && current.codec === codec && sameBytes(current.config, config)) return;
     let track: VideoTrack;
     try {
@@ -169,8 +198,14 @@ export class FlvIngest {
       events.push(warning('bad-sequence-header', e.message));
       return;
     }
-    this.video = { track, lastDts: this.video?.lastDts };
-    events.push({ type: 'track', track });
+    const state = { track, lastDts: previous?.lastDts };
+    if (trackId === 0) {
+      this.video = state;
+      events.push({ type: 'track', track });
+    } else {
+      this.extraVideo.set(trackId, state);
+      events.push({ type: 'track', track, trackId });
+    }
   }
 
   private onAudioConfig(config: Uint8Array, events: IngestEvent[]): void {

@@ -22,9 +22,15 @@ export function publishMedia(publisher: Publisher, ingest: FlvIngest, video: boo
   const now = performance.timeOrigin + performance.now();
   const events = video ? ingest.pushVideo(timestamp, payload, now) : ingest.pushAudio(timestamp, payload, now);
   for (const event of events) {
-    if (event.type === 'frame') publisher.frame(event.frame);
-    else if (event.type === 'track') publisher.track(event.track);
-    else publisher.warning(event.code, event.message, now);
+    if (event.type === 'frame') {
+      if (event.trackId === undefined) publisher.frame(event.frame);
+      else publisher.renditionFrame(event.trackId, event.frame);
+    } else if (event.type === 'track') {
+      if (event.trackId === undefined) publisher.track(event.track);
+      else publisher.renditionTrack(event.trackId, event.track);
+    } else {
+      publisher.warning(event.code, event.message, now);
+    }
   }
 }
 

@@ -9,13 +9,21 @@
  * Legacy audio:   SoundFormat(4) SoundRate(2) SoundSize(1) SoundType(1) | AACPacketType(8) | data
  * Enhanced audio: SoundFormat(4)=9 PacketType(4) | [ModEx...] | FourCC(32) | data
  */
-import { readI24, readU16, writeU24 } from '../core/bytes.js';
+import { readI24, readU16, readU24, writeU24 } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type VideoTrack } from '../core/media.js';
 
 export type FlvVideoCodec = 'avc' | 'hevc' | 'av1';
 
-export type VideoTagBody =
+/** One track's packet of a multitrack video message (E-RTMP v2): track 0 is the main track. */
+export interface VideoTrackPacket {
+  readonly trackId: number;
+  readonly body: SingleVideoTagBody;
+}
+
+export type VideoTagBody = SingleVideoTagBody | { kind: 'multitrack'; tracks: VideoTrackPacket[] };
+
+export type SingleVideoTagBody =
   | { kind: 'sequence-header'; codec: FlvVideoCodec; config: Uint8Array }
   | {
       kind: 'frame';
@@ -60,6 +68,9 @@ const VideoPacketType = {
   Multitrack: 6,
   ModEx: 7,
 } as const;
+
+/** Enhanced RTMP v2 AvMultitrackType (the high nibble after a Multitrack packet type). */
+const AvMultitrackType = { OneTrack: 0, ManyTracks: 1, ManyTracksManyCodecs: 2 } as const;
 
 /** Enhanced RTMP AudioPacketType. */
 const AudioPacketType = {
@@ -142,10 +153,58 @@ function parseExVideoTagBody(p: Uint8Array): VideoTagBody {
   if (frameType === FRAME_TYPE_COMMAND && packetType !== VideoPacketType.Metadata) {
     return { kind: 'ignored', reason: 'video command frame' };
   }
-  if (packetType === VideoPacketType.Multitrack) return { kind: 'ignored', reason: 'multitrack video' };
+  if (packetType === VideoPacketType.Multitrack) return parseMultitrackVideo(p, off, frameType);
   if (off + 4 > p.byteLength) throw truncated('enhanced video FourCC', off, p.byteLength);
   const fourcc = fourCc(p, off);
-  off += 4;
+  return exVideoPacket(p.subarray(off + 4), packetType, frameType, fourcc);
+}
+
+/**
+ * Enhanced RTMP v2 multitrack video: `AvMultitrackType(4) PacketType(4) [FourCC]` then, per
+ * track, `[FourCC (ManyTracksManyCodecs)] TrackId(UI8) [Size(UI24) (not OneTrack)] body`. The
+ * frame type of the message applies to every track in it.
+ */
+function parseMultitrackVideo(p: Uint8Array, off: number, frameType: number): VideoTagBody {
+  if (off + 1 > p.byteLength) throw truncated('multitrack video header', off, p.byteLength);
+  const multitrackType = p[off]! >> 4;
+  const packetType = p[off]! & 0x0f;
+  off += 1;
+  if (multitrackType > AvMultitrackType.ManyTracksManyCodecs) return { kind: 'ignored', reason: `unknown AvMultitrackType ${multitrackType}` };
+  if (packetType === VideoPacketType.Multitrack || packetType === VideoPacketType.ModEx) return { kind: 'ignored', reason: 'nested multitrack video' };
+  let fourcc = '';
+  if (multitrackType !== AvMultitrackType.ManyTracksManyCodecs) {
+    if (off + 4 > p.byteLength) throw truncated('multitrack video FourCC', off, p.byteLength);
+    fourcc = fourCc(p, off);
+    off += 4;
+  }
+  const tracks: VideoTrackPacket[] = [];
+  while (off < p.byteLength) {
+    if (multitrackType === AvMultitrackType.ManyTracksManyCodecs) {
+      if (off + 4 > p.byteLength) throw truncated('multitrack video FourCC', off, p.byteLength);
+      fourcc = fourCc(p, off);
+      off += 4;
+    }
+    if (off + 1 > p.byteLength) throw truncated('multitrack video track id', off, p.byteLength);
+    const trackId = p[off]!;
+    off += 1;
+    let end = p.byteLength;
+    if (multitrackType !== AvMultitrackType.OneTrack) {
+      if (off + 3 > p.byteLength) throw truncated('multitrack video track size', off, p.byteLength);
+      end = off + 3 + readU24(p, off);
+      off += 3;
+      if (end > p.byteLength) throw truncated('multitrack video track', off, p.byteLength);
+    }
+    const body = exVideoPacket(p.subarray(off, end), packetType, frameType, fourcc);
+    if (body.kind !== 'ignored') tracks.push({ trackId, body });
+    off = end;
+    if (multitrackType === AvMultitrackType.OneTrack) break;
+  }
+  return { kind: 'multitrack', tracks };
+}
+
+/** One enhanced video packet body after its FourCC (`p` starts after the FourCC). */
+function exVideoPacket(p: Uint8Array, packetType: number, frameType: number, fourcc: string): SingleVideoTagBody {
+  let off = 0;
   const codec = VIDEO_FOURCC[fourcc];
   if (codec === undefined) return { kind: 'unsupported', codecId: fourcc };
   switch (packetType) {

@@ -183,7 +183,9 @@ export class StreamLadder implements StreamSink {
     // The transcoder is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 only (Enhanced RTMP
     // FLV, HEVC and AV1, needs ffmpeg 6.1): other sources are offered as they come.
     const sourceCodec = video && video.codec !== 'avc' ? video.codec : undefined;
-    const passthroughOnly = resolved.passthroughOnly || sourceCodec !== undefined;
+    // An encoder that sends its own ladder (Enhanced RTMP multitrack) is not transcoded.
+    const ownLadder = this.stream.videoRenditions.size > 0;
+    const passthroughOnly = resolved.passthroughOnly || sourceCodec !== undefined || ownLadder;
     this.renditions = selectLadder(
       {
         width: video?.width ?? 0,
@@ -199,7 +201,9 @@ export class StreamLadder implements StreamSink {
     if (rungs.length === 0) {
       this.reason =
         reason ??
-        (sourceCodec !== undefined
+        (ownLadder
+          ? 'the encoder sends its own renditions (multitrack): none transcoded'
+          : sourceCodec !== undefined
           ? `${sourceCodec.toUpperCase()} source: only H.264 sources are transcoded; the source is offered as it comes`
           : resolved.passthroughOnly
             ? `passthrough by ${resolved.from} config`

@@ -62,6 +62,7 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
       this.graceTimers.delete(previous);
       stream.continueAfter(previous.mediaEndSeconds());
       previous.resume(stream);
+      this.followRenditions(previous, stream);
       this.emit('publish', previous, stream);
       return;
     }
@@ -75,7 +76,16 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
     this.outputs.set(stream.path, output);
     this.emit('output', output);
     this.groupSiblings(stream);
+    this.followRenditions(output, stream);
     this.emit('publish', output, stream);
+  }
+
+  /** The publisher's further video tracks (Enhanced RTMP multitrack) become renditions, no transcoding. */
+  private followRenditions(output: StreamOutput, stream: LiveStream): void {
+    stream.onVideoRendition((name, rendition) => {
+      output.addVideoRendition(name, rendition);
+      this.logger?.info({ stream: output.path, rendition: name }, 'encoder rendition listed (multitrack)');
+    });
   }
 
   /**

@@ -206,6 +206,19 @@ describe('FlvIngest frames', () => {
     expect(ingest.pushVideo(0, Uint8Array.of(0x57, 0), 0)).toEqual([]);
   });
 
+  it('multitrack: further video tracks come out tagged with their track id, track 0 as the main video', () => {
+    const ingest = new FlvIngest();
+    const mt = (frameType: number, packetType: number, trackId: number, ...rest: number[]): Uint8Array => Uint8Array.from([0x80 | (frameType << 4) | 6, packetType, ...Buffer.from('avc1'), trackId, ...rest]);
+    expect(ingest.pushVideo(0, avcSeq(AVCC_720), 0)).toMatchObject([{ type: 'track' }]);
+    const extra = ingest.pushVideo(0, mt(1, 0, 2, ...AVCC_720), 0);
+    expect(extra).toMatchObject([{ type: 'track', trackId: 2, track: { kind: 'video', width: 1280 } }]);
+    expect(ingest.videoTrack).toBeDefined();
+    const frames = [...ingest.pushVideo(40, avcFrame(1, 0, IDR), 0), ...ingest.pushVideo(40, mt(1, 1, 2, 0, 0, 0, 0, 0, 0, 3, ...IDR), 0)];
+    expect(frames.map((e) => (e.type === 'frame' ? [e.trackId ?? 0, e.frame.dts, e.frame.key] : e.type))).toEqual([[0, 3600, true], [2, 3600, true]]);
+    // A frame for a track that never sent its sequence start is dropped with a warning.
+    expect(warnings(ingest.pushVideo(73, mt(2, 1, 5, 0, 0, 0, 0, 0, 0, 3, ...IDR), 0))).toEqual(['no-sequence-header']);
+  });
+
   it('AV1 over Enhanced RTMP: av1C makes the track, frames keep their OBUs without temporal delimiters', () => {
     const ingest = new FlvIngest();
     // av1C for 1280x720, level index 8, with its sequence header OBU (see test/codec/av1.test.ts).
@@ -224,7 +237,12 @@ describe('FlvIngest frames', () => {
 
 describe('FlvIngest fuzz', () => {
   it('never throws; video dts increase, audio dts increase, pts >= dts, on random message sequences', () => {
-    const seeds = [avcSeq(AVCC_720), avcFrame(1, 67, IDR), avcFrame(2, -10, SLICE), aacSeq('1190'), aacFrame(), Uint8Array.from([0x90, ...Buffer.from('hvc1'), ...HVCC_1080])];
+    const seeds = [
+      avcSeq(AVCC_720), avcFrame(1, 67, IDR), avcFrame(2, -10, SLICE), aacSeq('1190'), aacFrame(), Uint8Array.from([0x90, ...Buffer.from('hvc1'), ...HVCC_1080]),
+      // Enhanced RTMP v2 multitrack (OneTrack and ManyTracks) and AV1.
+      Uint8Array.from([0x96, 0x00, ...Buffer.from('avc1'), 1, ...AVCC_720]), Uint8Array.from([0x96, 0x11, ...Buffer.from('avc1'), 1, 0, 0, 10, 0, 0, 0, 0, 0, 0, 3, ...IDR]),
+      Uint8Array.from([0x90, ...Buffer.from('av01'), 0x81, 0x08, 0x0c, 0x00, 0x0a, 0x08, 0x00, 0x00, 0x00, 0x42, 0xa6, 0x7f, 0xd9, 0xf0]), Uint8Array.from([0x91, ...Buffer.from('av01'), 0x32, 0x03, 1, 2, 3]),
+    ];
     const payload = fc.oneof(
       fc.constantFrom(...seeds),
       fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([s, p, v]) => {

@@ -11,6 +11,7 @@ import type { Sample } from 'mp4box';
 import { MessageType } from '../../src/rtmp/messages.js';
 import { parseRtmpUrl, RtmpClientConnection } from '../../src/rtmp/client.js';
 import { parseMp4 } from '../mux/fmp4/media-fixture.js';
+import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, FlvReader } from '../../src/flv/reader.js';
 import { run } from './process.js';
 import { ffmpegPath } from './tools.js';
 
@@ -75,12 +76,22 @@ export async function publishAv1(file: string, url: string): Promise<ErtmpPublis
   tags.sort((a, b) => a.ms - b.ms || a.type - b.type);
   const loopMs = Math.ceil(Math.max(...tags.map((t) => t.ms)) + 1000 / 30);
 
+  const sequenceStart = concat(Uint8Array.of(0x80 | (1 << 4) | 0, 0x61, 0x76, 0x30, 0x31), av1C);
+  const headers: TimedTag[] = [
+    { ms: 0, type: MessageType.Video, payload: sequenceStart },
+    { ms: 0, type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x00), asc) },
+  ];
+  return sendInRealTime(url, headers, tags, loopMs);
+}
+
+/**
+ * Publishes `headers` once and then `tags` (sorted by time) in real time, looping every `loopMs`
+ * with the timestamps going on, until stop() or the connection closes.
+ */
+async function sendInRealTime(url: string, headers: readonly TimedTag[], tags: readonly TimedTag[], loopMs: number): Promise<ErtmpPublisher> {
   const conn = new RtmpClientConnection(parseRtmpUrl(url));
   await conn.publish();
-  const sequenceStart = concat(Uint8Array.of(0x80 | (1 << 4) | 0, 0x61, 0x76, 0x30, 0x31), av1C);
-  conn.sendMedia(MessageType.Video, 0, sequenceStart);
-  conn.sendMedia(MessageType.Audio, 0, concat(Uint8Array.of(0xaf, 0x00), asc));
-
+  for (const h of headers) conn.sendMedia(h.type, h.ms, h.payload);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const done = new Promise<void>((resolve) => {
@@ -118,6 +129,63 @@ export async function publishAv1(file: string, url: string): Promise<ErtmpPublis
       conn.close();
     },
   };
+}
+
+/**
+ * Three renditions of one picture (720p, 480p, 360p H.264, keyframes on the same frames every
+ * second) and AAC, as four FLV files (tracks 0, 1, 2 and the audio): apart, so that each video
+ * starts at 0 ms as one encoder's tracks do (muxed with AAC, ffmpeg shifts the video by the AAC
+ * priming delay).
+ */
+export async function multitrackFixture(): Promise<string[]> {
+  mkdirSync(DIR, { recursive: true });
+  const files = [0, 1, 2, 3].map((i) => join(DIR, `multitrack-${i === 3 ? 'audio' : i}.flv`));
+  if (files.every((f) => existsSync(f))) return files;
+  const tmp = files.map((f) => `${f}.${process.pid}.tmp.flv`);
+  const video = ['-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'high', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-bf', '0', '-f', 'flv'];
+  const r = await run(
+    ffmpegPath(),
+    ['-v', 'error', '-y', '-t', '8', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '8', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-filter_complex', '[0:v]split=3[a][b][c];[b]scale=854:480[b2];[c]scale=640:360[c2]',
+      '-map', '[a]', ...video, '-b:v', '1500k', tmp[0]!,
+      '-map', '[b2]', ...video, '-b:v', '800k', tmp[1]!,
+      '-map', '[c2]', ...video, '-b:v', '400k', tmp[2]!,
+      '-map', '1:a', '-c:a', 'aac', '-f', 'flv', tmp[3]!],
+    180_000,
+  );
+  if (r.code !== 0) throw new Error(`ffmpeg could not make the multitrack fixture: ${r.stderr}`);
+  tmp.forEach((t, i) => renameSync(t, files[i]!));
+  return files;
+}
+
+/**
+ * Publishes the video files (and the audio file last) as one Enhanced RTMP v2 multitrack stream,
+ * as OBS 31's multitrack video does: track 0 in plain (legacy AVC) tags, tracks 1 and 2 as
+ * Multitrack OneTrack packets `[0x80|frameType<<4|6] [OneTrack<<4|packetType] 'avc1' [trackId] …`,
+ * the audio in plain AAC tags.
+ */
+export async function publishMultitrack(files: readonly string[], url: string): Promise<ErtmpPublisher> {
+  const headers: TimedTag[] = [];
+  const tags: TimedTag[] = [];
+  files.forEach((file, index) => {
+    const trackId = index === files.length - 1 ? 0 : index;
+    for (const tag of new FlvReader().push(readFileSync(file))) {
+      if (tag.type === FLV_TAG_SCRIPT) continue;
+      let payload = tag.payload;
+      if (trackId > 0 && tag.type === FLV_TAG_VIDEO) {
+        // Legacy AVCVIDEOPACKET -> multitrack: AVCPacketType 0/1/2 is SequenceStart/CodedFrames/SequenceEnd.
+        const frameType = payload[0]! >> 4;
+        const packetType = payload[1]!;
+        const rest = packetType === 1 ? payload.subarray(2) : payload.subarray(5);
+        payload = concat(Uint8Array.of(0x80 | (frameType << 4) | 6, packetType, 0x61, 0x76, 0x63, 0x31, trackId), rest);
+      }
+      const isHeader = (tag.type === FLV_TAG_VIDEO && tag.payload[1] === 0) || (tag.type === FLV_TAG_AUDIO && tag.payload[1] === 0);
+      (isHeader ? headers : tags).push({ ms: tag.timestamp, type: tag.type === FLV_TAG_VIDEO ? MessageType.Video : MessageType.Audio, payload });
+    }
+  });
+  tags.sort((a, b) => a.ms - b.ms || a.type - b.type);
+  const loopMs = Math.ceil(Math.max(...tags.map((t) => t.ms)) + 1000 / 30);
+  return sendInRealTime(url, headers, tags, loopMs);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
