@@ -8,9 +8,28 @@ import { aacCodecString, parseAudioSpecificConfig } from './aac.js';
 import { avcCodecString, parseAvcDecoderConfigurationRecord, parseSps } from './avc.js';
 import { hevcCodecString, parseHevcDecoderConfigurationRecord, parseHevcSps } from './hevc.js';
 import { av1CodecString, findSequenceHeader, parseAv1ConfigurationRecord, parseAv1SequenceHeader } from './av1.js';
+import { parseVpcRecord, vp9CodecString } from './vp9.js';
 
-/** `config` must be owned (a copy): the track keeps it and views into it for its whole life. */
-export function buildVideoTrack(codec: VideoTrack['codec'], config: Uint8Array): VideoTrack {
+/**
+ * `config` must be owned (a copy): the track keeps it and views into it for its whole life.
+ * VP9's record carries no picture size: `size` comes from its first key frame (codec/vp9.ts).
+ */
+export function buildVideoTrack(codec: VideoTrack['codec'], config: Uint8Array, size?: { width: number; height: number }): VideoTrack {
+  if (codec === 'vp9') {
+    if (!size) throw new GatewayError('codec.vp9', 'a VP9 track needs the size of its first key frame', {});
+    return {
+      kind: 'video',
+      codec,
+      timescale: VIDEO_TIMESCALE,
+      width: size.width,
+      height: size.height,
+      fps: undefined,
+      codecString: vp9CodecString(parseVpcRecord(config)),
+      config,
+      parameterSets: [],
+      nalLengthSize: 0,
+    };
+  }
   if (codec === 'av1') {
     const record = parseAv1ConfigurationRecord(config);
     const sequenceHeader = findSequenceHeader(record.configObus);

@@ -11,6 +11,7 @@ export type ErrorStage =
   | 'codec.avc'
   | 'codec.hevc'
   | 'codec.av1'
+  | 'codec.vp9'
   | 'codec.aac'
   | 'mux.fmp4'
   | 'mux.ts'

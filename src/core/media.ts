@@ -10,7 +10,7 @@
 
 export const VIDEO_TIMESCALE = 90_000;
 
-export type VideoCodec = 'avc' | 'hevc' | 'av1';
+export type VideoCodec = 'avc' | 'hevc' | 'av1' | 'vp9';
 export type AudioCodec = 'aac';
 
 export interface VideoTrack {
@@ -28,12 +28,13 @@ export interface VideoTrack {
   /**
    * Decoder configuration record exactly as it goes into the sample entry:
    * AVCDecoderConfigurationRecord (avcC), HEVCDecoderConfigurationRecord (hvcC) or
-   * AV1CodecConfigurationRecord (av1C).
+   * AV1CodecConfigurationRecord (av1C) or VPCodecConfigurationRecord (the vpcC payload after its
+   * version and flags).
    */
   readonly config: Uint8Array;
-  /** Parameter sets in raw NAL form (no length prefix), for Annex B output (MPEG-TS); none for AV1. */
+  /** Parameter sets in raw NAL form (no length prefix), for Annex B output (MPEG-TS); none for AV1 and VP9. */
   readonly parameterSets: readonly Uint8Array[];
-  /** Byte length of the NAL unit length prefix in frame data (1, 2 or 4); 0 for AV1 (OBUs carry their sizes). */
+  /** Byte length of the NAL unit length prefix in frame data (1, 2 or 4); 0 for AV1 and VP9 (not NAL units). */
   readonly nalLengthSize: number;
 }
 
@@ -67,7 +68,8 @@ export interface Frame {
   readonly key: boolean;
   /**
    * Video: the access unit in length-prefixed (AVCC/HVCC) form, `nalLengthSize` bytes per length;
-   * AV1: the temporal unit's OBUs (sizes included), without temporal delimiters (AV1-ISOBMFF §2.4).
+   * AV1: the temporal unit's OBUs (sizes included), without temporal delimiters (AV1-ISOBMFF §2.4);
+   * VP9: the frame or superframe as the encoder made it.
    * Audio: one raw AAC access unit (no ADTS header).
    * A view into ingest buffers: never mutated downstream.
    */

@@ -13,6 +13,7 @@ import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
 import { inspectAccessUnit } from '../codec/annexb.js';
 import { av1SampleData } from '../codec/av1.js';
+import { parseVpcRecord, vp9KeyFrameSize } from '../codec/vp9.js';
 import { placeAudioFrame, type AudioTimingState } from '../core/audio-timing.js';
 import { buildAudioTrack, buildVideoTrack } from '../codec/tracks.js';
 import { RtmpClock } from './clock.js';
@@ -52,6 +53,8 @@ export class FlvIngest {
   private video: VideoState | undefined;
   /** Multitrack: the video tracks beyond track 0, by track id. */
   private readonly extraVideo = new Map<number, VideoState>();
+  /** VP9 records waiting for a key frame (their picture size), by track id. */
+  private readonly pendingVp9 = new Map<number, Uint8Array>();
   private audio: AudioState | undefined;
   private readonly warnedOnce = new Set<string>();
 
@@ -104,7 +107,10 @@ export class FlvIngest {
       case 'frame':
         break;
     }
-    const state = trackId === 0 ? this.video : this.extraVideo.get(trackId);
+    let state = trackId === 0 ? this.video : this.extraVideo.get(trackId);
+    if (body.codec === 'vp9' && (!state || state.track.codec !== 'vp9' || this.pendingVp9.has(trackId))) {
+      state = this.vp9TrackAt(trackId, body.data, body.key, events) ?? state;
+    }
     if (!state || state.track.codec !== body.codec) {
       this.warnOnce(events, `video-before-header-${trackId}`, 'no-sequence-header', `${body.codec} video frame before its sequence header dropped${trackId ? ` (track ${trackId})` : ''}`);
       return;
@@ -115,6 +121,9 @@ export class FlvIngest {
       if (state.track.codec === 'av1') {
         // A temporal unit: the FLV frame type says whether it starts with a key frame (E-RTMP).
         data = av1SampleData(body.data);
+        if (data.byteLength === 0) return;
+        idr = false;
+      } else if (state.track.codec === 'vp9') {
         if (data.byteLength === 0) return;
         idr = false;
       } else {
@@ -190,6 +199,18 @@ export class FlvIngest {
     const previous = trackId === 0 ? this.video : this.extraVideo.get(trackId);
     const current = previous?.track;
     if (current && current.codec === codec && sameBytes(current.config, config)) return;
+    if (codec === 'vp9') {
+      // The record has no picture size: the track is made at the next key frame.
+      try {
+        parseVpcRecord(config);
+      } catch (e) {
+        if (!(e instanceof GatewayError)) throw e;
+        events.push(warning('bad-sequence-header', e.message));
+        return;
+      }
+      this.pendingVp9.set(trackId, config.slice());
+      return;
+    }
     let track: VideoTrack;
     try {
       track = buildVideoTrack(codec, config.slice());
@@ -198,6 +219,28 @@ export class FlvIngest {
       events.push(warning('bad-sequence-header', e.message));
       return;
     }
+    this.setVideoTrack(trackId, track, previous, events);
+  }
+
+  /** A VP9 track from its pending record and this key frame's size; undefined until a key frame comes. */
+  private vp9TrackAt(trackId: number, frame: Uint8Array, key: boolean, events: IngestEvent[]): VideoState | undefined {
+    const config = this.pendingVp9.get(trackId);
+    if (!config || !key) return undefined;
+    let track: VideoTrack;
+    try {
+      const size = vp9KeyFrameSize(frame);
+      if (!size) return undefined;
+      track = buildVideoTrack('vp9', config, size);
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('bad-sequence-header', e.message));
+      return undefined;
+    }
+    this.pendingVp9.delete(trackId);
+    return this.setVideoTrack(trackId, track, trackId === 0 ? this.video : this.extraVideo.get(trackId), events);
+  }
+
+  private setVideoTrack(trackId: number, track: VideoTrack, previous: VideoState | undefined, events: IngestEvent[]): VideoState {
     const state = { track, lastDts: previous?.lastDts };
     if (trackId === 0) {
       this.video = state;
@@ -206,6 +249,7 @@ export class FlvIngest {
       this.extraVideo.set(trackId, state);
       events.push({ type: 'track', track, trackId });
     }
+    return state;
   }
 
   private onAudioConfig(config: Uint8Array, events: IngestEvent[]): void {

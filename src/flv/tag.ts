@@ -13,7 +13,7 @@ import { readI24, readU16, readU24, writeU24 } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type VideoTrack } from '../core/media.js';
 
-export type FlvVideoCodec = 'avc' | 'hevc' | 'av1';
+export type FlvVideoCodec = 'avc' | 'hevc' | 'av1' | 'vp9';
 
 /** One track's packet of a multitrack video message (E-RTMP v2): track 0 is the main track. */
 export interface VideoTrackPacket {
@@ -87,7 +87,7 @@ const SOUND_FORMAT_EX_HEADER = 9;
 const AAC_SEQUENCE_HEADER = 0;
 const AAC_RAW = 1;
 
-const VIDEO_FOURCC: Readonly<Record<string, FlvVideoCodec>> = { avc1: 'avc', hvc1: 'hevc', av01: 'av1' };
+const VIDEO_FOURCC: Readonly<Record<string, FlvVideoCodec>> = { avc1: 'avc', hvc1: 'hevc', av01: 'av1', vp09: 'vp9' };
 
 function truncated(what: string, offset: number, length: number): GatewayError {
   return new GatewayError('flv', `${what} truncated`, { offset, length });
@@ -211,9 +211,9 @@ function exVideoPacket(p: Uint8Array, packetType: number, frameType: number, fou
     case VideoPacketType.SequenceStart:
       return { kind: 'sequence-header', codec, config: p.subarray(off) };
     case VideoPacketType.CodedFrames: {
-      // Only AVC and HEVC carry a composition time with CodedFrames (AV1 has none).
+      // Only AVC and HEVC carry a composition time with CodedFrames (AV1 and VP9 have none).
       let compositionTime = 0;
-      if (codec !== 'av1') {
+      if (codec === 'avc' || codec === 'hevc') {
         if (off + 3 > p.byteLength) throw truncated('enhanced video CompositionTime', off, p.byteLength);
         compositionTime = readI24(p, off);
         off += 3;
@@ -280,7 +280,7 @@ function parseExAudioTagBody(p: Uint8Array): AudioTagBody {
 const AAC_HEADER = (10 << 4) | (3 << 2) | (1 << 1) | 1;
 
 /** The Enhanced RTMP FourCC of each codec carried with the ex-header. */
-const EX_FOURCC = { hevc: Uint8Array.of(0x68, 0x76, 0x63, 0x31), av1: Uint8Array.of(0x61, 0x76, 0x30, 0x31) } as const;
+const EX_FOURCC = { hevc: Uint8Array.of(0x68, 0x76, 0x63, 0x31), av1: Uint8Array.of(0x61, 0x76, 0x30, 0x31), vp9: Uint8Array.of(0x76, 0x70, 0x30, 0x39) } as const;
 
 /** AVCPacketType 0 / Enhanced SequenceStart: the decoder configuration record. */
 export function videoSequenceHeaderBody(track: VideoTrack): Uint8Array {
@@ -313,10 +313,10 @@ function compositionMs(frame: Frame): number {
 
 /** The FLV video tag header of a coded frame (what precedes the frame's own bytes in the body). */
 export function videoFrameHead(frame: Frame, codec: VideoTrack['codec']): Uint8Array {
-  if (codec === 'av1') {
+  if (codec === 'av1' || codec === 'vp9') {
     const head = new Uint8Array(5);
-    head[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames: no CompositionTime for AV1
-    head.set(EX_FOURCC.av1, 1);
+    head[0] = 0x80 | ((frame.key ? 1 : 2) << 4) | 1; // CodedFrames: no CompositionTime for AV1 and VP9
+    head.set(EX_FOURCC[codec], 1);
     return head;
   }
   const cts = compositionMs(frame);

@@ -48,9 +48,10 @@ export function tsRoutes(options: TsRouteOptions): Router {
       res.status(404).type('text').send('unknown stream');
       return undefined;
     }
-    if (output.videos.get('src')?.track?.codec === 'av1') {
-      // No player or ffmpeg we know reads AV1 in MPEG-TS (its TS carriage is recent and rare).
-      res.status(404).type('text').send('MPEG-TS does not carry AV1: use index.m3u8 (CMAF) or index.mpd');
+    const codec = output.videos.get('src')?.track?.codec;
+    if (codec === 'av1' || codec === 'vp9') {
+      // No player or ffmpeg we know reads AV1 or VP9 in MPEG-TS (no or recent and rare carriage).
+      res.status(404).type('text').send(`MPEG-TS does not carry ${codec.toUpperCase()}: use index.m3u8 (CMAF) or index.mpd`);
       return undefined;
     }
     return { output, ts: attachTsOutputs(output, { cache, muxer: options.muxer }) };

@@ -66,7 +66,7 @@ const OBS = {
 const PLAYABLE_AVC_PROFILES = new Set([66, 77, 88, 100]);
 const SUPPORTED_AAC_OBJECT_TYPES = new Set([2, 5, 29]);
 /** Video codec ids in onMetaData that the gateway ingests: FLV 7 (AVC), 12 (HEVC), Enhanced RTMP FourCCs. */
-const KNOWN_VIDEO_CODEC_IDS = new Set<unknown>([7, 12, 'avc1', 'hvc1', 'hev1', 'av01', 0x68766331, 0x61763031]);
+const KNOWN_VIDEO_CODEC_IDS = new Set<unknown>([7, 12, 'avc1', 'hvc1', 'hev1', 'av01', 'vp09', 0x68766331, 0x61763031, 0x76703039]);
 const KNOWN_AUDIO_CODEC_IDS = new Set<unknown>([10, 'mp4a']);
 
 const JUMP_SECONDS = 1;
@@ -181,7 +181,7 @@ export class IngestChecker {
     const videoId = metadata['videocodecid'];
     const audioId = metadata['audiocodecid'];
     if (videoId !== undefined && !KNOWN_VIDEO_CODEC_IDS.has(videoId)) {
-      this.raise('unsupported-codec', 'warn', `Video codec ${String(videoId)} is not supported: H.264, HEVC and AV1 video are packaged.`, OBS.codec, now);
+      this.raise('unsupported-codec', 'warn', `Video codec ${String(videoId)} is not supported: H.264, HEVC, AV1 and VP9 video are packaged.`, OBS.codec, now);
     }
     if (audioId !== undefined && !KNOWN_AUDIO_CODEC_IDS.has(audioId)) {
       this.raise('unsupported-codec', 'warn', `Audio codec ${String(audioId)} is not supported: only AAC audio is packaged.`, OBS.codec, now);

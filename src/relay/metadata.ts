@@ -13,7 +13,7 @@ export function metadataBody(stream: LiveStream): Uint8Array {
     meta['width'] = v.width;
     meta['height'] = v.height;
     // Enhanced RTMP: a FourCC codec's id is the FourCC as a number (`av01` = 0x61763031).
-    meta['videocodecid'] = v.codec === 'avc' ? 7 : v.codec === 'hevc' ? 12 : 0x61763031;
+    meta['videocodecid'] = v.codec === 'avc' ? 7 : v.codec === 'hevc' ? 12 : v.codec === 'av1' ? 0x61763031 : 0x76703039;
     if (v.fps) meta['framerate'] = v.fps;
   }
   if (a) {

@@ -200,10 +200,23 @@ describe('FlvIngest frames', () => {
     expect(warnings(ingest.pushAudio(0, Uint8Array.of(0x2f, 0xff, 0xfb), 0))).toEqual(['unsupported-codec']);
     expect(ingest.pushAudio(26, Uint8Array.of(0x2f, 0xff, 0xfb), 0)).toEqual([]);
     expect(warnings(ingest.pushVideo(0, Uint8Array.of(0x14, 0), 0))).toEqual(['unsupported-codec']);
-    expect(warnings(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('vp09'), 0x01]), 0))).toEqual(['unsupported-codec']);
+    expect(warnings(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('vvc1'), 0x01]), 0))).toEqual(['unsupported-codec']);
     // AV1 is carried; a broken av1C is a bad sequence header, not an unsupported codec.
     expect(warnings(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('av01'), 0x81]), 0))).toEqual(['bad-sequence-header']);
     expect(ingest.pushVideo(0, Uint8Array.of(0x57, 0), 0)).toEqual([]);
+  });
+
+  it('VP9 over Enhanced RTMP: the track is made at the first key frame (the record has no size)', () => {
+    const ingest = new FlvIngest();
+    expect(ingest.pushVideo(0, Uint8Array.from([0x90, ...Buffer.from('vp09'), 0x00, 0x15, 0x82, 0x02, 0x02, 0x02, 0x00, 0x00]), 0)).toEqual([]);
+    // An inter frame before any key frame: dropped with a warning.
+    expect(warnings(ingest.pushVideo(10, Uint8Array.from([0xa1, ...Buffer.from('vp09'), 0x86, 0x00]), 0))).toEqual(['no-sequence-header']);
+    // Key frame header, profile 0, 640x360 (see test/codec/vp9.test.ts).
+    const key = Uint8Array.from([0x91, ...Buffer.from('vp09'), 0x82, 0x49, 0x83, 0x42, 0x20, 0x27, 0xf0, 0x16, 0x70, 0x00]);
+    const events = ingest.pushVideo(40, key, 0);
+    expect(events.map((e) => e.type)).toEqual(['track', 'frame']);
+    expect(events[0]).toMatchObject({ track: { codec: 'vp9', width: 640, height: 360, codecString: 'vp09.00.21.08.01.02.02.02.00' } });
+    expect(events[1]).toMatchObject({ frame: { key: true, dts: 3600, pts: 3600 } });
   });
 
   it('multitrack: further video tracks come out tagged with their track id, track 0 as the main video', () => {
@@ -261,11 +274,15 @@ describe('FlvIngest fuzz', () => {
         for (const [video, step, p] of msgs) {
           ts = (ts + step + WRAP) % WRAP;
           const events = video ? ingest.pushVideo(ts, p, 0) : ingest.pushAudio(ts, p, 0);
-          for (const f of frames(events)) {
+          for (const e of events) {
+            if (e.type !== 'frame') continue;
+            const f = e.frame;
+            // Each track (the main ones, and every further multitrack video track) increases on its own.
+            const lane = `${f.kind}${e.trackId ?? ''}`;
             expect(f.pts).toBeGreaterThanOrEqual(f.dts);
             expect(Number.isSafeInteger(f.dts)).toBe(true);
-            if (last[f.kind] !== undefined && !events.some((e) => e.type === 'track')) expect(f.dts).toBeGreaterThan(last[f.kind]!);
-            last[f.kind] = f.dts;
+            if (last[lane] !== undefined && !events.some((x) => x.type === 'track')) expect(f.dts).toBeGreaterThan(last[lane]!);
+            last[lane] = f.dts;
           }
           if (events.some((e) => e.type === 'track' && e.track.kind === 'audio')) delete last.audio;
         }

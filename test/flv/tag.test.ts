@@ -85,7 +85,7 @@ describe('parseVideoTagBody: enhanced RTMP', () => {
     // Multitrack OneTrack with nothing after the track id: a frame with no data.
     expect(parseVideoTagBody(b(ex(1, 6), 0x01, 'hvc1', 3, 0, 0, 0))).toEqual({ kind: 'multitrack', tracks: [{ trackId: 3, body: { kind: 'frame', codec: 'hevc', key: true, compositionTime: 0, data: new Uint8Array(0) } }] });
     expect(parseVideoTagBody(b(ex(5, 1), 0))).toMatchObject({ kind: 'ignored', reason: 'video command frame' });
-    expect(parseVideoTagBody(b(ex(1, 0), 'vp09', 1))).toEqual({ kind: 'unsupported', codecId: 'vp09' });
+    expect(parseVideoTagBody(b(ex(1, 0), 'vvc1', 1))).toEqual({ kind: 'unsupported', codecId: 'vvc1' });
   });
 
   it('multitrack video (E-RTMP v2): OneTrack, ManyTracks with sizes, ManyTracksManyCodecs, truncation', () => {
@@ -99,8 +99,8 @@ describe('parseVideoTagBody: enhanced RTMP', () => {
     expect(many).toMatchObject({ kind: 'multitrack', tracks: [{ trackId: 0, body: { kind: 'frame', key: false, compositionTime: 1 } }, { trackId: 2, body: { kind: 'frame', compositionTime: -2 } }] });
     if (many.kind === 'multitrack') expect(many.tracks.map((t) => (t.body.kind === 'frame' ? hexOf(t.body.data) : ''))).toEqual(['aa', 'bbcc']);
     // ManyTracksManyCodecs: a FourCC per track; an unknown codec's track is reported, not dropped silently.
-    const mixed = parseVideoTagBody(b(ex(1, 6), 0x20, 'hvc1', 1, 0, 0, 1, 0x11, 'vp09', 2, 0, 0, 1, 0x22));
-    expect(mixed).toMatchObject({ kind: 'multitrack', tracks: [{ trackId: 1, body: { kind: 'sequence-header', codec: 'hevc' } }, { trackId: 2, body: { kind: 'unsupported', codecId: 'vp09' } }] });
+    const mixed = parseVideoTagBody(b(ex(1, 6), 0x20, 'hvc1', 1, 0, 0, 1, 0x11, 'vvc1', 2, 0, 0, 1, 0x22));
+    expect(mixed).toMatchObject({ kind: 'multitrack', tracks: [{ trackId: 1, body: { kind: 'sequence-header', codec: 'hevc' } }, { trackId: 2, body: { kind: 'unsupported', codecId: 'vvc1' } }] });
     // A track size past the end is truncation.
     expect(() => parseVideoTagBody(b(ex(1, 6), 0x11, 'avc1', 0, 0, 0, 9, 0, 0, 0))).toThrow(/truncated/);
     expect(parseVideoTagBody(b(ex(1, 6), 0x36, 'avc1'))).toMatchObject({ kind: 'ignored' });

@@ -1,8 +1,9 @@
 /**
  * A small Enhanced RTMP publisher for codecs Debian's ffmpeg 5.1 cannot send over RTMP (it has no
- * E-RTMP muxer; 6.1 does): ffmpeg encodes an MP4 (AV1 + AAC), mp4box reads its samples, and our
- * RTMP client sends them as OBS 30+ does: ExVideoTagHeader with FourCC `av01` (SequenceStart with
- * the av1C record, then CodedFrames, no composition time), and legacy AAC tags.
+ * E-RTMP muxer; 6.1 does): ffmpeg encodes an MP4 (AV1 or VP9 + AAC), mp4box reads its samples,
+ * and our RTMP client sends them as OBS 30+ does: ExVideoTagHeader with FourCC `av01` / `vp09`
+ * (SequenceStart with the av1C / vpcC record, then CodedFrames, no composition time), and legacy
+ * AAC tags. It also sends Enhanced RTMP v2 multitrack video (publishMultitrack).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,21 +18,35 @@ import { ffmpegPath } from './tools.js';
 
 const DIR = join(tmpdir(), 'streamgate-fixtures-v2');
 
-/** 6 s of 640x360p30 AV1 (SVT-AV1, a keyframe a second) and AAC-LC 48 kHz stereo, in MP4. */
-export async function av1Fixture(): Promise<string> {
+export type ErtmpCodec = 'av1' | 'vp9';
+
+const ENCODERS: Record<ErtmpCodec, string[]> = {
+  av1: ['-c:v', 'libsvtav1', '-preset', '12'],
+  vp9: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'],
+};
+
+/** 6 s of 640x360p30 AV1 (SVT-AV1) or VP9 (libvpx), a keyframe a second, and AAC-LC 48 kHz stereo, in MP4. */
+export async function ertmpFixture(codec: ErtmpCodec): Promise<string> {
   mkdirSync(DIR, { recursive: true });
-  const file = join(DIR, 'av1-360p30.mp4');
+  const file = join(DIR, `${codec}-360p30.mp4`);
   if (existsSync(file)) return file;
   const tmp = `${file}.${process.pid}.tmp.mp4`;
   const r = await run(
     ffmpegPath(),
-    ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libsvtav1', '-preset', '12', '-g', '30', '-b:v', '600k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-ac', '2', tmp],
+    ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', ...ENCODERS[codec], '-g', '30', '-b:v', '600k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-ac', '2', tmp],
     180_000,
   );
-  if (r.code !== 0) throw new Error(`ffmpeg could not make the AV1 fixture: ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`ffmpeg could not make the ${codec} fixture: ${r.stderr}`);
   renameSync(tmp, file);
   return file;
 }
+
+/** Each codec's E-RTMP FourCC and where its SequenceStart record comes from in the MP4. */
+const CARRIAGE: Record<ErtmpCodec, { fourcc: string; record: (mp4: Uint8Array) => Uint8Array }> = {
+  av1: { fourcc: 'av01', record: (mp4) => boxPayload(mp4, 'av1C') },
+  // vpcC is a FullBox: E-RTMP's vp09 SequenceStart carries the record after version and flags.
+  vp9: { fourcc: 'vp09', record: (mp4) => boxPayload(mp4, 'vpcC').subarray(4) },
+};
 
 /** The payload of the first box of `type` anywhere in `bytes` (a plain search: test media only). */
 function boxPayload(bytes: Uint8Array, type: string): Uint8Array {
@@ -57,38 +72,40 @@ interface TimedTag {
   payload: Uint8Array;
 }
 
-/** Publishes the AV1 MP4 to `url` in real time, looping until stop() (timestamps continue). */
-export async function publishAv1(file: string, url: string): Promise<ErtmpPublisher> {
+/** Publishes an AV1 or VP9 MP4 to `url` in real time over E-RTMP, looping until stop() (timestamps continue). */
+export async function publishErtmp(codec: ErtmpCodec, file: string, url: string): Promise<ErtmpPublisher> {
   const bytes = new Uint8Array(readFileSync(file));
   const parsed = parseMp4(bytes, { withData: true });
   const videoTrack = parsed.info.videoTracks[0]!;
   const audioTrack = parsed.info.audioTracks[0]!;
-  const av1C = boxPayload(bytes, 'av1C');
+  const { fourcc, record } = CARRIAGE[codec];
+  const fourccBytes = [...fourcc].map((c) => c.charCodeAt(0));
   // AudioSpecificConfig of AAC-LC (2), 48 kHz (index 3), 2 channels: ISO/IEC 14496-3 §1.6.2.1.
   const asc = Uint8Array.of((2 << 3) | (3 >> 1), ((3 & 1) << 7) | (2 << 3));
   const tags: TimedTag[] = [];
   const toMs = (s: Sample): number => (s.dts * 1000) / s.timescale;
   for (const s of parsed.samples.get(videoTrack.id)!) {
-    const head = Uint8Array.of(0x80 | ((s.is_sync ? 1 : 2) << 4) | 1, 0x61, 0x76, 0x30, 0x31); // CodedFrames 'av01'
+    const head = Uint8Array.of(0x80 | ((s.is_sync ? 1 : 2) << 4) | 1, ...fourccBytes); // CodedFrames, no composition time
     tags.push({ ms: toMs(s), type: MessageType.Video, payload: concat(head, s.data!) });
   }
   for (const s of parsed.samples.get(audioTrack.id)!) tags.push({ ms: toMs(s), type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x01), s.data!) });
-  tags.sort((a, b) => a.ms - b.ms || a.type - b.type);
-  const loopMs = Math.ceil(Math.max(...tags.map((t) => t.ms)) + 1000 / 30);
-
-  const sequenceStart = concat(Uint8Array.of(0x80 | (1 << 4) | 0, 0x61, 0x76, 0x30, 0x31), av1C);
+  const sequenceStart = concat(Uint8Array.of(0x80 | (1 << 4) | 0, ...fourccBytes), record(bytes));
   const headers: TimedTag[] = [
     { ms: 0, type: MessageType.Video, payload: sequenceStart },
     { ms: 0, type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x00), asc) },
   ];
-  return sendInRealTime(url, headers, tags, loopMs);
+  return sendInRealTime(url, headers, tags);
 }
 
 /**
- * Publishes `headers` once and then `tags` (sorted by time) in real time, looping every `loopMs`
- * with the timestamps going on, until stop() or the connection closes.
+ * Publishes `headers` once and then `tags` in real time, looping with the timestamps going on
+ * until stop() or the connection closes. The loop is as long as the video (30 fps: the last frame
+ * plus one), so the seam is seamless for video; audio past it is left out.
  */
-async function sendInRealTime(url: string, headers: readonly TimedTag[], tags: readonly TimedTag[], loopMs: number): Promise<ErtmpPublisher> {
+async function sendInRealTime(url: string, headers: readonly TimedTag[], all: readonly TimedTag[]): Promise<ErtmpPublisher> {
+  const lastVideo = Math.max(...all.filter((t) => t.type === MessageType.Video).map((t) => t.ms));
+  const loopMs = lastVideo + 1000 / 30;
+  const tags = all.filter((t) => t.ms < loopMs - 0.5).sort((a, b) => a.ms - b.ms || a.type - b.type);
   const conn = new RtmpClientConnection(parseRtmpUrl(url));
   await conn.publish();
   for (const h of headers) conn.sendMedia(h.type, h.ms, h.payload);
@@ -183,9 +200,7 @@ export async function publishMultitrack(files: readonly string[], url: string): 
       (isHeader ? headers : tags).push({ ms: tag.timestamp, type: tag.type === FLV_TAG_VIDEO ? MessageType.Video : MessageType.Audio, payload });
     }
   });
-  tags.sort((a, b) => a.ms - b.ms || a.type - b.type);
-  const loopMs = Math.ceil(Math.max(...tags.map((t) => t.ms)) + 1000 / 30);
-  return sendInRealTime(url, headers, tags, loopMs);
+  return sendInRealTime(url, headers, tags);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -250,7 +250,7 @@ export function rawBox(type: string, payload: Uint8Array): Uint8Array {
  *   | compressorname32 | depth2 | pre_def2 (-1)          = 78 bytes after the box header
  */
 export function visualSampleEntry(
-  type: 'avc1' | 'hvc1' | 'av01',
+  type: 'avc1' | 'hvc1' | 'av01' | 'vp09',
   width: number,
   height: number,
   children: readonly Uint8Array[],

@@ -52,6 +52,8 @@ function videoSampleEntry(track: VideoTrack): Uint8Array {
   // the box payload verbatim.
   // AV1-ISOBMFF §2.2/§2.3: av01 > av1C, the record verbatim.
   if (track.codec === 'av1') return visualSampleEntry('av01', track.width, track.height, [rawBox('av1C', track.config)]);
+  // VP Codec ISO Media File Format Binding §2.2: vp09 > vpcC, a FullBox of version 1.
+  if (track.codec === 'vp9') return visualSampleEntry('vp09', track.width, track.height, [rawBox('vpcC', Uint8Array.of(1, 0, 0, 0, ...track.config))]);
   return track.codec === 'avc'
     ? visualSampleEntry('avc1', track.width, track.height, [rawBox('avcC', track.config)])
     : visualSampleEntry('hvc1', track.width, track.height, [rawBox('hvcC', track.config)]);
@@ -72,7 +74,7 @@ function checkTrack(track: Track, trackId: number): void {
   if (track.config.length === 0) bad('decoder configuration is empty', {});
   // The Track type already narrows the codec; this guards untyped callers (config, tests).
   const codec: string = track.codec;
-  const supported = track.kind === 'video' ? codec === 'avc' || codec === 'hevc' || codec === 'av1' : codec === 'aac';
+  const supported = track.kind === 'video' ? codec === 'avc' || codec === 'hevc' || codec === 'av1' || codec === 'vp9' : codec === 'aac';
   if (!supported) bad('unsupported codec', { codec });
 }
 

@@ -138,7 +138,7 @@ export class TsSegmentMuxer {
 
   private videoUnits(track: VideoTrack, frames: readonly Frame[]): PesUnit[] {
     // The HTTP side offers no TS for such streams (http/ts-routes.ts); this guards other callers.
-    if (track.codec === 'av1') throw new GatewayError('mux.ts', 'MPEG-TS carriage of AV1 is not supported');
+    if (track.codec === 'av1' || track.codec === 'vp9') throw new GatewayError('mux.ts', `MPEG-TS carriage of ${track.codec} is not supported`);
     const codec = track.codec;
     const units: PesUnit[] = new Array(frames.length);
     const scale = track.timescale === VIDEO_TIMESCALE ? 1 : VIDEO_TIMESCALE / track.timescale;

@@ -103,7 +103,7 @@ describe('buildInitSegment', () => {
     expect(() => buildInitSegment(video.track, { trackId: 0 })).toThrow(GatewayError);
     expect(() => buildInitSegment({ ...video.track, width: 100_000 })).toThrow(GatewayError);
     expect(() => buildInitSegment({ ...video.track, timescale: 0 })).toThrow(GatewayError);
-    const vp9 = { ...video.track, codec: 'vp9' } as unknown as VideoTrack;
-    expect(() => buildInitSegment(vp9)).toThrow(/unsupported codec/);
+    const vvc = { ...video.track, codec: 'vvc' } as unknown as VideoTrack;
+    expect(() => buildInitSegment(vvc)).toThrow(/unsupported codec/);
   });
 });
