@@ -33,6 +33,8 @@ export interface TranscodeArgsOptions {
   sourceFps?: number;
   /** `-loglevel`. Default `warning`. */
   logLevel?: string;
+  /** What stdin carries (ladder/transcoder-input.ts). Default `flv`. */
+  inputFormat?: 'flv' | 'mp4';
 }
 
 /** First extra fd of the child: rung i writes to fd RUNG_FD_BASE + i. */
@@ -66,7 +68,7 @@ export function buildTranscodeArgs(rungs: readonly TranscodedRendition[], opts: 
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', opts.logLevel ?? 'warning',
     '-threads', String(Math.max(1, Math.floor(opts.decoderThreads ?? 1))),
     '-probesize', '4096', '-analyzeduration', '0',
-    '-f', 'flv', '-i', 'pipe:0',
+    '-f', opts.inputFormat ?? 'flv', '-i', 'pipe:0',
     '-filter_complex', filterGraph(rungs, opts.sourceFps),
     '-copyts', '-vsync', 'passthrough',
   ];

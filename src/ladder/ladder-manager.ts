@@ -180,12 +180,9 @@ export class StreamLadder implements StreamSink {
     const video = this.video;
     const resolved = resolveLadderConfig(this.opts.config ?? {}, this.stream.app, this.stream.key);
     const fps = video?.fps ?? metadataNumber(this.stream.metadata, 'framerate');
-    // The transcoder is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 only (Enhanced RTMP
-    // FLV, HEVC and AV1, needs ffmpeg 6.1): other sources are offered as they come.
-    const sourceCodec = video && video.codec !== 'avc' ? video.codec : undefined;
     // An encoder that sends its own ladder (Enhanced RTMP multitrack) is not transcoded.
     const ownLadder = this.stream.videoRenditions.size > 0;
-    const passthroughOnly = resolved.passthroughOnly || sourceCodec !== undefined || ownLadder;
+    const passthroughOnly = resolved.passthroughOnly || ownLadder;
     this.renditions = selectLadder(
       {
         width: video?.width ?? 0,
@@ -203,8 +200,6 @@ export class StreamLadder implements StreamSink {
         reason ??
         (ownLadder
           ? 'the encoder sends its own renditions (multitrack): none transcoded'
-          : sourceCodec !== undefined
-          ? `${sourceCodec.toUpperCase()} source: only H.264 sources are transcoded; the source is offered as it comes`
           : resolved.passthroughOnly
             ? `passthrough by ${resolved.from} config`
             : 'no rung below the source');

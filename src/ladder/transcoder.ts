@@ -27,8 +27,7 @@ import { VIDEO_TIMESCALE, type Frame, type Track, type VideoTrack } from '../cor
 import type { StreamSink } from '../core/stream.js';
 import { FlvIngest } from '../flv/ingest.js';
 import { FLV_TAG_VIDEO, FlvReader } from '../flv/reader.js';
-import { encodeFlvTag, flvHeader } from '../flv/writer.js';
-import { videoFrameBody, videoSequenceHeaderBody } from '../flv/tag.js';
+import { transcoderInput, type TranscoderInput } from './transcoder-input.js';
 import { DEFAULT_BACKOFF, restartDelayMs, type BackoffOptions } from './backoff.js';
 import { buildTranscodeArgs, RUNG_FD_BASE } from './ffmpeg-args.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
@@ -133,8 +132,10 @@ interface Run {
   firstOutputAt: number | undefined;
   closed: Promise<void>;
   lastConfig: Uint8Array | undefined;
-  /** FLV ms of the last tag written. */
-  lastMs: number;
+  /** What ffmpeg's stdin carries for this source codec (FLV for H.264, fMP4 for the others). */
+  readonly input: TranscoderInput;
+  /** Decode time (90 kHz) of the last frame written. */
+  lastTicks: number;
 }
 
 const TICKS_PER_MS = VIDEO_TIMESCALE / 1000;
@@ -231,13 +232,11 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
 
   onTrack(track: Track): void {
     if (track.kind !== 'video') return;
-    // H.264 only: see LadderStream.decide (ffmpeg 5.1 reads no Enhanced RTMP FLV).
-    if (track.codec !== 'avc') return;
     this.source = track;
     const run = this.run;
     if (run && !run.finished && !sameBytes(run.lastConfig, track.config)) {
       // A mid-stream sequence header change is passed on; ffmpeg's decoder re-inits from it.
-      this.writeSequenceHeader(run, track, run.lastMs);
+      this.writeSequenceHeader(run, track, run.lastTicks);
     }
   }
 
@@ -291,7 +290,10 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
   private startRun(first: Frame, source: VideoTrack): Run | undefined {
     const path = this.ffmpegPath;
     if (!path) return undefined;
+    const baseMs = Math.floor(first.dts / TICKS_PER_MS);
+    const input = transcoderInput(source.codec, baseMs * TICKS_PER_MS);
     const args = buildTranscodeArgs(this.rungs, {
+      inputFormat: input.format,
       ...(this.opts.preset !== undefined ? { preset: this.opts.preset } : {}),
       ...(this.opts.encoderThreads !== undefined ? { encoderThreads: this.opts.encoderThreads } : {}),
       ...(this.opts.decoderThreads !== undefined ? { decoderThreads: this.opts.decoderThreads } : {}),
@@ -306,7 +308,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     let resolveClosed: () => void = () => {};
     const run: Run = {
       child,
-      baseMs: Math.floor(first.dts / TICKS_PER_MS),
+      baseMs,
       outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined })),
       startedAt: performance.now(),
       pending: [],
@@ -319,7 +321,8 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
       firstOutputAt: undefined,
       closed: new Promise<void>((resolve) => (resolveClosed = resolve)),
       lastConfig: undefined,
-      lastMs: 0,
+      input,
+      lastTicks: first.dts,
     };
     this.run = run;
     this.armed = false;
@@ -352,20 +355,21 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     }
     this.setState('running');
     this.startLagTimer();
-    child.stdin?.write(flvHeader({ audio: false, video: true }));
-    this.writeSequenceHeader(run, source, 0);
+    run.lastConfig = source.config;
+    for (const bytes of input.start(source)) child.stdin?.write(bytes);
     return run;
   }
 
-  private writeSequenceHeader(run: Run, track: VideoTrack, ms: number): void {
+  private writeSequenceHeader(run: Run, track: VideoTrack, atTicks: number): void {
     run.lastConfig = track.config;
-    run.child.stdin?.write(encodeFlvTag(FLV_TAG_VIDEO, ms, videoSequenceHeaderBody(track)));
+    const bytes = run.input.config(track, atTicks);
+    if (bytes) run.child.stdin?.write(bytes);
+    else this.opts.logger?.warn({ stream: this.opts.label }, 'the source changed its configuration mid-stream; the transcoder keeps the first one until it restarts');
   }
 
   private writeFrame(run: Run, frame: Frame, source: VideoTrack): void {
-    const ms = Math.max(0, Math.floor(frame.dts / TICKS_PER_MS) - run.baseMs);
-    run.lastMs = ms;
-    run.child.stdin?.write(encodeFlvTag(FLV_TAG_VIDEO, ms, videoFrameBody(frame, source.codec)));
+    run.lastTicks = frame.dts;
+    run.child.stdin?.write(run.input.frame(frame, source));
     run.pending.push({ dts: frame.dts, at: performance.now(), wallclock: frame.wallclock });
     if (frame.pts - frame.dts > run.maxCompositionOffset) run.maxCompositionOffset = frame.pts - frame.dts;
     if (frame.key) {

@@ -18,7 +18,7 @@ import { playDashIn, playHlsIn } from '../helpers/players.js';
 import { untilUpdate } from '../helpers/events.js';
 
 /** What ffprobe calls each codec, and the codec string expected from its profile and level. */
-const EXPECT: Record<ErtmpCodec, { name: string; fourcc: string; codecs: (level: number) => RegExp }> = {
+const EXPECT: Record<'av1' | 'vp9', { name: string; fourcc: string; codecs: (level: number) => RegExp }> = {
   // av01.P.LLT.DD: profile Main = 0, the level index, Main tier, 8-bit (yuv420p).
   av1: { name: 'av1', fourcc: 'av01', codecs: (level) => new RegExp(`^av01\\.0\\.${String(level).padStart(2, '0')}M\\.08$`) },
   // vp09.PP.LL.DD.CC.cp.tc.mc.FF: profile 0, 8-bit, 4:2:0 (ffprobe gives no VP9 level).
@@ -105,5 +105,38 @@ describe.each(['av1', 'vp9'] as const)('%s over Enhanced RTMP', (codec) => {
     expect(dash.fatal).toBeNull();
     expect(dash.played).toBeGreaterThanOrEqual(3);
     expect(dash.videoWidth).toBe(640);
+  }, 90_000);
+});
+
+describe('HEVC, AV1 and VP9 sources get a transcoded ladder (ffmpeg reads them as fragmented MP4)', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ transcode: true, transcodePreset: 'ultrafast', maxTranscodes: 1 });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it.each(['hevc', 'av1', 'vp9'] as const)('%s: a lower H.264 rung is listed beside the source and decodes cleanly', async (codec) => {
+    const key = `ladder-${codec}`;
+    const live = nextPublish(gw, key);
+    const publisher = await publishErtmp(codec, await ertmpFixture(codec), `rtmp://127.0.0.1:${gw.rtmpPort}/live/${key}`);
+    try {
+      await live;
+      const output = gw.outputs.get('live', key)!;
+      await new Promise<void>((resolve) => {
+        const check = (): void => ([...output.videos.values()].some((v, i) => i > 0 && v.segments.length >= 2) ? resolve() : void setTimeout(check, 100));
+        check();
+      });
+      const url = `http://127.0.0.1:${gw.httpPort}/live/${key}/index.m3u8`;
+      const master = parseM3u8((await fetchText(url)).text);
+      expect(master.playlists!.length).toBeGreaterThanOrEqual(2);
+      const rung = master.playlists!.find((p) => p.attributes.CODECS!.startsWith('avc1.'))!;
+      expect(rung.attributes.RESOLUTION!.height).toBeLessThan(360);
+      const rendition = await downloadRendition(new URL(rung.uri, url).href);
+      expect(await decodeErrors(rendition.file)).toBe('');
+    } finally {
+      publisher.stop();
+    }
   }, 90_000);
 });

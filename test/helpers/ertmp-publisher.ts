@@ -18,14 +18,16 @@ import { ffmpegPath } from './tools.js';
 
 const DIR = join(tmpdir(), 'streamgate-fixtures-v2');
 
-export type ErtmpCodec = 'av1' | 'vp9';
+export type ErtmpCodec = 'av1' | 'vp9' | 'hevc';
 
 const ENCODERS: Record<ErtmpCodec, string[]> = {
   av1: ['-c:v', 'libsvtav1', '-preset', '12'],
   vp9: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'],
+  // No B-frames: the frames go out as CodedFramesX (no composition time).
+  hevc: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'bframes=0:log-level=error'],
 };
 
-/** 6 s of 640x360p30 AV1 (SVT-AV1) or VP9 (libvpx), a keyframe a second, and AAC-LC 48 kHz stereo, in MP4. */
+/** 6 s of 640x360p30 AV1 (SVT-AV1), VP9 (libvpx) or HEVC (x265), a keyframe a second, and AAC-LC 48 kHz stereo, in MP4. */
 export async function ertmpFixture(codec: ErtmpCodec): Promise<string> {
   mkdirSync(DIR, { recursive: true });
   const file = join(DIR, `${codec}-360p30.mp4`);
@@ -42,10 +44,13 @@ export async function ertmpFixture(codec: ErtmpCodec): Promise<string> {
 }
 
 /** Each codec's E-RTMP FourCC and where its SequenceStart record comes from in the MP4. */
-const CARRIAGE: Record<ErtmpCodec, { fourcc: string; record: (mp4: Uint8Array) => Uint8Array }> = {
-  av1: { fourcc: 'av01', record: (mp4) => boxPayload(mp4, 'av1C') },
+const CARRIAGE: Record<ErtmpCodec, { fourcc: string; record: (mp4: Uint8Array) => Uint8Array; packetType: number }> = {
+  // CodedFrames (1): AV1 and VP9 carry no composition time.
+  av1: { fourcc: 'av01', record: (mp4) => boxPayload(mp4, 'av1C'), packetType: 1 },
   // vpcC is a FullBox: E-RTMP's vp09 SequenceStart carries the record after version and flags.
-  vp9: { fourcc: 'vp09', record: (mp4) => boxPayload(mp4, 'vpcC').subarray(4) },
+  vp9: { fourcc: 'vp09', record: (mp4) => boxPayload(mp4, 'vpcC').subarray(4), packetType: 1 },
+  // CodedFramesX (3): HEVC frames whose composition time is 0.
+  hevc: { fourcc: 'hvc1', record: (mp4) => boxPayload(mp4, 'hvcC'), packetType: 3 },
 };
 
 /** The payload of the first box of `type` anywhere in `bytes` (a plain search: test media only). */
@@ -72,20 +77,20 @@ interface TimedTag {
   payload: Uint8Array;
 }
 
-/** Publishes an AV1 or VP9 MP4 to `url` in real time over E-RTMP, looping until stop() (timestamps continue). */
+/** Publishes an AV1, VP9 or HEVC MP4 to `url` in real time over E-RTMP, looping until stop() (timestamps continue). */
 export async function publishErtmp(codec: ErtmpCodec, file: string, url: string): Promise<ErtmpPublisher> {
   const bytes = new Uint8Array(readFileSync(file));
   const parsed = parseMp4(bytes, { withData: true });
   const videoTrack = parsed.info.videoTracks[0]!;
   const audioTrack = parsed.info.audioTracks[0]!;
-  const { fourcc, record } = CARRIAGE[codec];
+  const { fourcc, record, packetType } = CARRIAGE[codec];
   const fourccBytes = [...fourcc].map((c) => c.charCodeAt(0));
   // AudioSpecificConfig of AAC-LC (2), 48 kHz (index 3), 2 channels: ISO/IEC 14496-3 §1.6.2.1.
   const asc = Uint8Array.of((2 << 3) | (3 >> 1), ((3 & 1) << 7) | (2 << 3));
   const tags: TimedTag[] = [];
   const toMs = (s: Sample): number => (s.dts * 1000) / s.timescale;
   for (const s of parsed.samples.get(videoTrack.id)!) {
-    const head = Uint8Array.of(0x80 | ((s.is_sync ? 1 : 2) << 4) | 1, ...fourccBytes); // CodedFrames, no composition time
+    const head = Uint8Array.of(0x80 | ((s.is_sync ? 1 : 2) << 4) | packetType, ...fourccBytes);
     tags.push({ ms: toMs(s), type: MessageType.Video, payload: concat(head, s.data!) });
   }
   for (const s of parsed.samples.get(audioTrack.id)!) tags.push({ ms: toMs(s), type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x01), s.data!) });

@@ -40,16 +40,14 @@ describe('LadderManager', () => {
     expect(info.transcoder?.state).toBe('failed');
   });
 
-  it('an HEVC or AV1 source is offered as it comes, with the reason (the transcoder reads H.264 FLV only)', async () => {
+  it('an encoder that sends its own renditions (multitrack) is not transcoded, and the reason says so', async () => {
     const src = readFlvSource(await fixture('av720p30'));
     const m = dryManager();
-    const stream = new LiveStream('live', 'av1');
+    const stream = new LiveStream('live', 'multi');
     const ladder = m.attach(stream);
-    for (const ev of src.events) {
-      if (ev.type === 'track') stream.pushTrack(ev.track.kind === 'video' ? { ...ev.track, codec: 'av1', codecString: 'av01.0.08M.08' } : ev.track);
-      else stream.pushFrame(ev.frame);
-    }
-    expect(ladder.info()).toMatchObject({ phase: 'selected', reason: 'AV1 source: only H.264 sources are transcoded; the source is offered as it comes' });
+    stream.videoRendition('track1');
+    feed(stream, src);
+    expect(ladder.info()).toMatchObject({ phase: 'selected', reason: 'the encoder sends its own renditions (multitrack): none transcoded' });
     expect(ladder.info().renditions.map((r) => r.name)).toEqual(['src']);
     expect(ladder.info().transcoder).toBeUndefined();
     await m.stopAll();
