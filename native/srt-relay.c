@@ -190,9 +190,8 @@ static int on_listen(void *opaque, SRTSOCKET ns, int hsversion, const struct soc
     srt_setrejectreason(ns, SRT_REJX_OVERLOAD);
     return -1;
   }
-  char esc[STREAMID_MAX * 6 + 8];
-  json_escape(esc, sizeof esc, streamid ? streamid : "");
-  logf_("caller %s (handshake v%d) streamid \"%s\"", addr, hsversion, esc);
+  /* The stream id names a stream key and may carry a token: only its length is logged. */
+  logf_("caller %s (handshake v%d) with a stream id of %zu bytes", addr, hsversion, len);
   return 0;
 }
 

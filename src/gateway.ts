@@ -161,7 +161,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 
   rtmpPortBound = await rtmp.listen(config.rtmpPort, config.host);
   const rtmpsPort = await rtmps?.listen(config.rtmpsPort, config.host);
-  const srtPort = await srt?.start();
+  // SRT is one ingest among others: a taken port or a missing libsrt leaves it off, with a warning.
+  const srtPort = await srt?.start().catch((err: unknown) => {
+    logger.warn({ component: 'srt', err: (err as Error).message, port: config.srtPort }, 'SRT ingest is off: its listener did not start');
+    return undefined;
+  });
   pull.start();
   const httpPort = await listenOn(httpServer, config.httpPort, config.host);
   const httpsPort = await https?.listen(config.httpsPort, config.host);

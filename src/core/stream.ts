@@ -145,6 +145,14 @@ export interface StreamRegistryEvents {
 export class StreamRegistry extends EventEmitter<StreamRegistryEvents> {
   private readonly live = new Map<string, LiveStream>();
 
+  constructor() {
+    super();
+    // Every subsystem listens (outputs, relays, push, pull, ladders, metrics, checkers, the log:
+    // eight) plus short-lived waiters (an on-demand pull's first viewer, tests): more than
+    // Node's default warning threshold of 10 without any leak.
+    this.setMaxListeners(32);
+  }
+
   /** Returns the new stream, or undefined when the key is already live. */
   publish(app: string, key: string): LiveStream | undefined {
     const path = `${app}/${key}`;

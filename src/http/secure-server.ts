@@ -50,6 +50,8 @@ export class SecureHttpServer implements HttpListener {
       options.onRequest,
     );
     this.server.setTimeout(IDLE_TIMEOUT_MS);
+    // The HTTP/1.1 fallback reads its limits from the server object, as the plain HTTP server sets them.
+    Object.assign(this.server, { maxHeaderSize: options.maxHeaderBytes, headersTimeout: 20_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 });
     certificates.on('reload', () => this.server.setSecureContext(certificates.options));
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.sockets.add(socket);

@@ -68,6 +68,8 @@ export function redactPushUrl(url: string): string {
 }
 
 const RATE_WINDOW_S = 5;
+/** A connection up this long resets the back-off. */
+const STABLE_MS = 30_000;
 
 export class PushTarget {
   readonly id: string;
@@ -83,6 +85,7 @@ export class PushTarget {
   private policy: PlayerQueuePolicy;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
+  private liveSince: number | undefined;
   private bytes = 0;
   private dropped = 0;
   private reconnects = 0;
@@ -144,6 +147,15 @@ export class PushTarget {
   private connect(): void {
     const hub = this.hub;
     if (!hub) return;
+    const codec = hub.stream.video?.codec;
+    if (isSrtUrl(this.url) && codec !== undefined && codec !== 'avc') {
+      // ffmpeg (the SRT transport) is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 only; AV1
+      // and VP9 have no MPEG-TS carriage either. Waits for the stream's next publish.
+      this.lastError = `SRT targets take H.264 streams; this one is ${codec.toUpperCase()}`;
+      this.state = 'waiting';
+      this.log.warn({ codec }, 'push target skipped: SRT targets take H.264 streams');
+      return;
+    }
     this.state = 'connecting';
     let connection: PushConnection;
     try {
@@ -193,7 +205,7 @@ export class PushTarget {
 
   private startPushing(hub: RelayHub, connection: PushConnection): void {
     this.state = 'live';
-    this.retryDelay = this.options.retryMs?.first ?? 1000;
+    this.liveSince = Date.now();
     this.lastError = null;
     // The relay's chunks (RTMP) or tags (FLV into ffmpeg for SRT) as every player gets them, counted on the way out.
     const sink = { write: (bytes: Uint8Array) => this.write(connection, bytes), queuedBytes: () => connection.queuedBytes(), cork: () => connection.cork() };
@@ -222,6 +234,10 @@ export class PushTarget {
   private lost(reason: string): void {
     this.disconnect();
     if (this.state === 'stopped' || !this.hub) return;
+    // The back-off starts over only after a connection that lasted: a target that takes the
+    // connection and drops it at once (wrong key or passphrase) is retried ever more slowly.
+    if (this.liveSince !== undefined && Date.now() - this.liveSince >= STABLE_MS) this.retryDelay = this.options.retryMs?.first ?? 1000;
+    this.liveSince = undefined;
     this.lastError = reason;
     this.state = 'retrying';
     this.reconnects++;

@@ -48,16 +48,18 @@ export function parseConnect(values: readonly Amf0Value[]): ConnectCommand {
  * Enhanced RTMP v2 "Enhancing NetConnection connect Command": the server answers an enhanced
  * client with what it takes. FourCcInfoMask: CanDecode 0x01, CanEncode 0x02, CanForward 0x04.
  * We forward (package and relay) every codec listed; H.264 is also decoded (the ladder).
- * capsEx: ModEx 0x04 (ModEx packets are read; their TimestampOffsetNano is not needed at 90 kHz).
+ * capsEx: Multitrack 0x02 (further video tracks become renditions), ModEx 0x04 (ModEx packets
+ * are read; their TimestampOffsetNano is not needed at 90 kHz).
  */
 const FOURCC_CAN_DECODE = 0x01;
 const FOURCC_CAN_FORWARD = 0x04;
+const CAPS_EX_MULTITRACK = 0x02;
 const CAPS_EX_MODEX = 0x04;
 export const ENHANCED_CAPABILITIES: Amf0Object = {
   fourCcList: ['avc1', 'hvc1', 'av01', 'vp09', 'mp4a'],
   videoFourCcInfoMap: { avc1: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD, hvc1: FOURCC_CAN_FORWARD, av01: FOURCC_CAN_FORWARD, vp09: FOURCC_CAN_FORWARD },
   audioFourCcInfoMap: { mp4a: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD },
-  capsEx: CAPS_EX_MODEX,
+  capsEx: CAPS_EX_MULTITRACK | CAPS_EX_MODEX,
 };
 
 /**

@@ -53,9 +53,10 @@ export class SrtIngest {
   /** Starts listening; resolves with the bound UDP port. */
   async start(): Promise<number> {
     const relay = new SrtRelay({ logger: this.options.logger });
-    relay.on('open', ({ conn, streamid, peer }) => this.onOpen(relay, conn, streamid, peer));
-    relay.on('data', ({ conn, data }) => this.sessions.get(conn)?.data(data));
-    relay.on('close', ({ conn, reason }) => this.onClose(conn, reason));
+    // A caller's bad bytes must not take the server down: only that caller is dropped.
+    relay.on('open', ({ conn, streamid, peer }) => this.guarded(relay, conn, () => this.onOpen(relay, conn, streamid, peer)));
+    relay.on('data', ({ conn, data }) => this.guarded(relay, conn, () => this.sessions.get(conn)?.data(data)));
+    relay.on('close', ({ conn, reason }) => this.guarded(relay, conn, () => this.onClose(conn, reason)));
     relay.on('error', (err) => this.onRelayFailed(relay, err));
     this.relay = relay;
     await relay.start({
@@ -78,6 +79,23 @@ export class SrtIngest {
       session.end('server stopping');
     }
     await this.relay?.stop();
+  }
+
+  private guarded(relay: SrtRelay, conn: number, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.options.logger.error({ conn, err: (err as Error).message }, 'srt ingest failed on a caller; dropping it');
+      const session = this.sessions.get(conn);
+      this.sessions.delete(conn);
+      this.perIp.delete(conn);
+      relay.close(conn);
+      try {
+        session?.end('ingest error');
+      } catch {
+        // Already reported above; the stream ends with the registry's cleanup.
+      }
+    }
   }
 
   private onOpen(relay: SrtRelay, conn: number, streamid: string, peer: string): void {
@@ -111,11 +129,12 @@ export class SrtIngest {
   }
 
   private onRelayFailed(relay: SrtRelay, err: Error): void {
-    if (this.stopped || relay !== this.relay) return;
+    if (this.stopped || relay !== this.relay || this.restartTimer !== undefined) return;
     const delay = RESTART_DELAYS_MS[Math.min(this.restarts, RESTART_DELAYS_MS.length - 1)]!;
     this.restarts++;
     this.options.logger.error({ err: err.message, restartInMs: delay }, 'srt relay failed; its callers were dropped');
     this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       if (this.stopped) return;
       this.start().then(
         () => this.options.logger.info({ port: this.boundPort }, 'srt relay restarted'),

@@ -38,6 +38,8 @@ export class SrtPublishSession {
   private videoPid: number | undefined;
   private audioPid: number | undefined;
   private readonly ignoredPids = new Set<number>();
+  /** The program's video was declared to the stream (metadata). */
+  private declared = false;
 
   constructor(options: SrtSessionOptions) {
     this.options = options;
@@ -100,7 +102,17 @@ export class SrtPublishSession {
   private feed(bytes: Uint8Array): void {
     const publisher = this.publisher!;
     const at = now();
-    this.handle(this.demuxer.push(bytes, at), publisher, at);
+    const events = this.demuxer.push(bytes, at);
+    if (!this.declared) {
+      // As onMetaData does for RTMP: a program with video makes audio wait for it instead of
+      // leading on its own (the first audio PES often comes before the first whole video PES).
+      const video = this.demuxer.programVideo;
+      if (video !== undefined) {
+        this.declared = true;
+        publisher.metadata({ videocodecid: video === 'hevc' ? 12 : 7, audiocodecid: 10 });
+      }
+    }
+    this.handle(events, publisher, at);
   }
 
   private handle(events: readonly TsDemuxEvent[], publisher: Publisher, at: number): void {

@@ -41,7 +41,7 @@ export function parseSrtStreamId(streamid: string): SrtStreamIdResult {
     const fields = new Map<string, string>();
     for (const pair of streamid.slice(ACCESS_CONTROL_PREFIX.length).split(',')) {
       const eq = pair.indexOf('=');
-      if (eq <= 0) return { ok: false, reason: `streamid field without a value: "${pair.slice(0, 32)}"` };
+      if (eq <= 0) return { ok: false, reason: 'streamid has a field without a value' };
       fields.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
     }
     const r = fields.get('r');
@@ -49,7 +49,7 @@ export function parseSrtStreamId(streamid: string): SrtStreamIdResult {
     resource = r;
     const m = fields.get('m');
     if (m !== undefined) {
-      if (m !== 'publish' && m !== 'request') return { ok: false, reason: `streamid mode "${m.slice(0, 16)}" is not publish or request` };
+      if (m !== 'publish' && m !== 'request') return { ok: false, reason: 'streamid mode is not publish or request' };
       mode = m;
     }
   } else {

@@ -318,6 +318,12 @@ export class TsDemuxer {
     );
   }
 
+  /** The video codec the program (PMT) declares, before any of its frames arrive; undefined without video. */
+  get programVideo(): VideoCodec | undefined {
+    for (const es of this.streams.values()) if (es.kind === 'video') return es.reader.codec;
+    return undefined;
+  }
+
   private onPmtSection(section: Uint8Array): void {
     let pmt;
     try {
