@@ -5,6 +5,7 @@
 import { readU16, readU32 } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
 import { BitReader, nalToRbsp } from './bitreader.js';
+import { hevcNalType } from './annexb.js';
 
 export const HEVC_NAL_VPS = 32;
 export const HEVC_NAL_SPS = 33;
@@ -264,7 +265,7 @@ export function buildHevcDecoderConfigurationRecord(
       if (nal.byteLength < 2 || nal.byteLength > 0xffff) {
         throw new GatewayError('codec.hevc', `parameter set of ${nal.byteLength} bytes does not fit hvcC`, { type });
       }
-      const actual = (nal[0]! >>> 1) & 0x3f;
+      const actual = hevcNalType(nal);
       if (actual !== type) throw new GatewayError('codec.hevc', `NAL unit of type ${actual} in the hvcC array of type ${type}`, {});
       size += 2 + nal.byteLength;
     }

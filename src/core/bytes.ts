@@ -28,3 +28,10 @@ export function writeU32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = (v >>> 8) & 0xff;
   b[o + 3] = v & 0xff;
 }
+
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

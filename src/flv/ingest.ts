@@ -9,6 +9,7 @@
  * while that stays within half a frame of the RTMP timestamp, the usual way to undo RTMP's
  * millisecond rounding (1024 / 44100 s is not a whole number of ms).
  */
+import { sameBytes } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
 import { inspectAccessUnit } from '../codec/annexb.js';
@@ -93,7 +94,6 @@ export class FlvIngest {
 
   /** One track's packet: track 0 is the main video, others are the encoder's further renditions. */
   private videoPacket(trackId: number, body: SingleVideoTagBody, clock: () => number, wallclock: number, events: IngestEvent[]): void {
-    const tag = trackId === 0 ? {} : { trackId };
     switch (body.kind) {
       case 'sequence-header':
         this.onVideoConfig(trackId, body.codec, body.config, events);
@@ -107,7 +107,7 @@ export class FlvIngest {
       case 'frame':
         break;
     }
-    let state = trackId === 0 ? this.video : this.extraVideo.get(trackId);
+    let state = this.videoState(trackId);
     if (body.codec === 'vp9' && (!state || state.track.codec !== 'vp9' || this.pendingVp9.has(trackId))) {
       state = this.vp9TrackAt(trackId, body.data, body.key, events) ?? state;
     }
@@ -148,7 +148,8 @@ export class FlvIngest {
     }
     if (pts < dts) pts = dts;
     state.lastDts = dts;
-    events.push({ type: 'frame', frame: { kind: 'video', dts, pts, key: body.key || idr, data, wallclock }, ...tag });
+    const frame: Frame = { kind: 'video', dts, pts, key: body.key || idr, data, wallclock };
+    events.push(trackId === 0 ? { type: 'frame', frame } : { type: 'frame', frame, trackId });
   }
 
   pushAudio(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
@@ -196,7 +197,7 @@ export class FlvIngest {
   }
 
   private onVideoConfig(trackId: number, codec: FlvVideoCodec, config: Uint8Array, events: IngestEvent[]): void {
-    const previous = trackId === 0 ? this.video : this.extraVideo.get(trackId);
+    const previous = this.videoState(trackId);
     const current = previous?.track;
     if (current && current.codec === codec && sameBytes(current.config, config)) return;
     if (codec === 'vp9') {
@@ -219,7 +220,7 @@ export class FlvIngest {
       events.push(warning('bad-sequence-header', e.message));
       return;
     }
-    this.setVideoTrack(trackId, track, previous, events);
+    this.setVideoTrack(trackId, track, events);
   }
 
   /** A VP9 track from its pending record and this key frame's size; undefined until a key frame comes. */
@@ -237,11 +238,16 @@ export class FlvIngest {
       return undefined;
     }
     this.pendingVp9.delete(trackId);
-    return this.setVideoTrack(trackId, track, trackId === 0 ? this.video : this.extraVideo.get(trackId), events);
+    return this.setVideoTrack(trackId, track, events);
   }
 
-  private setVideoTrack(trackId: number, track: VideoTrack, previous: VideoState | undefined, events: IngestEvent[]): VideoState {
-    const state = { track, lastDts: previous?.lastDts };
+  /** Track 0 is the main video; others are a multitrack publish's further tracks. */
+  private videoState(trackId: number): VideoState | undefined {
+    return trackId === 0 ? this.video : this.extraVideo.get(trackId);
+  }
+
+  private setVideoTrack(trackId: number, track: VideoTrack, events: IngestEvent[]): VideoState {
+    const state = { track, lastDts: this.videoState(trackId)?.lastDts };
     if (trackId === 0) {
       this.video = state;
       events.push({ type: 'track', track });
@@ -291,8 +297,3 @@ function warning(code: string, message: string): IngestEvent {
   return { type: 'warning', code, message };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { PlayerQueuePolicy, type RelayPlayer } from '../relay/relay-hub.js';
-import { FLV_TAGS, flvPrelude, startRelayWrites } from '../relay/relay-writer.js';
+import { FLV_TAGS, startRelayWrites } from '../relay/relay-writer.js';
 import type { RelayRegistry } from '../relay/relay-registry.js';
 import { NAME_PATTERN } from '../core/names.js';
 
@@ -54,7 +54,7 @@ export function flvRoutes(options: FlvRouteOptions): Router {
     const hasVideo = hub.stream.video !== undefined;
     const policy = new PlayerQueuePolicy(options.maxQueuedBytes);
     const player: RelayPlayer = {
-      send: startRelayWrites(sink, hub.start(), policy, hasVideo, FLV_TAGS, flvPrelude(hub.stream.audio !== undefined, hasVideo)),
+      send: startRelayWrites(sink, hub.start(), policy, hasVideo, FLV_TAGS, hub.stream.audio !== undefined),
       end() {
         res.end();
       },

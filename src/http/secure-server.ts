@@ -52,7 +52,7 @@ export class SecureHttpServer implements HttpListener {
     this.server.setTimeout(IDLE_TIMEOUT_MS);
     // The HTTP/1.1 fallback reads its limits from the server object, as the plain HTTP server sets them.
     Object.assign(this.server, { maxHeaderSize: options.maxHeaderBytes, headersTimeout: 20_000, requestTimeout: 30_000, keepAliveTimeout: 65_000 });
-    certificates.on('reload', () => this.server.setSecureContext(certificates.options));
+    certificates.serve(this.server, options.logger, 'https');
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -60,11 +60,6 @@ export class SecureHttpServer implements HttpListener {
     this.server.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
-    });
-    this.server.on('tlsClientError', (err, socket) => {
-      // Listening for this event leaves the socket to us.
-      options.logger.debug({ err: err.message, remote: socket.remoteAddress }, 'https handshake failed');
-      socket.destroy();
     });
   }
 

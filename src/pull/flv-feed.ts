@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { FlvReader } from '../flv/reader.js';
+import { LineRing } from '../ladder/line-ring.js';
 
 /** Something that delivers FLV tags until it stops. */
 export interface TagFeed {
@@ -16,8 +17,9 @@ export type OnTag = (type: number, timestamp: number, payload: Uint8Array) => vo
 export function spawnFlvFeed(ffmpeg: string, inputArgs: readonly string[], onTag: OnTag, onEnd: (reason: string) => void): TagFeed {
   const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', ...inputArgs, '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const reader = new FlvReader();
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
+  const stderr = new LineRing(10);
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => stderr.push(text));
   child.stdout.on('data', (chunk: Buffer) => {
     try {
       for (const t of reader.push(chunk)) onTag(t.type, t.timestamp, t.payload);
@@ -27,8 +29,8 @@ export function spawnFlvFeed(ffmpeg: string, inputArgs: readonly string[], onTag
     }
   });
   // ffmpeg's message may quote a URL (and a token in it): not in logs or the API.
-  const lastLine = (): string => (stderr.trim().split('\n').pop() ?? '').replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '(url)');
+  const lastLine = (): string => (stderr.last() ?? '').replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '(url)');
   child.on('error', (err) => onEnd(`ffmpeg: ${err.message}`));
-  child.on('close', (code) => onEnd(`ffmpeg exited (${code ?? 'signal'})${stderr ? `: ${lastLine()}` : ''}`));
+  child.on('close', (code) => onEnd(`ffmpeg exited (${code ?? 'signal'})${stderr.last() !== undefined ? `: ${lastLine()}` : ''}`));
   return { close: () => child.kill('SIGKILL') };
 }

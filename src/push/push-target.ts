@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { RtmpClientConnection, parseRtmpUrl } from '../rtmp/client.js';
 import { RTMP_CHUNKS } from '../rtmp/play-chunks.js';
 import { PlayerQueuePolicy, type RelayHub, type RelayPlayer } from '../relay/relay-hub.js';
-import { FLV_TAGS, flvPrelude, startRelayWrites } from '../relay/relay-writer.js';
+import { FLV_TAGS, startRelayWrites } from '../relay/relay-writer.js';
 import { SrtPushConnection, type PushConnection } from './srt-push.js';
 
 export type PushState = 'waiting' | 'connecting' | 'live' | 'retrying' | 'stopped';
@@ -76,6 +76,8 @@ export class PushTarget {
   readonly rendition: string;
   readonly source: 'config' | 'api';
   private readonly url: string;
+  /** An srt:// target (ffmpeg fed FLV) rather than RTMP/RTMPS (our client, RTMP chunks). */
+  private readonly srt: boolean;
   private readonly options: PushTargetOptions;
   private readonly log: Logger;
   private state: PushState = 'waiting';
@@ -99,7 +101,8 @@ export class PushTarget {
     this.rendition = options.rendition;
     this.source = options.source;
     this.url = options.url;
-    if (!isSrtUrl(options.url)) parseRtmpUrl(options.url);
+    this.srt = isSrtUrl(options.url);
+    if (!this.srt) parseRtmpUrl(options.url);
     this.policy = new PlayerQueuePolicy(options.maxQueuedBytes);
     this.retryDelay = options.retryMs?.first ?? 1000;
     this.log = options.logger.child({ push: this.id, to: redactPushUrl(options.url) });
@@ -148,7 +151,7 @@ export class PushTarget {
     const hub = this.hub;
     if (!hub) return;
     const codec = hub.stream.video?.codec;
-    if (isSrtUrl(this.url) && codec !== undefined && codec !== 'avc') {
+    if (this.srt && codec !== undefined && codec !== 'avc') {
       // ffmpeg (the SRT transport) is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 only; AV1
       // and VP9 have no MPEG-TS carriage either. Waits for the stream's next publish.
       this.lastError = `SRT targets take H.264 streams; this one is ${codec.toUpperCase()}`;
@@ -183,24 +186,12 @@ export class PushTarget {
 
   /** RTMP(S) through our client; SRT through ffmpeg, fed FLV. */
   private open(): PushConnection {
-    if (isSrtUrl(this.url)) {
+    if (this.srt) {
       if (!this.options.ffmpegPath) throw new Error('ffmpeg not found (set FFMPEG_PATH): it carries srt:// push targets');
       return new SrtPushConnection(this.options.ffmpegPath, this.url, redactPushUrl(this.url));
     }
-    const client = new RtmpClientConnection(parseRtmpUrl(this.url));
-    return {
-      set onClose(f: (error: Error | undefined) => void) {
-        client.onClose = f;
-      },
-      get onClose() {
-        return client.onClose;
-      },
-      publish: () => client.publish(),
-      write: (bytes) => void client.writeChunks(bytes),
-      queuedBytes: () => client.queuedBytes(),
-      cork: () => client.cork(),
-      close: () => client.close(),
-    };
+    // Our RTMP client is a PushConnection as it is.
+    return new RtmpClientConnection(parseRtmpUrl(this.url));
   }
 
   private startPushing(hub: RelayHub, connection: PushConnection): void {
@@ -210,9 +201,7 @@ export class PushTarget {
     // The relay's chunks (RTMP) or tags (FLV into ffmpeg for SRT) as every player gets them, counted on the way out.
     const sink = { write: (bytes: Uint8Array) => this.write(connection, bytes), queuedBytes: () => connection.queuedBytes(), cork: () => connection.cork() };
     const hasVideo = hub.stream.video !== undefined;
-    const send = isSrtUrl(this.url)
-      ? startRelayWrites(sink, hub.start(), this.policy, hasVideo, FLV_TAGS, flvPrelude(hub.stream.audio !== undefined, hasVideo))
-      : startRelayWrites(sink, hub.start(), this.policy, hasVideo, RTMP_CHUNKS);
+    const send = startRelayWrites(sink, hub.start(), this.policy, hasVideo, this.srt ? FLV_TAGS : RTMP_CHUNKS, hub.stream.audio !== undefined);
     const player: RelayPlayer = {
       send,
       end: () => this.detach(),

@@ -19,28 +19,26 @@ export interface RelayEncoding {
   /** The `encodedOnce` cache slot. */
   readonly kind: string;
   encode(m: RelayMessage): Uint8Array;
+  /** What a sink gets before anything else (a file header), if the encoding has one. */
+  prelude?(hasAudio: boolean, hasVideo: boolean): Uint8Array;
 }
 
-/** FLV tags (Adobe FLV §E.4.1), with the previous-tag-size trailer. */
+/** FLV tags (Adobe FLV §E.4.1), with the previous-tag-size trailer, after the FLV header. */
 export const FLV_TAGS: RelayEncoding = {
   kind: 'flv',
   encode: (m) => encodedOnce(m, 'flv', (x) => encodeFlvTag(x.type, x.timestamp, x.body)),
+  prelude: (hasAudio, hasVideo) => flvHeader({ audio: hasAudio, video: hasVideo }),
 };
 
-/** The FLV file header for a relay's stream (what comes before the first tag). */
-export function flvPrelude(hasAudio: boolean, hasVideo: boolean): Uint8Array {
-  return flvHeader({ audio: hasAudio, video: hasVideo });
-}
-
 /**
- * Writes what a joiner gets first (`prelude`, metadata, sequence headers, the GOP from its last
- * keyframe) and returns how each live batch is sent: in one write while the sink keeps up, else
+ * Writes what a joiner gets first (the encoding's prelude, metadata, sequence headers, the GOP
+ * from its last keyframe) and returns how each live batch is sent: in one write while the sink keeps up, else
  * message by message through the queue policy (a lagging sink skips to the next keyframe).
  */
-export function startRelayWrites(sink: ByteSink, start: RelayStart, policy: PlayerQueuePolicy, hasVideo: boolean, encoding: RelayEncoding, prelude?: Uint8Array): (batch: RelayBatch) => void {
+export function startRelayWrites(sink: ByteSink, start: RelayStart, policy: PlayerQueuePolicy, hasVideo: boolean, encoding: RelayEncoding, hasAudio = true): (batch: RelayBatch) => void {
   const { encode, kind } = encoding;
   sink.cork();
-  if (prelude) sink.write(prelude);
+  if (encoding.prelude) sink.write(encoding.prelude(hasAudio, hasVideo));
   if (start.metadata) sink.write(encode(start.metadata));
   for (const m of start.headers) sink.write(encode(m));
   for (const m of start.gop) sink.write(encode(m));

@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ClientHandshake } from './handshake.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
-import { decodeAmf0, encodeAmf0, type Amf0Value } from '../flv/amf0.js';
+import { decodeAmf0, encodeAmf0, isAmf0Object, type Amf0Value } from '../flv/amf0.js';
 import { MessageType, parseAggregate, setChunkSizePayload } from './messages.js';
 import { PLAY_CHUNK_SIZE } from './play-chunks.js';
 
@@ -105,8 +105,8 @@ export class RtmpClientConnection {
   private dispatch(m: RtmpMessage): void {
     if (m.type === MessageType.CommandAMF0) {
       const [name, , , info] = decodeAmf0(m.payload);
-      if (name !== 'onStatus' || typeof info !== 'object' || info === null || info instanceof Date || Array.isArray(info)) return;
-      const code = String((info as Record<string, Amf0Value>)['code']);
+      if (name !== 'onStatus' || !isAmf0Object(info)) return;
+      const code = String(info['code']);
       this.resolveStatus(code);
       this.onStatus(code);
       if (code.endsWith('NotFound') || code.endsWith('BadName') || code.endsWith('Failed')) this.fail(new Error(`RTMP ${code}`));
@@ -180,7 +180,7 @@ export class RtmpClientConnection {
   }
 
   /** Writes bytes already chunked for message stream 1 at chunk size 4096 (src/rtmp/play-chunks.ts). */
-  writeChunks(bytes: Uint8Array): boolean {
+  write(bytes: Uint8Array): boolean {
     return this.socket.write(bytes);
   }
 

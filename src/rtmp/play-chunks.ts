@@ -26,7 +26,7 @@ export function rtmpChunks(m: RelayMessage): Uint8Array {
 /** RTMP chunks of relay messages, for RTMP play sessions and RTMP push targets. */
 export const RTMP_CHUNKS: RelayEncoding = { kind: 'rtmp', encode: rtmpChunks };
 
-/** A relay's RTMP chunks onto a play session's socket or a push target's connection (relay-writer.ts). */
+/** A relay's RTMP chunks onto a play session's socket (relay-writer.ts). */
 export function startRelayChunks(sink: ByteSink, start: RelayStart, policy: PlayerQueuePolicy, hasVideo: boolean): (batch: RelayBatch) => void {
   return startRelayWrites(sink, start, policy, hasVideo, RTMP_CHUNKS);
 }

@@ -47,13 +47,7 @@ export class RtmpServer {
     const certificates = options.tls;
     if (certificates) {
       const server = tls.createServer({ ...certificates.options, handshakeTimeout: options.handshakeTimeout * 1000 }, (socket) => this.accept(socket));
-      certificates.on('reload', () => server.setSecureContext(certificates.options));
-      // A client that cannot finish the TLS handshake (plain RTMP on the RTMPS port, a scanner).
-      server.on('tlsClientError', (err, socket) => {
-        // Listening for this event leaves the socket to us: a plain-RTMP client would otherwise wait.
-        options.logger.debug({ err: err.message, remote: socket.remoteAddress }, 'rtmps handshake failed');
-        socket.destroy();
-      });
+      certificates.serve(server, options.logger, 'rtmps');
       this.server = server;
     } else {
       this.server = net.createServer((socket) => this.accept(socket));

@@ -13,6 +13,7 @@
  * A corrupt stream (unknown type, payload over 1 MiB, bad READY/OPEN payload) throws a
  * GatewayError with stage 'srt'; the reader then stays failed (the stream has lost sync).
  */
+import { readU32 } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
 
 export type RelayFrame =
@@ -74,10 +75,9 @@ export class RelayFrameReader {
         const left = chunk.length - off;
         if (left >= RELAY_FRAME_HEADER_BYTES) {
           this.frameOffset = base + off;
-          const view = new DataView(chunk.buffer, chunk.byteOffset + off, RELAY_FRAME_HEADER_BYTES);
-          const type = view.getUint8(0);
-          const conn = view.getUint32(1);
-          const len = view.getUint32(5);
+          const type = chunk[off]!;
+          const conn = readU32(chunk, off + 1);
+          const len = readU32(chunk, off + 5);
           this.check(type, len);
           if (left - RELAY_FRAME_HEADER_BYTES >= len) {
             const start = off + RELAY_FRAME_HEADER_BYTES;
@@ -94,10 +94,9 @@ export class RelayFrameReader {
         this.headerFill += n;
         off += n;
         if (this.headerFill < RELAY_FRAME_HEADER_BYTES) break;
-        const view = new DataView(this.header.buffer);
-        this.type = view.getUint8(0);
-        this.conn = view.getUint32(1);
-        const len = view.getUint32(5);
+        this.type = this.header[0]!;
+        this.conn = readU32(this.header, 1);
+        const len = readU32(this.header, 5);
         this.check(this.type, len);
         this.payload = new Uint8Array(len);
         this.payloadFill = 0;

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { PublishPath } from '../core/publish.js';
 import { SrtRelay } from './srt-relay.js';
-import { SrtPublishSession } from './srt-session.js';
+import { hostOf, SrtPublishSession } from './srt-session.js';
 
 export interface SrtIngestOptions {
   readonly publishPath: PublishPath;
@@ -99,7 +99,7 @@ export class SrtIngest {
   }
 
   private onOpen(relay: SrtRelay, conn: number, streamid: string, peer: string): void {
-    const ip = peer.slice(0, peer.lastIndexOf(':'));
+    const ip = hostOf(peer);
     let fromIp = 0;
     for (const other of this.perIp.values()) if (other === ip) fromIp++;
     const log = this.options.logger.child({ conn, remote: peer });

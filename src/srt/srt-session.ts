@@ -84,8 +84,8 @@ export class SrtPublishSession {
     } else if (this.state === 'authorizing') {
       this.heldBytes += bytes.byteLength;
       if (this.heldBytes > MAX_HELD_BYTES) return this.drop('too much data while the publish was being authorized');
-      // The relay's buffers are reused by nobody, but hold a copy to be safe about views.
-      this.held.push(bytes.slice());
+      // A view is enough: the relay's chunks are never reused (srt-relay.ts SrtDataEvent).
+      this.held.push(bytes);
     }
   }
 
@@ -162,7 +162,7 @@ function now(): number {
 }
 
 /** The address part of `IP:PORT` (IPv6 addresses keep their colons). */
-function hostOf(peer: string): string {
+export function hostOf(peer: string): string {
   const colon = peer.lastIndexOf(':');
   return colon > 0 ? peer.slice(0, colon).replace(/^\[|\]$/g, '') : peer;
 }

@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.js';
 
@@ -69,6 +69,19 @@ export class CertificateStore extends EventEmitter<CertificateStoreEvents> {
   /** What `tls.createServer` / `setSecureContext` take. */
   get options(): SecureContextOptions {
     return { cert: this.pair.cert, key: this.pair.key };
+  }
+
+  /**
+   * Serves this certificate on `server` (RTMPS, HTTPS): new connections get reloads, and a client
+   * that cannot finish the TLS handshake (plain RTMP on the RTMPS port, a scanner) is dropped at
+   * once: listening for 'tlsClientError' leaves the socket to us.
+   */
+  serve(server: TlsServer, log: Logger, what: string): void {
+    this.on('reload', () => server.setSecureContext(this.options));
+    server.on('tlsClientError', (err, socket) => {
+      log.debug({ err: err.message, remote: socket.remoteAddress }, `${what} handshake failed`);
+      socket.destroy();
+    });
   }
 
   /** Starts polling the two files; a change that loads emits 'reload'. */

@@ -15,7 +15,7 @@ import { fetchText, nextPublish, startTestGateway } from '../helpers/gateway.js'
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { decodeErrors, downloadRendition, probe } from '../helpers/media-check.js';
 import { playDashIn, playHlsIn } from '../helpers/players.js';
-import { untilUpdate } from '../helpers/events.js';
+import { untilSourceSegments } from '../helpers/events.js';
 
 /** What ffprobe calls each codec, and the codec string expected from its profile and level. */
 const EXPECT: Record<'av1' | 'vp9', { name: string; fourcc: string; codecs: (level: number) => RegExp }> = {
@@ -38,12 +38,7 @@ describe.each(['av1', 'vp9'] as const)('%s over Enhanced RTMP', (codec) => {
     publisher = await publishErtmp(codec, await ertmpFixture(codec), `rtmp://127.0.0.1:${gw.rtmpPort}/live/${codec}`);
     await live;
     const output = gw.outputs.get('live', codec)!;
-    await new Promise<void>((resolve) => {
-      const check = (): void => (output.videos.get('src')?.track ? resolve() : void setTimeout(check, 50));
-      check();
-    });
-    const video = output.videos.get('src')!;
-    await untilUpdate(video, () => video.segments.length >= 3 && output.audio.segments.length >= 3);
+    await untilSourceSegments(gw, codec, 3, () => output.audio.segments.length >= 3);
     base = `http://127.0.0.1:${gw.httpPort}/live/${codec}`;
     if (browserAvailable) browser = await openBrowser();
   }, 120_000);

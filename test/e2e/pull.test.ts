@@ -9,7 +9,7 @@ import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/b
 import { fixture } from '../helpers/fixtures.js';
 import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { playHlsIn } from '../helpers/players.js';
-import { untilUpdate } from '../helpers/events.js';
+import { untilSourceSegments, untilUpdate } from '../helpers/events.js';
 import { freeUdpPort, srtMissing } from '../helpers/srt.js';
 import { ffmpegPath } from '../helpers/tools.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,14 +24,7 @@ let browser: BrowserSession | undefined;
 
 async function untilLive(gw: RunningGateway, key: string): Promise<void> {
   if (!gw.streams.get('live', key)) await new Promise<void>((resolve) => gw.streams.on('publish', (s) => s.key === key && resolve()));
-  // The output is made on the same publish event; its source rendition with the first video track.
-  const output = gw.outputs.get('live', key)!;
-  await new Promise<void>((resolve) => {
-    const check = (): void => (output.videos.get('src') ? resolve() : void setTimeout(check, 50));
-    check();
-  });
-  const video = output.videos.get('src')!;
-  await untilUpdate(video, () => video.segments.length >= 2);
+  await untilSourceSegments(gw, key, 2);
 }
 
 describe('pull sources', () => {

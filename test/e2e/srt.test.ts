@@ -13,7 +13,7 @@ import { fetchText, nextPublish, startTestGateway } from '../helpers/gateway.js'
 import { decodeErrors, downloadRendition, probe } from '../helpers/media-check.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { playHlsIn } from '../helpers/players.js';
-import { untilUpdate } from '../helpers/events.js';
+import { untilSourceSegments, untilUpdate } from '../helpers/events.js';
 import { exited } from '../helpers/process.js';
 import { ffmpegPath } from '../helpers/tools.js';
 import { srtMissing } from '../helpers/srt.js';
@@ -35,15 +35,6 @@ function publishSrt(file: string, url: string, seconds = 120): SrtPublisher {
   return { process: child, done: exited(child), stderr: () => stderr };
 }
 
-async function untilSegments(gw: RunningGateway, key: string, count: number): Promise<void> {
-  const output = gw.outputs.get('live', key)!;
-  await new Promise<void>((resolve) => {
-    const check = (): void => (output.videos.get('src') ? resolve() : void setTimeout(check, 50));
-    check();
-  });
-  const video = output.videos.get('src')!;
-  await untilUpdate(video, () => video.segments.length >= count);
-}
 
 const publishers: SrtPublisher[] = [];
 function started(p: SrtPublisher): SrtPublisher {
@@ -69,12 +60,12 @@ describe.skipIf(missing !== undefined)('SRT ingest', () => {
     const live = nextPublish(gw, 'srt1');
     started(publishSrt(await fixture('av720p30-bframes'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/srt1`));
     await live;
-    await untilSegments(gw, 'srt1', 3);
+    await untilSourceSegments(gw, 'srt1', 3);
     const base = `http://127.0.0.1:${gw.httpPort}/live/srt1`;
     // The ladder lists transcoded rungs beside the source, as for an RTMP publish.
     let master = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
     for (let i = 0; i < 30 && (master.playlists?.length ?? 0) < 2; i++) {
-      await untilSegments(gw, 'srt1', 4 + i);
+      await untilSourceSegments(gw, 'srt1', 4 + i);
       master = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
     }
     expect(master.playlists!.length).toBeGreaterThanOrEqual(2);
@@ -97,7 +88,7 @@ describe.skipIf(missing !== undefined)('SRT ingest', () => {
     const live = nextPublish(gw, 'srt2');
     started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=#!::r=live/srt2,m=publish`));
     await live;
-    await untilSegments(gw, 'srt2', 1);
+    await untilSourceSegments(gw, 'srt2', 1);
     const api = JSON.parse((await fetchText(`http://127.0.0.1:${gw.httpPort}/api/streams/live/srt2`)).text) as { renditions: { codec: string }[] };
     expect(api.renditions.map((r) => r.codec.split('.')[0]).sort()).toEqual(['avc1', 'mp4a']);
     const second = started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/srt2`, 30));
@@ -109,7 +100,7 @@ describe.skipIf(missing !== undefined)('SRT ingest', () => {
     const live = nextPublish(gw, 'srt3');
     const first = started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/srt3`));
     await live;
-    await untilSegments(gw, 'srt3', 2);
+    await untilSourceSegments(gw, 'srt3', 2);
     const before = gw.outputs.get('live', 'srt3')!;
     const video = before.videos.get('src')!;
     const lastBefore = video.segments.at(-1)!.sequence;
@@ -146,7 +137,7 @@ describe.skipIf(missing !== undefined)('SRT ingest with a passphrase and publish
     const live = nextPublish(gw, 'letmein');
     started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/letmein&passphrase=correcthorsebattery`));
     await live;
-    await untilSegments(gw, 'letmein', 1);
+    await untilSourceSegments(gw, 'letmein', 1);
   }, 60_000);
 
   it('a key the server does not know is refused: the caller is dropped, no stream appears', async () => {

@@ -18,7 +18,7 @@ import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/b
 import { fixture } from '../helpers/fixtures.js';
 import { nextPublish, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { playHlsIn } from '../helpers/players.js';
-import { untilUpdate } from '../helpers/events.js';
+import { untilSourceSegments } from '../helpers/events.js';
 import { run } from '../helpers/process.js';
 import { ffprobePath } from '../helpers/tools.js';
 
@@ -92,13 +92,7 @@ describe('RTMPS and HTTPS (HTTP/2)', () => {
     const live = nextPublish(gw, 'secure');
     publisher = publish(await fixture('av360p-short'), `rtmps://127.0.0.1:${gw.rtmpsPort}/live/secure`, { loop: true });
     await live;
-    const output = gw.outputs.get('live', 'secure')!;
-    await new Promise<void>((resolve) => {
-      const check = (): void => (output.videos.get('src') ? resolve() : void setTimeout(check, 50));
-      check();
-    });
-    const video = output.videos.get('src')!;
-    await untilUpdate(video, () => video.segments.length >= 2);
+    await untilSourceSegments(gw, 'secure', 2);
     if (browserAvailable) browser = await openBrowser({ ignoreHttpsErrors: true });
   }, 90_000);
   afterAll(async () => {

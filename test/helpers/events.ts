@@ -1,3 +1,4 @@
+import type { RunningGateway } from '../../src/gateway.js';
 import type { TrackOutput } from '../../src/packager/track-output.js';
 
 /** Resolves once `ready()` holds, checked now and on every packager update of `track` (no polling). */
@@ -12,4 +13,11 @@ export function untilUpdate(track: TrackOutput, ready: () => boolean): Promise<v
     track.on('update', check);
     check();
   });
+}
+
+/** Resolves once the source rendition of a live `app/key` on `gw` has `count` segments (and `also()` holds). */
+export function untilSourceSegments(gw: RunningGateway, key: string, count: number, also: () => boolean = () => true, app = 'live'): Promise<void> {
+  // The source rendition's TrackOutput exists from the publish on (packager/stream-output.ts).
+  const video = gw.outputs.get(app, key)!.videos.get('src')!;
+  return untilUpdate(video, () => video.segments.length >= count && also());
 }

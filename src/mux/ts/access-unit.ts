@@ -7,6 +7,7 @@
  * and removed from the access unit: they live in the avcC/hvcC ('avc1'/'hvc1' sample entries
  * keep them out of the samples). AUDs and filler data are dropped too; SEI and slices are kept.
  */
+import { sameBytes } from '../../core/bytes.js';
 import { GatewayError } from '../../core/errors.js';
 import type { VideoCodec, VideoTrack } from '../../core/media.js';
 import { hevcNalType, nalType, splitAnnexB } from '../../codec/annexb.js';
@@ -149,8 +150,3 @@ function containsBytes(sets: Map<number, Uint8Array>, nal: Uint8Array): boolean 
   return false;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -19,7 +19,8 @@
  * for the first ADTS frame of a PES, then exactly samplesPerFrame per frame while that stays
  * within half a frame of the PES time, re-anchored otherwise: FlvIngest's approach.
  */
-import { placeAudioFrame } from '../../core/audio-timing.js';
+import { readU32, sameBytes } from '../../core/bytes.js';
+import { placeAudioFrame, type AudioTimingState } from '../../core/audio-timing.js';
 import { GatewayError } from '../../core/errors.js';
 import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoCodec } from '../../core/media.js';
 import { annexBToAvcc } from '../../codec/annexb.js';
@@ -67,14 +68,9 @@ interface VideoEs extends EsBase {
   lastSetWarning: string | undefined;
 }
 
-interface AudioEs extends EsBase {
+interface AudioEs extends EsBase, AudioTimingState {
   readonly kind: 'audio';
   track: AudioTrack | undefined;
-  lastDts: number | undefined;
-  /** Where the next frame lands if it follows the previous one seamlessly. */
-  nextDts: number | undefined;
-  /** Inside a run of frames dropped because the PES time went back (warned once per run). */
-  dropping: boolean;
   /** The start of an ADTS frame that continues in the next PES (an owned copy). */
   carry: Uint8Array | undefined;
 }
@@ -335,7 +331,7 @@ export class TsDemuxer {
     }
     // Several programs may share a PMT PID: only the one from the PAT counts.
     if (!pmt.currentNext || pmt.programNumber !== this.programNumber) return;
-    const crc = readCrc(section);
+    const crc = readU32(section, section.byteLength - 4);
     if (pmt.version === this.pmtVersion && crc === this.pmtCrc) return;
     this.pmtVersion = pmt.version;
     this.pmtCrc = crc;
@@ -516,16 +512,16 @@ export class TsDemuxer {
       return;
     }
     if (payload.byteLength === 0) return;
-    if (!this.audioTrackFor(es, frame)) return;
-    const state = es;
-    const { sampleRate, samplesPerFrame } = state.track!;
+    const track = this.audioTrackFor(es, frame);
+    if (!track) return;
+    const { sampleRate, samplesPerFrame } = track;
     let anchor: number | undefined;
     if (ptsTicks !== undefined) anchor = ticksToRate(ptsTicks, sampleRate) + index * samplesPerFrame;
-    if (anchor === undefined && state.nextDts === undefined) {
+    if (anchor === undefined && es.nextDts === undefined) {
       this.warnOnce(`no-pts-${es.pid}`, 'missing-timestamp', `audio PES without PTS on PID ${es.pid}; dropped`);
       return;
     }
-    const placed = placeAudioFrame(state, anchor, samplesPerFrame, sampleRate);
+    const placed = placeAudioFrame(es, anchor, samplesPerFrame, sampleRate);
     if (placed.dts === undefined) {
       if (placed.behindMs !== undefined) this.warn('audio-resync', `PID ${es.pid}: audio timestamp ${placed.behindMs} ms behind the audio clock; dropping until it catches up`);
       return;
@@ -604,13 +600,4 @@ function ticksToRate(ticks: number, rate: number): number {
   return seconds * rate + Math.round((rest * rate) / VIDEO_TIMESCALE);
 }
 
-function readCrc(section: Uint8Array): number {
-  const at = section.byteLength - 4;
-  return ((section[at]! << 24) >>> 0) + ((section[at + 1]! << 16) | (section[at + 2]! << 8) | section[at + 3]!);
-}
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

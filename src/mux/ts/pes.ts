@@ -8,6 +8,7 @@
  */
 import { GatewayError } from '../../core/errors.js';
 import { readTimestamp } from './packet.js';
+import { readU16 } from '../../core/bytes.js';
 
 const PES_PREFIX_LENGTH = 6;
 const INITIAL_CAPACITY = 16 * 1024;
@@ -80,7 +81,7 @@ export class PesAssembler {
     const before = this.len;
     this.len = at;
     if (before < PES_PREFIX_LENGTH && at >= PES_PREFIX_LENGTH) {
-      const packetLength = (buf[4]! << 8) | buf[5]!;
+      const packetLength = readU16(buf, 4);
       this.expected = packetLength > 0 ? PES_PREFIX_LENGTH + packetLength : 0;
     }
     return this.expected > 0 && at >= this.expected ? 'complete' : 'pending';
@@ -126,7 +127,7 @@ export function parsePesHeader(pes: Uint8Array): PesHeader {
     throw new GatewayError('mux.ts', 'PES packet without start code prefix', { bytes: hex(pes.subarray(0, 3)) });
   }
   const streamId = pes[3]!;
-  const packetLength = (pes[4]! << 8) | pes[5]!;
+  const packetLength = readU16(pes, 4);
   if (NO_OPTIONAL_HEADER.has(streamId)) return { streamId, packetLength, payloadOffset: PES_PREFIX_LENGTH, dataAlignment: false };
   if (pes.byteLength < 9) throw new GatewayError('mux.ts', 'PES header truncated', { streamId, length: pes.byteLength });
   if ((pes[6]! & 0xc0) !== 0x80) throw new GatewayError('mux.ts', 'PES header without the 10 marker bits', { streamId });
