@@ -9,7 +9,7 @@ import { RenditionJoin, type SourceView } from './rendition-join.js';
 import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
 import type { StreamSink } from '../core/stream.js';
 import { MediaClock } from './media-clock.js';
-import { TrackOutput } from './track-output.js';
+import { TrackOutput, type SegmentInfo } from './track-output.js';
 
 export const SOURCE_RENDITION = 'src';
 export const AUDIO_RENDITION = 'audio';
@@ -105,6 +105,9 @@ export class StreamOutput {
     const source = this.createTrackOutput(SOURCE_RENDITION, 'video');
     this.audio = this.createTrackOutput(AUDIO_RENDITION, 'audio');
     this.videos.set(SOURCE_RENDITION, source);
+    // Segment N spans the same media time in both: a number one skipped takes the other's span.
+    source.siblingSegment = (n) => findSegment(this.audio, n);
+    this.audio.siblingSegment = (n) => findSegment(source, n);
     this.attach(stream, false);
   }
 
@@ -307,4 +310,13 @@ export class StreamOutput {
     this.stream.end();
     this.finish();
   }
+}
+
+function findSegment(track: TrackOutput, sequence: number): SegmentInfo | undefined {
+  for (let i = track.segments.length - 1; i >= 0; i--) {
+    const s = track.segments[i]!;
+    if (s.sequence === sequence) return s;
+    if (s.sequence < sequence) return undefined;
+  }
+  return undefined;
 }

@@ -167,6 +167,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   }
 
   onPart(part: CmafPart): void {
+    this.fillSkipped(part.segment, part.startTime, part.timescale);
     if (this.openSequence !== part.segment) {
       this.openSequence = part.segment;
       this.openParts.length = 0;
@@ -185,6 +186,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   }
 
   onSegment(segment: CmafSegment): void {
+    this.fillSkipped(segment.sequence, segment.startTime, segment.timescale);
     const duration = segment.duration / segment.timescale;
     const info: SegmentInfo = {
       sequence: segment.sequence,
@@ -248,6 +250,34 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.openPartBytes.length = 0;
     this.trimWindow();
     this.changed();
+  }
+
+  /**
+   * Where the span of a number this track skipped comes from: the other track of the same
+   * rendition (set by StreamOutput), which did produce that segment.
+   */
+  siblingSegment: ((sequence: number) => SegmentInfo | undefined) | undefined;
+
+  /**
+   * Media sequence numbers must run on without a hole (RFC 8216bis §6.2.2: a client counts
+   * segments from EXT-X-MEDIA-SEQUENCE, and a delta update's SKIPPED-SEGMENTS too). A track that
+   * jumps ahead to stay aligned with its sibling (audio announced after video began, or a
+   * reconnect that numbers on from the other track's last segment) lists the numbers it skipped
+   * as gaps, spanning what the sibling's segments of those numbers span.
+   */
+  private fillSkipped(sequence: number, startTime: number, timescale: number): void {
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined || sequence <= last.sequence + 1) return;
+    const own = this.track?.timescale ?? timescale;
+    let cursor = Math.round(((last.startTime + last.durationTicks) * own) / last.timescale);
+    const until = Math.round((startTime * own) / timescale);
+    for (let n = last.sequence + 1; n < sequence; n++) {
+      const twin = this.siblingSegment?.(n);
+      const start = twin ? Math.round((twin.startTime * own) / twin.timescale) : cursor;
+      const duration = twin ? Math.round((twin.durationTicks * own) / twin.timescale) : Math.max(0, Math.round((until - cursor) / (sequence - n)));
+      this.addGap(n, start, duration, own);
+      cursor = start + duration;
+    }
   }
 
   /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */
