@@ -17,6 +17,16 @@
  * Usage: srt-relay --port P [--host H] [--latency MS] [--pbkeylen 16|24|32] [--max-conns N]
  * The passphrase comes from the environment (SRT_PASSPHRASE), never argv, where `ps` would show it.
  *
+ * Caller (push) mode: srt-relay --connect HOST --port P [--latency MS] [--pbkeylen N]
+ *   connects to an SRT listener as a caller (stream id from SRT_STREAMID and passphrase from
+ *   SRT_PASSPHRASE, both in the environment: they carry stream keys), writes "CONNECTED\n" on
+ *   stdout once the handshake is done, then sends stdin (MPEG-TS) as live-mode messages of 1316
+ *   bytes (7 TS packets, docs/features/live-streaming.md). EOF on stdin: close and exit 0. A
+ *   refused or broken connection: one "srt-relay: error: ..." line on stderr and exit 1.
+ * Caller (pull) mode: the same with --receive 1: what the listener sends (MPEG-TS) is written to
+ *   stdout as it arrives, nothing else; the end of the connection exits 0, stdin's EOF
+ *   (the gateway is done) closes it.
+ *
  * Everything runs on one thread with one SRT epoll (docs/API/API-functions.md, "srt_epoll_wait"):
  * the listener, every accepted socket, and stdin as a "system socket". libsrt itself runs its own
  * internal sender/receiver threads; the only code of ours that runs on them is the listen callback
@@ -322,7 +332,7 @@ static int set_flag(SRTSOCKET s, SRT_SOCKOPT opt, const void *val, int len, cons
 }
 
 static void usage(void) {
-  logf_("usage: srt-relay --port P [--host H] [--latency MS] [--pbkeylen 16|24|32] [--max-conns N] "
+  logf_("usage: srt-relay [--connect HOST] --port P [--host H] [--latency MS] [--pbkeylen 16|24|32] [--max-conns N] "
         "(passphrase: SRT_PASSPHRASE in the environment)");
   exit(2);
 }
@@ -337,8 +347,132 @@ static long arg_num(const char *v, long lo, long hi, const char *name) {
   return n;
 }
 
+/* The UDP address of HOST:PORT (AI_PASSIVE for a listener's bind); NULL after logging why not. */
+static struct addrinfo *resolve_udp(const char *host, long port, int flags) {
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = flags;
+  char portstr[24];
+  snprintf(portstr, sizeof portstr, "%ld", port);
+  int gai = getaddrinfo(host, portstr, &hints, &ai);
+  if (gai != 0) {
+    logf_("error: cannot resolve %s: %s", host, gai_strerror(gai));
+    return NULL;
+  }
+  return ai;
+}
+
+/* ---- caller (push) mode ---------------------------------------------------------------------- */
+
+enum { TS_MESSAGE = 1316 };
+
+/* Pull: the listener's messages to stdout until the connection ends or stdin closes. */
+static int receive_loop(SRTSOCKET s, const char *host, long port) {
+  int no = 0;
+  srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof no);
+  int ep = srt_epoll_create();
+  int in = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  srt_epoll_add_usock(ep, s, &in);
+  int sys_in = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  srt_epoll_add_ssock(ep, STDIN_FILENO, &sys_in);
+  unsigned char msg[MSG_MAX];
+  int rc = 0;
+  while (!stop_signal) {
+    SRTSOCKET ready[1];
+    int nready = 1;
+    SYSSOCKET sys[1];
+    int nsys = 1;
+    int n = srt_epoll_wait(ep, ready, &nready, NULL, NULL, 1000, sys, &nsys, NULL, NULL);
+    if (n < 0) {
+      if (srt_getlasterror(NULL) == SRT_ETIMEOUT) continue;
+      break;
+    }
+    if (nsys > 0) {
+      char drain[256];
+      if (read(STDIN_FILENO, drain, sizeof drain) <= 0) break; /* the gateway is done */
+    }
+    if (nready > 0) {
+      for (;;) {
+        int got = srt_recvmsg(s, (char *)msg, sizeof msg);
+        if (got == SRT_ERROR) {
+          if (srt_getlasterror(NULL) == SRT_EASYNCRCV) break;
+          SRT_SOCKSTATUS st = srt_getsockstate(s);
+          if (st != SRTS_BROKEN && st != SRTS_CLOSED && st != SRTS_NONEXIST) logf_("error: receiving from %s:%ld failed: %s", host, port, srt_getlasterror_str());
+          else logf_("the listener closed the connection");
+          rc = st == SRTS_BROKEN || st == SRTS_CLOSED || st == SRTS_NONEXIST ? 0 : 1;
+          goto done;
+        }
+        if (got == 0) continue;
+        write_all(msg, (size_t)got);
+      }
+    }
+  }
+done:
+  srt_epoll_release(ep);
+  srt_close(s);
+  return rc;
+}
+
+static int run_caller(const char *host, long port, long latency, long pbkeylen, const char *pass, int receive) {
+  const char *streamid = getenv("SRT_STREAMID");
+  if (streamid && strlen(streamid) > STREAMID_MAX) {
+    logf_("error: SRT_STREAMID is longer than %d bytes", STREAMID_MAX);
+    return 2;
+  }
+  struct addrinfo *ai = resolve_udp(host, port, 0);
+  if (!ai) return 1;
+  SRTSOCKET s = srt_create_socket();
+  int live = SRTT_LIVE, lat = (int)latency, keylen = (int)pbkeylen;
+  if (s == SRT_INVALID_SOCK || set_flag(s, SRTO_TRANSTYPE, &live, sizeof live, "SRTO_TRANSTYPE") ||
+      set_flag(s, SRTO_LATENCY, &lat, sizeof lat, "SRTO_LATENCY")) {
+    logf_("error: cannot create the socket: %s", srt_getlasterror_str());
+    return 1;
+  }
+  if (streamid && *streamid && set_flag(s, SRTO_STREAMID, streamid, (int)strlen(streamid), "SRTO_STREAMID")) return 1;
+  if (pass && (set_flag(s, SRTO_PASSPHRASE, pass, (int)strlen(pass), "SRTO_PASSPHRASE") ||
+               set_flag(s, SRTO_PBKEYLEN, &keylen, sizeof keylen, "SRTO_PBKEYLEN")))
+    return 1;
+  /* Blocking connect (SRTO_RCVSYN is on by default), bounded by SRTO_CONNTIMEO (3 s). */
+  if (srt_connect(s, ai->ai_addr, (int)ai->ai_addrlen) == SRT_ERROR) {
+    int reason = srt_getrejectreason(s);
+    logf_("error: connection to %s:%ld failed: %s (%s)", host, port, srt_getlasterror_str(), srt_rejectreason_str(reason));
+    freeaddrinfo(ai);
+    return 1;
+  }
+  freeaddrinfo(ai);
+  /* Pull: stdout is the TS alone (ffmpeg reads it), so nothing else is written there. */
+  if (receive) return receive_loop(s, host, port);
+  static const char connected[] = "CONNECTED\n";
+  write_all((const unsigned char *)connected, sizeof connected - 1);
+  unsigned char buf[TS_MESSAGE];
+  size_t have = 0;
+  for (;;) {
+    ssize_t r = read(STDIN_FILENO, buf + have, sizeof buf - have);
+    if (r < 0 && errno == EINTR) {
+      if (stop_signal) break;
+      continue;
+    }
+    if (r <= 0) break; /* EOF (or a broken pipe): the gateway is done with this target */
+    have += (size_t)r;
+    if (have < sizeof buf) continue;
+    if (srt_sendmsg2(s, (const char *)buf, (int)have, NULL) == SRT_ERROR) {
+      logf_("error: sending to %s:%ld failed: %s", host, port, srt_getlasterror_str());
+      srt_close(s);
+      return 1;
+    }
+    have = 0;
+  }
+  if (have > 0) srt_sendmsg2(s, (const char *)buf, (int)have, NULL);
+  srt_close(s);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *host = "0.0.0.0";
+  const char *connect_host = NULL;
+  int receive = 0;
   long port = -1, latency = 120, pbkeylen = 16;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -349,6 +483,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--latency")) latency = arg_num(v, 0, 60000, "--latency");
     else if (!strcmp(a, "--pbkeylen")) pbkeylen = arg_num(v, 16, 32, "--pbkeylen");
     else if (!strcmp(a, "--max-conns")) max_conns = (int)arg_num(v, 1, 100000, "--max-conns");
+    else if (!strcmp(a, "--connect")) connect_host = v;
+    else if (!strcmp(a, "--receive")) receive = (int)arg_num(v, 0, 1, "--receive");
     else usage();
   }
   if (port < 0) usage();
@@ -371,6 +507,16 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
 
+  if (connect_host) {
+    srt_startup();
+    srt_setloghandler(NULL, on_srt_log);
+    srt_setlogflags(SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME | SRT_LOGF_DISABLE_SEVERITY | SRT_LOGF_DISABLE_EOL);
+    srt_setloglevel(LOG_ERR);
+    int rc = run_caller(connect_host, port, latency, pbkeylen, pass, receive);
+    srt_cleanup();
+    return rc;
+  }
+
   conns = malloc(sizeof *conns * (size_t)max_conns);
   if (!conns) return 1;
   for (int i = 0; i < max_conns; i++) conns[i].sock = SRT_INVALID_SOCK;
@@ -380,18 +526,8 @@ int main(int argc, char **argv) {
   srt_setlogflags(SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME | SRT_LOGF_DISABLE_SEVERITY | SRT_LOGF_DISABLE_EOL);
   srt_setloglevel(LOG_ERR);
 
-  struct addrinfo hints, *ai = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_PASSIVE;
-  char portstr[24];
-  snprintf(portstr, sizeof portstr, "%ld", port);
-  int gai = getaddrinfo(host, portstr, &hints, &ai);
-  if (gai != 0) {
-    logf_("error: cannot resolve --host %s: %s", host, gai_strerror(gai));
-    return 1;
-  }
+  struct addrinfo *ai = resolve_udp(host, port, AI_PASSIVE);
+  if (!ai) return 1;
 
   /*
    * Listener options (docs/API/API-socket-options.md). SRTO_TRANSTYPE first: it resets the

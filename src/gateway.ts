@@ -90,7 +90,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   const viewers = new ViewerTracker({ relays });
   const metrics = new GatewayMetrics().attach({ streams, outputs, relays, cache, viewers, push });
-  const ladders = createLadders(config, outputs, metrics, logger);
+  const ladders = createLadders(config, outputs, metrics, logger, push);
   const detachCheckers = attachIngestCheckers(streams, { segmentDuration: config.segmentDuration, logger: logger.child({ component: 'ingest-checker' }) });
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
@@ -266,7 +266,7 @@ function recordEveryOutput(outputs: OutputRegistry, config: Config, logger: Logg
 }
 
 /** The ABR ladder: started for every publish an output takes; its rungs join that output. */
-function createLadders(config: Config, outputs: OutputRegistry, metrics: GatewayMetrics, logger: Logger): LadderManager {
+function createLadders(config: Config, outputs: OutputRegistry, metrics: GatewayMetrics, logger: Logger, push: PushManager): LadderManager {
   const ladderConfig = parseLadderConfig(config.ladder ?? {});
   const ladders = new LadderManager({
     config: config.transcode ? ladderConfig : { ...ladderConfig, default: 'passthrough', apps: {}, keys: {} },
@@ -278,6 +278,8 @@ function createLadders(config: Config, outputs: OutputRegistry, metrics: Gateway
     addVideoRendition: (stream, id, source) => {
       const output = outputs.get(stream.app, stream.key);
       if (output && output.stream === stream) output.addVideoRendition(id, source);
+      // A push target may ask for this rung (push/rendition-mix.ts).
+      push.renditionAdded(stream, id, source);
     },
   });
   outputs.on('publish', (_output, stream) => ladders.attach(stream));

@@ -9,6 +9,9 @@ import { avcCodecString, parseAvcDecoderConfigurationRecord, parseSps } from './
 import { hevcCodecString, parseHevcDecoderConfigurationRecord, parseHevcSps } from './hevc.js';
 import { av1CodecString, findSequenceHeader, parseAv1ConfigurationRecord, parseAv1SequenceHeader } from './av1.js';
 import { parseVpcRecord, vp9CodecString } from './vp9.js';
+import { OPUS_DEFAULT_FRAME_SAMPLES, OPUS_SAMPLE_RATE, parseOpusHead } from './opus.js';
+import { parseFlacConfig } from './flac.js';
+import { AC3_SAMPLES_PER_FRAME, type DolbyConfig } from './ac3.js';
 
 /**
  * `config` must be owned (a copy): the track keeps it and views into it for its whole life.
@@ -98,5 +101,52 @@ export function buildAudioTrack(config: Uint8Array): AudioTrack {
     codecString: aacCodecString(asc),
     config,
     samplesPerFrame: asc.samplesPerFrame,
+  };
+}
+
+/** An Opus track from its ID header (RFC 7845 §5.1): always 48 kHz; nominal 20 ms frames. */
+export function buildOpusTrack(opusHead: Uint8Array): AudioTrack {
+  const head = parseOpusHead(opusHead);
+  return {
+    kind: 'audio',
+    codec: 'opus',
+    timescale: OPUS_SAMPLE_RATE,
+    sampleRate: OPUS_SAMPLE_RATE,
+    channels: head.channels,
+    objectType: 0,
+    codecString: 'opus',
+    config: opusHead,
+    samplesPerFrame: OPUS_DEFAULT_FRAME_SAMPLES,
+  };
+}
+
+/** A FLAC track from the E-RTMP `fLaC` SequenceStart (STREAMINFO, RFC 9639 §8.2); codec string `flac`. */
+export function buildFlacTrack(sequenceStart: Uint8Array): AudioTrack {
+  const { streamInfo } = parseFlacConfig(sequenceStart);
+  return {
+    kind: 'audio',
+    codec: 'flac',
+    timescale: streamInfo.sampleRate,
+    sampleRate: streamInfo.sampleRate,
+    channels: streamInfo.channels,
+    objectType: 0,
+    codecString: 'flac',
+    config: sequenceStart,
+    samplesPerFrame: streamInfo.maxBlockSize,
+  };
+}
+
+/** An AC-3 or E-AC-3 track from its first sample's syncframes (ETSI TS 102 366 §F.4 / §F.6); `ac-3` / `ec-3`. */
+export function buildDolbyTrack(config: DolbyConfig): AudioTrack {
+  return {
+    kind: 'audio',
+    codec: config.codec,
+    timescale: config.sampleRate,
+    sampleRate: config.sampleRate,
+    channels: config.channels,
+    objectType: 0,
+    codecString: config.codec === 'ac3' ? 'ac-3' : 'ec-3',
+    config: config.box,
+    samplesPerFrame: AC3_SAMPLES_PER_FRAME,
   };
 }

@@ -11,7 +11,8 @@
  * words (RTMP: NetStream.Publish.* status codes, from `PublishRefusal.status`).
  */
 import type { Logger } from 'pino';
-import type { Frame, Track } from './media.js';
+import { MAX_AUDIO_RENDITIONS } from './audio-renditions.js';
+import type { AudioTrack, Frame, Track } from './media.js';
 import { NAME_PATTERN } from './names.js';
 import type { LiveStream, StreamRegistry } from './stream.js';
 
@@ -191,6 +192,33 @@ export class Publisher {
 
   renditionFrame(trackId: number, f: Frame): void {
     this.stream.videoRenditions.get(`track${trackId}`)?.pushFrame(f);
+  }
+
+  /**
+   * The language (ISO 639-2) of the stream's audio track, when the ingest knows it (an MPEG-TS
+   * ISO_639_language_descriptor); before `track` announces that audio.
+   */
+  audioLanguage(language: string | undefined): void {
+    this.stream.language = language;
+  }
+
+  /**
+   * A further audio track of this publish (an MPEG-TS program's second, third … audio stream):
+   * the alternative audio rendition `id` (core/audio-renditions.ts names it), in `language`.
+   * False when the stream has MAX_AUDIO_RENDITIONS audio tracks already (the track is not carried).
+   */
+  audioRenditionTrack(id: string, t: AudioTrack, language: string | undefined): boolean {
+    const renditions = this.stream.audioRenditions;
+    if (!renditions.has(id) && renditions.size + 1 >= MAX_AUDIO_RENDITIONS) return false;
+    this.log.info({ rendition: id, language, codec: t.codecString, sampleRate: t.sampleRate, channels: t.channels }, 'further audio track');
+    const rendition = this.stream.audioRendition(id);
+    rendition.language = language;
+    rendition.pushTrack(t);
+    return true;
+  }
+
+  audioRenditionFrame(id: string, f: Frame): void {
+    this.stream.audioRenditions.get(id)?.pushFrame(f);
   }
 
   /** The publisher's own description of the stream (onMetaData): scalar fields only. */

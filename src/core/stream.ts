@@ -25,6 +25,11 @@ export class LiveStream {
   readonly startedAt = Date.now();
   video: VideoTrack | undefined;
   audio: AudioTrack | undefined;
+  /**
+   * The language of this stream's audio, ISO 639-2 (`eng`), when the ingest knows it (an MPEG-TS
+   * ISO_639_language_descriptor); set before the audio track is pushed.
+   */
+  language: string | undefined;
   metadata: Record<string, unknown> = {};
   ended = false;
   /**
@@ -42,6 +47,13 @@ export class LiveStream {
    */
   readonly videoRenditions = new Map<string, LiveStream>();
   private readonly renditionListeners = new Set<(name: string, rendition: LiveStream) => void>();
+  /**
+   * Further audio tracks of the same publish (an MPEG-TS program with several languages), by
+   * rendition id (core/audio-renditions.ts): alternative audio renditions, each a stream whose
+   * only track is that audio. The relay, the ladder and MPEG-TS HLS never see them.
+   */
+  readonly audioRenditions = new Map<string, LiveStream>();
+  private readonly audioRenditionListeners = new Set<(id: string, rendition: LiveStream) => void>();
   /** Set on a rendition stream: its frames share the parent's reconnect rebase. */
   private parent: LiveStream | undefined;
 
@@ -86,15 +98,22 @@ export class LiveStream {
   private rebaseSeconds = 0;
   private rebaseDecided = false;
 
-  private rebased(frame: Frame): Frame {
+  /** The timescale of `frame`'s track in this stream. */
+  private timescaleOf(frame: Frame): number {
+    return frame.kind === 'video' ? (this.video?.timescale ?? 90_000) : (this.audio?.timescale ?? 48_000);
+  }
+
+  /**
+   * `frame` shifted by the reconnect rebase; `timescale` is its own track's (a rendition's audio
+   * may have another sample rate than this stream's).
+   */
+  private rebased(frame: Frame, timescale: number): Frame {
     if (!this.rebaseDecided) {
       this.rebaseDecided = true;
-      const timescale = frame.kind === 'video' ? (this.video?.timescale ?? 90_000) : (this.audio?.timescale ?? 48_000);
       const first = frame.dts / timescale;
       if (this.continueFrom !== undefined && first < this.continueFrom) this.rebaseSeconds = this.continueFrom - first;
     }
     if (this.rebaseSeconds === 0) return frame;
-    const timescale = frame.kind === 'video' ? (this.video?.timescale ?? 90_000) : (this.audio?.timescale ?? 48_000);
     const shift = Math.round(this.rebaseSeconds * timescale);
     return { ...frame, dts: frame.dts + shift, pts: frame.pts + shift };
   }
@@ -119,9 +138,29 @@ export class LiveStream {
     };
   }
 
+  /** A further audio track of this publish, made on first use (see `audioRenditions`). */
+  audioRendition(id: string): LiveStream {
+    let rendition = this.audioRenditions.get(id);
+    if (rendition) return rendition;
+    rendition = new LiveStream(this.app, this.key);
+    rendition.parent = this;
+    this.audioRenditions.set(id, rendition);
+    for (const listener of this.audioRenditionListeners) listener(id, rendition);
+    return rendition;
+  }
+
+  /** Told of every further audio track, those there already first. Returns the unsubscribe function. */
+  onAudioRendition(listener: (id: string, rendition: LiveStream) => void): () => void {
+    this.audioRenditionListeners.add(listener);
+    for (const [id, rendition] of this.audioRenditions) listener(id, rendition);
+    return () => {
+      this.audioRenditionListeners.delete(listener);
+    };
+  }
+
   pushFrame(input: Frame): void {
     if (this.ended) return;
-    const frame = this.parent ? this.parent.rebased(input) : this.rebased(input);
+    const frame = (this.parent ?? this).rebased(input, this.timescaleOf(input));
     if (frame.kind === 'video') this.stats.videoFrames++;
     else this.stats.audioFrames++;
     this.stats.bytesIn += frame.data.byteLength;
@@ -132,6 +171,7 @@ export class LiveStream {
     if (this.ended) return;
     this.ended = true;
     for (const rendition of this.videoRenditions.values()) rendition.end();
+    for (const rendition of this.audioRenditions.values()) rendition.end();
     for (const sink of this.sinks) sink.onEnd();
   }
 }

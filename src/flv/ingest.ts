@@ -5,18 +5,23 @@
  * 'warning' event and the message is dropped, so one broken tag cannot take a stream down.
  *
  * Timing: one shared RtmpClock (32-bit ms, unwrapped) for audio and video. Video is ms * 90 with
- * the composition time added for pts. Audio advances exactly samplesPerFrame ticks per AAC frame
- * while that stays within half a frame of the RTMP timestamp, the usual way to undo RTMP's
- * millisecond rounding (1024 / 44100 s is not a whole number of ms).
+ * the composition time added for pts. Audio advances exactly each frame's duration (AAC: its
+ * samplesPerFrame; Opus, FLAC, AC-3: from the frame's own header) while that stays within half a
+ * frame of the RTMP timestamp, the usual way to undo RTMP's millisecond rounding (1024 / 44100 s
+ * is not a whole number of ms).
  */
 import { sameBytes } from '../core/bytes.js';
+import { sameColour, type ColourInfo } from '../codec/colour.js';
 import { GatewayError } from '../core/errors.js';
-import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
+import { VIDEO_TIMESCALE, type AudioCodec, type AudioTrack, type Frame, type Track, type VideoTrack } from '../core/media.js';
 import { inspectAccessUnit } from '../codec/annexb.js';
 import { av1SampleData } from '../codec/av1.js';
 import { parseVpcRecord, vp9KeyFrameSize } from '../codec/vp9.js';
 import { placeAudioFrame, type AudioTimingState } from '../core/audio-timing.js';
-import { buildAudioTrack, buildVideoTrack } from '../codec/tracks.js';
+import { buildAudioTrack, buildDolbyTrack, buildFlacTrack, buildOpusTrack, buildVideoTrack } from '../codec/tracks.js';
+import { audioSamplesOf, type AudioSamples } from '../codec/audio-samples.js';
+import type { DolbyConfig } from '../codec/ac3.js';
+import { defaultOpusHead } from '../codec/opus.js';
 import { RtmpClock } from './clock.js';
 import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec, type SingleVideoTagBody } from './tag.js';
 
@@ -57,7 +62,13 @@ export class FlvIngest {
   /** VP9 records waiting for a key frame (their picture size), by track id. */
   private readonly pendingVp9 = new Map<number, Uint8Array>();
   private audio: AudioState | undefined;
+  /** E-RTMP v2 MultichannelConfig's channel count, for an Opus sequence start that came empty. */
+  private multichannelCount: number | undefined;
+  /** The AC-3 / E-AC-3 configuration the audio track was made from (DolbyConfig.layout). */
+  private dolbyLayout: string | undefined;
   private readonly warnedOnce = new Set<string>();
+  /** E-RTMP colorInfo by track id, applied to the track's configuration. */
+  private readonly colours = new Map<number, ColourInfo>();
 
   constructor(opts: FlvIngestOptions = {}) {
     this.clock = new RtmpClock(opts.maxTimestampJumpMs ?? DEFAULT_MAX_TIMESTAMP_JUMP_MS);
@@ -103,6 +114,9 @@ export class FlvIngest {
         return;
       case 'ignored':
       case 'end-of-sequence':
+        return;
+      case 'colour-info':
+        this.onColourInfo(trackId, body.colour, events);
         return;
       case 'frame':
         break;
@@ -158,33 +172,58 @@ export class FlvIngest {
     if (!body) return events;
     switch (body.kind) {
       case 'sequence-header':
-        this.onAudioConfig(body.config, events);
+        this.onAudioConfig(body.codec, body.config, events);
+        return events;
+      case 'multichannel-config':
+        this.multichannelCount = body.channels;
         return events;
       case 'unsupported':
-        this.warnOnce(events, `unsupported-audio-${body.soundFormat}`, 'unsupported-codec', `audio format ${body.soundFormat} is not supported; audio dropped`);
+        this.warnOnce(events, `unsupported-audio-${body.soundFormat}`, 'unsupported-codec', unsupportedAudio(body.soundFormat));
         return events;
       case 'ignored':
         return events;
       case 'frame':
         break;
     }
-    const state = this.audio;
-    if (!state) {
-      this.warnOnce(events, 'audio-before-header', 'no-sequence-header', 'AAC frame before its sequence header dropped');
-      return events;
-    }
     if (body.data.byteLength === 0) return events;
-    const ms = this.readClock(timestamp32, events);
-    const { sampleRate, samplesPerFrame } = state.track;
-    const anchor = Math.round((ms * sampleRate) / 1000);
-    const placed = placeAudioFrame(state, anchor, samplesPerFrame, sampleRate);
-    if (placed.dts === undefined) {
-      if (placed.behindMs !== undefined) events.push(warning('audio-resync', `audio timestamp ${placed.behindMs} ms behind the audio clock; dropping until it catches up`));
+    let parsed: AudioSamples;
+    try {
+      parsed = audioSamplesOf(body.codec, body.data, this.audio?.track.samplesPerFrame ?? 0);
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      events.push(warning('malformed-audio-frame', e.message));
       return events;
     }
-    if (placed.forwardMs !== undefined) events.push(warning('audio-resync', `audio re-anchored ${placed.forwardMs} ms forward to the RTMP timestamp`));
-    const dts = placed.dts;
-    events.push({ type: 'frame', frame: { kind: 'audio', dts, pts: dts, key: true, data: body.data, wallclock } });
+    // AC-3 and E-AC-3 have no sequence start: the first syncframe (or a changed one) makes the track.
+    if (parsed.dolby) this.onDolbyConfig(parsed.dolby, events);
+    const state = this.audio;
+    // An `ec-3` body of plain AC-3 syncframes (bsid <= 8) is an AC-3 track: the syncframes say so.
+    const codec = parsed.dolby?.codec ?? body.codec;
+    if (!state || state.track.codec !== codec) {
+      this.warnOnce(events, `audio-before-header-${codec}`, 'no-sequence-header', `${AUDIO_NAMES[codec]} frame before its sequence header dropped`);
+      return events;
+    }
+    const ms = this.readClock(timestamp32, events);
+    const { sampleRate } = state.track;
+    // The message's first sample sits at its RTMP time; the others (FLAC, AC-3 bodies of several
+    // frames) follow it seamlessly.
+    let anchor: number | undefined = Math.round((ms * sampleRate) / 1000);
+    for (const sample of parsed.samples) {
+      const placed = placeAudioFrame(state, anchor, sample.duration, sampleRate);
+      anchor = undefined;
+      if (placed.dts === undefined) {
+        if (placed.behindMs !== undefined) events.push(warning('audio-resync', `audio timestamp ${placed.behindMs} ms behind the audio clock; dropping until it catches up`));
+        return events;
+      }
+      if (placed.forwardMs !== undefined) events.push(warning('audio-resync', `audio re-anchored ${placed.forwardMs} ms forward to the RTMP timestamp`));
+      const dts = placed.dts;
+      // Codecs whose frames vary in length carry each one's duration (core/media.ts Frame.duration).
+      const frame: Frame =
+        codec === 'aac'
+          ? { kind: 'audio', dts, pts: dts, key: true, data: sample.data, wallclock }
+          : { kind: 'audio', dts, pts: dts, key: true, data: sample.data, duration: sample.duration, wallclock };
+      events.push({ type: 'frame', frame });
+    }
     return events;
   }
 
@@ -246,7 +285,22 @@ export class FlvIngest {
     return trackId === 0 ? this.video : this.extraVideo.get(trackId);
   }
 
-  private setVideoTrack(trackId: number, track: VideoTrack, events: IngestEvent[]): VideoState {
+  /**
+   * E-RTMP colorInfo (VideoPacketType.Metadata) for `trackId`: it applies from the next frame on
+   * ("invalidates and replaces the current one"), so a track already made is made again with it.
+   */
+  private onColourInfo(trackId: number, colour: ColourInfo | undefined, events: IngestEvent[]): void {
+    if (sameColour(this.colours.get(trackId), colour)) return;
+    if (colour) this.colours.set(trackId, colour);
+    else this.colours.delete(trackId);
+    const state = this.videoState(trackId);
+    if (state) this.setVideoTrack(trackId, state.track, events);
+  }
+
+  private setVideoTrack(trackId: number, made: VideoTrack, events: IngestEvent[]): VideoState {
+    const colour = this.colours.get(trackId);
+    const { colour: _previous, ...plain } = made;
+    const track: VideoTrack = colour ? { ...plain, colour } : plain;
     const state = { track, lastDts: this.videoState(trackId)?.lastDts };
     if (trackId === 0) {
       this.video = state;
@@ -258,17 +312,35 @@ export class FlvIngest {
     return state;
   }
 
-  private onAudioConfig(config: Uint8Array, events: IngestEvent[]): void {
+  private onAudioConfig(codec: AudioCodec, received: Uint8Array, events: IngestEvent[]): void {
+    // E-RTMP v2: an empty Opus sequence start means mono/stereo, from MultichannelConfig if sent.
+    const config = codec === 'opus' && received.byteLength === 0 ? defaultOpusHead(this.multichannelCount ?? 2) : received;
     const current = this.audio?.track;
-    if (current && sameBytes(current.config, config)) return;
+    if (current && current.codec === codec && sameBytes(current.config, config)) return;
+    // AC-3 and E-AC-3 have no sequence start (tag.ts ignores one): their tracks come from frames.
+    if (codec === 'ac3' || codec === 'eac3') return;
     let track: AudioTrack;
     try {
-      track = buildAudioTrack(config.slice());
+      const owned = config.slice();
+      track = codec === 'opus' ? buildOpusTrack(owned) : codec === 'flac' ? buildFlacTrack(owned) : buildAudioTrack(owned);
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
       events.push(warning('bad-sequence-header', e.message));
       return;
     }
+    this.dolbyLayout = undefined;
+    this.setAudioTrack(track, events);
+  }
+
+  /** AC-3 / E-AC-3: a track from the syncframes' own configuration, made again when that changes. */
+  private onDolbyConfig(config: DolbyConfig, events: IngestEvent[]): void {
+    if (this.audio?.track.codec === config.codec && this.dolbyLayout === config.layout) return;
+    this.dolbyLayout = config.layout;
+    this.setAudioTrack(buildDolbyTrack(config), events);
+  }
+
+  private setAudioTrack(track: AudioTrack, events: IngestEvent[]): void {
+    const current = this.audio?.track;
     // A new sample rate is a new timescale: the previous dts values mean nothing in it.
     const keep = current && current.sampleRate === track.sampleRate ? this.audio : undefined;
     this.audio = { track, lastDts: keep?.lastDts, nextDts: keep?.nextDts, dropping: false };
@@ -291,6 +363,15 @@ function parsedOrWarned<T>(parse: (payload: Uint8Array) => T, payload: Uint8Arra
     events.push(warning(code, e.message));
     return undefined;
   }
+}
+
+const AUDIO_NAMES: Readonly<Record<AudioCodec, string>> = { aac: 'AAC', opus: 'Opus', flac: 'FLAC', ac3: 'AC-3', eac3: 'E-AC-3' };
+
+/** Why an audio format is dropped, and what the publisher can send instead. */
+function unsupportedAudio(format: number | string): string {
+  return typeof format === 'string'
+    ? `Enhanced RTMP audio FourCC '${format}' is not supported (carried: mp4a, Opus, fLaC, ac-3, ec-3); audio dropped`
+    : `audio format ${format} is not supported (carried: AAC, and over Enhanced RTMP Opus, FLAC, AC-3, E-AC-3); audio dropped`;
 }
 
 function warning(code: string, message: string): IngestEvent {

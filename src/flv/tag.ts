@@ -11,7 +11,9 @@
  */
 import { readI24, readU16, readU24, writeU24 } from '../core/bytes.js';
 import { GatewayError } from '../core/errors.js';
-import { VIDEO_TIMESCALE, type AudioTrack, type Frame, type VideoTrack } from '../core/media.js';
+import { colorInfoFromMetadataValues, type ColourInfo } from '../codec/colour.js';
+import { decodeAmf0, encodeAmf0, type Amf0Object } from './amf0.js';
+import { VIDEO_TIMESCALE, type AudioCodec, type AudioTrack, type Frame, type VideoTrack } from '../core/media.js';
 
 export type FlvVideoCodec = 'avc' | 'hevc' | 'av1' | 'vp9';
 
@@ -35,13 +37,21 @@ export type SingleVideoTagBody =
       data: Uint8Array;
     }
   | { kind: 'end-of-sequence'; codec: FlvVideoCodec }
+  /** E-RTMP VideoPacketType.Metadata with a colorInfo pair: undefined resets the description. */
+  | { kind: 'colour-info'; codec: FlvVideoCodec; colour: ColourInfo | undefined }
   | { kind: 'ignored'; reason: string }
   /** A codec the gateway does not carry: legacy CodecID number or enhanced FourCC. */
   | { kind: 'unsupported'; codecId: number | string };
 
+/** The audio codecs carried: AAC (legacy, or E-RTMP `mp4a`) and the E-RTMP v2 FourCCs `Opus`, `fLaC`, `ac-3`, `ec-3`. */
+export type FlvAudioCodec = AudioCodec;
+
 export type AudioTagBody =
-  | { kind: 'sequence-header'; codec: 'aac'; config: Uint8Array }
-  | { kind: 'frame'; codec: 'aac'; data: Uint8Array }
+  /** AAC: AudioSpecificConfig; Opus: OpusHead (may be empty, E-RTMP v2); FLAC: `fLaC` + STREAMINFO block (or the bare STREAMINFO). */
+  | { kind: 'sequence-header'; codec: FlvAudioCodec; config: Uint8Array }
+  | { kind: 'frame'; codec: FlvAudioCodec; data: Uint8Array }
+  /** E-RTMP v2 AudioPacketType.MultichannelConfig: the channel count (the order is not needed). */
+  | { kind: 'multichannel-config'; codec: FlvAudioCodec; channels: number }
   | { kind: 'ignored'; reason: string }
   /** SoundFormat (legacy) or FourCC (enhanced) of an audio codec the gateway does not carry. */
   | { kind: 'unsupported'; soundFormat: number | string };
@@ -81,6 +91,9 @@ const AudioPacketType = {
   Multitrack: 5,
   ModEx: 7,
 } as const;
+
+/** E-RTMP v2 AudioFourCc: the codecs carried (AudioPacketType bodies as E-RTMP v2 "ExAudioTagBody" defines them). */
+const AUDIO_FOURCC: Readonly<Record<string, FlvAudioCodec>> = { mp4a: 'aac', Opus: 'opus', fLaC: 'flac', 'ac-3': 'ac3', 'ec-3': 'eac3' };
 
 const SOUND_FORMAT_AAC = 10;
 const SOUND_FORMAT_EX_HEADER = 9;
@@ -225,11 +238,27 @@ function exVideoPacket(p: Uint8Array, packetType: number, frameType: number, fou
     case VideoPacketType.SequenceEnd:
       return { kind: 'end-of-sequence', codec };
     case VideoPacketType.Metadata:
-      return { kind: 'ignored', reason: 'video metadata packet' };
+      return videoMetadata(p.subarray(off), codec);
     case VideoPacketType.MPEG2TSSequenceStart:
       return { kind: 'ignored', reason: 'MPEG-2 TS sequence start' };
     default:
       return { kind: 'ignored', reason: `unknown VideoPacketType ${packetType}` };
+  }
+}
+
+/**
+ * VideoPacketType.Metadata: a series of AMF0 [name, value] pairs (encoded like SCRIPTDATA), the
+ * only defined one being ["colorInfo", Object] (E-RTMP v2, "Metadata Frame"). A body that cannot
+ * be read is ignored with its reason: a bad hint must not end the publish.
+ */
+function videoMetadata(body: Uint8Array, codec: FlvVideoCodec): SingleVideoTagBody {
+  try {
+    const found = colorInfoFromMetadataValues(decodeAmf0(body, { maxDepth: 4, maxItems: 256 }));
+    if (!found.present) return { kind: 'ignored', reason: 'video metadata without colorInfo' };
+    return { kind: 'colour-info', codec, colour: found.colour };
+  } catch (e) {
+    if (!(e instanceof GatewayError)) throw e;
+    return { kind: 'ignored', reason: `unreadable video metadata: ${e.message}` };
   }
 }
 
@@ -253,16 +282,21 @@ function parseExAudioTagBody(p: Uint8Array): AudioTagBody {
   if (off + 4 > p.byteLength) throw truncated('enhanced audio FourCC', off, p.byteLength);
   const fourcc = fourCc(p, off);
   off += 4;
-  if (fourcc !== 'mp4a') return { kind: 'unsupported', soundFormat: fourcc };
+  const codec = AUDIO_FOURCC[fourcc];
+  if (codec === undefined) return { kind: 'unsupported', soundFormat: fourcc };
   switch (packetType) {
     case AudioPacketType.SequenceStart:
-      return { kind: 'sequence-header', codec: 'aac', config: p.subarray(off) };
+      // AC-3 and E-AC-3 define no sequence start: their syncframes describe themselves.
+      if (codec === 'ac3' || codec === 'eac3') return { kind: 'ignored', reason: `${fourcc} sequence start (the syncframes carry the configuration)` };
+      return { kind: 'sequence-header', codec, config: p.subarray(off) };
     case AudioPacketType.CodedFrames:
-      return { kind: 'frame', codec: 'aac', data: p.subarray(off) };
+      return { kind: 'frame', codec, data: p.subarray(off) };
     case AudioPacketType.SequenceEnd:
       return { kind: 'ignored', reason: 'audio sequence end' };
     case AudioPacketType.MultichannelConfig:
-      return { kind: 'ignored', reason: 'audio multichannel config' };
+      // audioChannelOrder(UI8) channelCount(UI8) [mapping or flags]: only the count is kept.
+      if (off + 2 > p.byteLength) throw truncated('audio MultichannelConfig', off, p.byteLength);
+      return { kind: 'multichannel-config', codec, channels: p[off + 1]! };
     default:
       return { kind: 'ignored', reason: `unknown AudioPacketType ${packetType}` };
   }
@@ -276,6 +310,7 @@ function parseExAudioTagBody(p: Uint8Array): AudioTagBody {
 //   audio (AAC):  [10<<4 | 3<<2 | 1<<1 | 1] [AACPacketType] [data...]
 //   HEVC and AV1 use the Enhanced RTMP ex-header: [0x80 | frameType<<4 | PacketType] [FourCC] ...
 //   (CodedFrames carries a CompositionTime for HEVC, none for AV1).
+//   Opus, FLAC, AC-3, E-AC-3 use the Enhanced RTMP ExAudioTagHeader: [9<<4 | PacketType] [FourCC] ...
 
 const AAC_HEADER = (10 << 4) | (3 << 2) | (1 << 1) | 1;
 
@@ -298,7 +333,55 @@ export function videoSequenceHeaderBody(track: VideoTrack): Uint8Array {
   return body;
 }
 
-export function audioSequenceHeaderBody(track: AudioTrack): Uint8Array {
+/**
+ * An E-RTMP Metadata packet carrying the track's colorInfo (veovera enhanced-rtmp v2, "Metadata
+ * Frame"), sent ahead of the sequence start so an enhanced player or recorder gets the HDR
+ * description: FrameType 5 (video info/command), PacketType Metadata, then the AMF0 pair.
+ * Undefined for a track without one, and for AVC (its legacy header has no packet type for it).
+ */
+export function videoColourMetadataBody(track: VideoTrack): Uint8Array | undefined {
+  const c = track.colour;
+  if (!c || track.codec === 'avc') return undefined;
+  const info: Amf0Object = {
+    colorConfig: { ...(c.bitDepth !== undefined ? { bitDepth: c.bitDepth } : {}), colorPrimaries: c.colourPrimaries, transferCharacteristics: c.transferCharacteristics, matrixCoefficients: c.matrixCoefficients },
+  };
+  if (c.contentLight) info['hdrCll'] = { maxFall: c.contentLight.maxFall, maxCLL: c.contentLight.maxCll };
+  const d = c.masteringDisplay;
+  if (d) {
+    info['hdrMdcv'] = {
+      redX: d.red[0], redY: d.red[1], greenX: d.green[0], greenY: d.green[1], blueX: d.blue[0], blueY: d.blue[1],
+      whitePointX: d.whitePoint[0], whitePointY: d.whitePoint[1], maxLuminance: d.maxLuminance, minLuminance: d.minLuminance,
+    };
+  }
+  const amf = encodeAmf0('colorInfo', info);
+  const body = new Uint8Array(5 + amf.byteLength);
+  body[0] = 0x80 | (FRAME_TYPE_COMMAND << 4) | VideoPacketType.Metadata;
+  body.set(EX_FOURCC[track.codec], 1);
+  body.set(amf, 5);
+  return body;
+}
+
+/** The Enhanced RTMP audio FourCC of each codec carried with the ex-header (AAC goes out in legacy tags). */
+const AUDIO_EX_FOURCC = {
+  opus: Uint8Array.of(0x4f, 0x70, 0x75, 0x73), // 'Opus'
+  flac: Uint8Array.of(0x66, 0x4c, 0x61, 0x43), // 'fLaC'
+  ac3: Uint8Array.of(0x61, 0x63, 0x2d, 0x33), // 'ac-3'
+  eac3: Uint8Array.of(0x65, 0x63, 0x2d, 0x33), // 'ec-3'
+} as const;
+
+/**
+ * AACPacketType 0 / Enhanced SequenceStart: the configuration as it came in (AudioSpecificConfig,
+ * OpusHead, the FLAC STREAMINFO form received). AC-3 and E-AC-3 have none: undefined.
+ */
+export function audioSequenceHeaderBody(track: AudioTrack): Uint8Array | undefined {
+  if (track.codec === 'ac3' || track.codec === 'eac3') return undefined;
+  if (track.codec !== 'aac') {
+    const body = new Uint8Array(5 + track.config.byteLength);
+    body[0] = (SOUND_FORMAT_EX_HEADER << 4) | AudioPacketType.SequenceStart;
+    body.set(AUDIO_EX_FOURCC[track.codec], 1);
+    body.set(track.config, 5);
+    return body;
+  }
   const body = new Uint8Array(2 + track.config.byteLength);
   body[0] = AAC_HEADER;
   body[1] = 0;
@@ -337,8 +420,24 @@ export function videoFrameHead(frame: Frame, codec: VideoTrack['codec']): Uint8A
 /** AAC raw frame header: the same two bytes for every frame. */
 const AAC_RAW_HEAD = Uint8Array.of(AAC_HEADER, 1);
 
-export function audioFrameHead(): Uint8Array {
-  return AAC_RAW_HEAD;
+/** The Enhanced RTMP CodedFrames header of each ex-header audio codec: the same five bytes for every frame. */
+const AUDIO_EX_FRAME_HEAD = {
+  opus: exAudioFrameHead('opus'),
+  flac: exAudioFrameHead('flac'),
+  ac3: exAudioFrameHead('ac3'),
+  eac3: exAudioFrameHead('eac3'),
+} as const;
+
+function exAudioFrameHead(codec: keyof typeof AUDIO_EX_FOURCC): Uint8Array {
+  const head = new Uint8Array(5);
+  head[0] = (SOUND_FORMAT_EX_HEADER << 4) | AudioPacketType.CodedFrames;
+  head.set(AUDIO_EX_FOURCC[codec], 1);
+  return head;
+}
+
+/** What precedes an audio frame's bytes in its tag body: AAC's legacy header, else the ExAudioTagHeader. */
+export function audioFrameHead(codec: AudioCodec = 'aac'): Uint8Array {
+  return codec === 'aac' ? AAC_RAW_HEAD : AUDIO_EX_FRAME_HEAD[codec];
 }
 
 function joined(head: Uint8Array, data: Uint8Array): Uint8Array {
@@ -352,8 +451,8 @@ export function videoFrameBody(frame: Frame, codec: VideoTrack['codec']): Uint8A
   return joined(videoFrameHead(frame, codec), frame.data);
 }
 
-export function audioFrameBody(frame: Frame): Uint8Array {
-  return joined(AAC_RAW_HEAD, frame.data);
+export function audioFrameBody(frame: Frame, codec: AudioCodec = 'aac'): Uint8Array {
+  return joined(audioFrameHead(codec), frame.data);
 }
 
 /** Frame timestamp as the RTMP/FLV millisecond clock (32-bit, wraps). */

@@ -27,6 +27,8 @@ export interface RenditionView {
   fps?: number;
   sampleRate?: number;
   channels?: number;
+  /** Audio: ISO 639-2 language, when the publisher said (an MPEG-TS language descriptor). */
+  language?: string;
   bitrate: number;
   peakBitrate: number;
   segments: number;
@@ -48,7 +50,7 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     const track = t.track!;
     const base = { id: t.id, codec: track.codecString, bitrate: Math.round(t.averageBitrate), peakBitrate: Math.round(t.peakBitrate), segments: t.segments.length };
     if (track.kind === 'video') renditions.push({ ...base, kind: 'video', width: track.width, height: track.height, fps: track.fps });
-    else renditions.push({ ...base, kind: 'audio', sampleRate: track.sampleRate, channels: track.channels });
+    else renditions.push({ ...base, kind: 'audio', sampleRate: track.sampleRate, channels: track.channels, ...(t.language ? { language: t.language } : {}) });
   }
   const end = output.endedAt ?? Date.now();
   const base = `/${encodeURIComponent(output.app)}/${encodeURIComponent(output.key)}`;

@@ -184,7 +184,7 @@ export function mediaPlaylistAnswer(
           publisherPresent: output.suspendedAt === undefined,
           fromStart: quirky,
         },
-        [...output.videos.values(), output.audio],
+        output.trackOutputs(),
       ),
     );
   const cacheControl = track.ended ? ENDED_LISTING : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : LIVE_LISTING;

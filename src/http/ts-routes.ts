@@ -48,10 +48,9 @@ export function tsRoutes(options: TsRouteOptions): Router {
       res.status(404).type('text').send('unknown stream');
       return undefined;
     }
-    const codec = output.videos.get('src')?.track?.codec;
-    if (codec === 'av1' || codec === 'vp9') {
-      // No player or ffmpeg we know reads AV1 or VP9 in MPEG-TS (no or recent and rare carriage).
-      res.status(404).type('text').send(`MPEG-TS does not carry ${codec.toUpperCase()}: use index.m3u8 (CMAF) or index.mpd`);
+    const refusal = tsRefusal(output);
+    if (refusal) {
+      res.status(404).type('text').send(refusal);
       return undefined;
     }
     return { output, ts: attachTsOutputs(output, { cache, muxer: options.muxer }) };
@@ -102,6 +101,22 @@ export function tsRoutes(options: TsRouteOptions): Router {
   return router;
 }
 
+const AUDIO_NAMES: Readonly<Record<string, string>> = { opus: 'Opus', flac: 'FLAC', ac3: 'AC-3', eac3: 'E-AC-3' };
+
+/**
+ * Why a stream has no MPEG-TS rendition, or undefined when it has one. The TS muxer carries H.264,
+ * HEVC and AAC (ADTS). No player or ffmpeg we know reads AV1 or VP9 in MPEG-TS (no or recent and
+ * rare carriage); Opus, FLAC, AC-3 and E-AC-3 (Enhanced RTMP audio) are CMAF-only: a TS rendition
+ * without its audio would be worse than none.
+ */
+function tsRefusal(output: StreamOutput): string | undefined {
+  const video = output.videos.get('src')?.track?.codec;
+  if (video === 'av1' || video === 'vp9') return `MPEG-TS does not carry ${video.toUpperCase()}: use index.m3u8 (CMAF) or index.mpd`;
+  const audio = output.audio.track?.codec;
+  if (audio !== undefined && audio !== 'aac') return `MPEG-TS here carries AAC audio only, not ${AUDIO_NAMES[audio] ?? audio}: use index.m3u8 (CMAF) or index.mpd`;
+  return undefined;
+}
+
 /** `ts-SESSION-N.ts`: from the live window (attaching the TS output if needed), else the cache. */
 function tsFile(options: TsRouteOptions, req: Request, res: Response, next: NextFunction): void {
   const { outputs, cache } = options;
@@ -115,7 +130,7 @@ function tsFile(options: TsRouteOptions, req: Request, res: Response, next: Next
   const sequence = Number(match[2]);
   const etag = `"${session}-${rendition}-${file}"`;
   const output = outputs.get(app!, key!);
-  const r = output?.session === session ? attachTsOutputs(output, { cache, muxer: options.muxer }).rendition(rendition!) : undefined;
+  const r = output?.session === session && !tsRefusal(output) ? attachTsOutputs(output, { cache, muxer: options.muxer }).rendition(rendition!) : undefined;
   const bytes = r?.segment(sequence);
   if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, TS_CONTENT_TYPE, etag);
   const cached = cache.get(`${app}/${key}/${rendition}/${file}`);

@@ -67,12 +67,12 @@ export function waitUntil(sources: readonly UpdateSource[], ready: () => boolean
  * caller may answer.
  */
 export async function untilOutputReady(
-  output: { readonly ready: boolean; readonly ended: boolean; readonly videos: ReadonlyMap<string, UpdateSource>; readonly audio: UpdateSource },
+  output: { readonly ready: boolean; readonly ended: boolean; trackOutputs(): readonly UpdateSource[] },
   timeoutMs: number,
   res: Response,
 ): Promise<boolean> {
   if (output.ready) return true;
-  const sources = [...output.videos.values(), output.audio];
+  const sources = output.trackOutputs();
   const ok = await waitUntil(sources, () => output.ready || output.ended, timeoutMs, res);
   if (ok && output.ready) return true;
   if (!res.headersSent && !res.writableEnded) res.status(404).type('text').send('stream has no media yet');

@@ -23,7 +23,8 @@ export interface TranscoderInput {
   start(track: VideoTrack): Uint8Array[];
   /**
    * A new configuration mid-run: the bytes that carry it, or undefined when this container cannot
-   * (a second moov in a fragmented MP4 stream): the decoder keeps the first one.
+   * (a second moov in a fragmented MP4 stream): then the transcoder hands over to a new run
+   * started from the new configuration (Transcoder.handOver).
    */
   config(track: VideoTrack, atTicks: number): Uint8Array | undefined;
   frame(frame: Frame, track: VideoTrack): Uint8Array;

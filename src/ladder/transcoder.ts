@@ -136,6 +136,11 @@ interface Run {
   readonly input: TranscoderInput;
   /** Decode time (90 kHz) of the last frame written. */
   lastTicks: number;
+  /**
+   * Started at a hand-over while an earlier run still flushes: its output waits here (bounded)
+   * until that run is done, so the earlier run's last frames come out first.
+   */
+  held: { name: string; frame: Frame }[] | undefined;
 }
 
 const TICKS_PER_MS = VIDEO_TIMESCALE / 1000;
@@ -144,6 +149,8 @@ const KEYFRAMES_REMEMBERED = 16;
 /** How far (90 kHz) a rung keyframe's pts may be from the source keyframe it was made from: 100 ms. */
 const KEYFRAME_MATCH_TICKS = 9_000;
 const LAG_CHECK_INTERVAL_MS = 500;
+/** Rung frames a run started at a hand-over holds while the previous run flushes (a few seconds). */
+const MAX_HELD_OUTPUT = 2048;
 
 /**
  * The decode time of the source keyframe a rung keyframe was made from: the one with the same
@@ -190,8 +197,11 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
   private lastError: string | undefined;
   private source: VideoTrack | undefined;
   private run: Run | undefined;
+  /** Runs handed over at a configuration change, flushing what they still hold (bounded by drainTimeoutMs). */
+  private readonly draining = new Set<Run>();
   /** Back-off elapsed: the next source keyframe starts a run. */
   private armed = true;
+  private plannedRestart = false;
   private backoffTimer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
@@ -224,8 +234,11 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
 
   /** Pids of ffmpeg children that have not exited yet. */
   pids(): number[] {
-    const run = this.run;
-    return run && run.child.exitCode === null && run.child.signalCode === null && run.child.pid !== undefined ? [run.child.pid] : [];
+    const pids: number[] = [];
+    for (const run of [...this.draining, this.run]) {
+      if (run && run.child.exitCode === null && run.child.signalCode === null && run.child.pid !== undefined) pids.push(run.child.pid);
+    }
+    return pids;
   }
 
   // --- StreamSink --------------------------------------------------------------------------
@@ -267,6 +280,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     this.armed = false;
     const run = this.run;
     this.stopPromise = (async () => {
+      await Promise.all([...this.draining].map((d) => d.closed));
       if (run && !run.finished) {
         run.stopping = true;
         run.child.stdin?.end();
@@ -303,7 +317,9 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     const child = spawn(path, args, { stdio });
     track(child);
     this.stderr.clear();
-    if (this.runsStarted++ > 0) this.restarts++;
+    // A hand-over at a configuration change is not a restart after a failure.
+    if (this.runsStarted++ > 0 && !this.plannedRestart) this.restarts++;
+    this.plannedRestart = false;
     const maxTagSize = this.opts.maxTagSize ?? 16 * 1024 * 1024;
     let resolveClosed: () => void = () => {};
     const run: Run = {
@@ -323,6 +339,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
       lastConfig: undefined,
       input,
       lastTicks: first.dts,
+      held: this.draining.size > 0 ? [] : undefined,
     };
     this.run = run;
     this.armed = false;
@@ -364,7 +381,32 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     run.lastConfig = track.config;
     const bytes = run.input.config(track, atTicks);
     if (bytes) run.child.stdin?.write(bytes);
-    else this.opts.logger?.warn({ stream: this.opts.label }, 'the source changed its configuration mid-stream; the transcoder keeps the first one until it restarts');
+    else this.handOver(run);
+  }
+
+  /**
+   * The input container cannot carry a new configuration (fragmented MP4 has one moov): this run
+   * gets no more input and flushes what it holds, and the source's next keyframe (the new
+   * configuration's first frame) starts a new run at once. Rung numbering continues across the
+   * two (RenditionJoin realigns at the keyframe's source segment); a late frame of the old run
+   * behind the new run's output is dropped by the monotonic check in onOutput.
+   */
+  private handOver(run: Run): void {
+    this.opts.logger?.info({ stream: this.opts.label, pid: run.child.pid }, 'the source changed its configuration: a new transcoder run starts at its next keyframe');
+    run.stopping = true;
+    run.child.stdin?.end();
+    this.draining.add(run);
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), this.opts.drainTimeoutMs ?? 5_000);
+    timer.unref();
+    void run.closed.then(() => {
+      clearTimeout(timer);
+      this.draining.delete(run);
+      this.releaseHeld();
+    });
+    this.run = undefined;
+    this.stopLagTimer();
+    this.armed = true;
+    this.plannedRestart = true;
   }
 
   private writeFrame(run: Run, frame: Frame, source: VideoTrack): void {
@@ -404,19 +446,33 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
           const pts = ev.frame.pts + offset;
           const dts = this.decodeShift(run, out, ev.frame.key, pts, ev.frame.dts + offset);
           out.lastDts = dts;
-          const last = this.emittedDts.get(name);
-          // After a restart the new run may repeat times the old one already produced.
-          if (last !== undefined && dts <= last) continue;
-          if (this.emittedDts.get(name) === undefined && !ev.frame.key) continue;
-          this.emittedDts.set(name, dts);
           run.firstOutputAt ??= performance.now();
           const frame: Frame = { ...ev.frame, dts, pts, wallclock: this.sourceWallclock(run, dts) ?? ev.frame.wallclock };
-          this.opts.onRungFrame?.(name, frame);
-          this.emit('rungFrame', name, frame);
+          if (run.held && run.held.length < MAX_HELD_OUTPUT) run.held.push({ name, frame });
+          else this.deliver(name, frame);
         }
       }
     }
     this.releasePending(run);
+  }
+
+  /** A rung frame out, in decode order per rung: after a restart the new run may repeat times the old one produced. */
+  private deliver(name: string, frame: Frame): void {
+    const last = this.emittedDts.get(name);
+    if (last !== undefined && frame.dts <= last) return;
+    if (last === undefined && !frame.key) return;
+    this.emittedDts.set(name, frame.dts);
+    this.opts.onRungFrame?.(name, frame);
+    this.emit('rungFrame', name, frame);
+  }
+
+  /** The runs handed over from are done: the current run's held output goes out. */
+  private releaseHeld(): void {
+    const run = this.run;
+    if (this.draining.size > 0 || !run?.held) return;
+    const held = run.held;
+    run.held = undefined;
+    for (const { name, frame } of held) this.deliver(name, frame);
   }
 
   /**

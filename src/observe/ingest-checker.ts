@@ -67,7 +67,8 @@ const PLAYABLE_AVC_PROFILES = new Set([66, 77, 88, 100]);
 const SUPPORTED_AAC_OBJECT_TYPES = new Set([2, 5, 29]);
 /** Video codec ids in onMetaData that the gateway ingests: FLV 7 (AVC), 12 (HEVC), Enhanced RTMP FourCCs. */
 const KNOWN_VIDEO_CODEC_IDS = new Set<unknown>([7, 12, 'avc1', 'hvc1', 'hev1', 'av01', 'vp09', 0x68766331, 0x61763031, 0x76703039]);
-const KNOWN_AUDIO_CODEC_IDS = new Set<unknown>([10, 'mp4a']);
+/** Audio codec ids in onMetaData that the gateway ingests: FLV 10 (AAC), Enhanced RTMP v2 FourCCs (as strings or UI32). */
+const KNOWN_AUDIO_CODEC_IDS = new Set<unknown>([10, 'mp4a', 'Opus', 'fLaC', 'ac-3', 'ec-3', 0x6d703461, 0x4f707573, 0x664c6143, 0x61632d33, 0x65632d33]);
 
 const JUMP_SECONDS = 1;
 const DRIFT_SECONDS = 0.5;
@@ -133,7 +134,7 @@ export class IngestChecker {
     } else {
       this.hasAudio = true;
       this.state.audio.timescale = track.timescale;
-      if (!SUPPORTED_AAC_OBJECT_TYPES.has(track.objectType) || track.samplesPerFrame !== 1024) {
+      if (track.codec === 'aac' && (!SUPPORTED_AAC_OBJECT_TYPES.has(track.objectType) || track.samplesPerFrame !== 1024)) {
         this.raise('unsupported-codec', 'warn', `AAC object type ${track.objectType} with ${track.samplesPerFrame} samples per frame is not supported: use AAC-LC.`, OBS.codec, now);
       }
     }

@@ -223,7 +223,7 @@ export class GatewayMetrics {
       collect() {
         let bytes = 0;
         for (const output of self.sources?.outputs.list() ?? []) {
-          for (const track of [...output.videos.values(), output.audio]) bytes += track.pinnedBytes;
+          for (const track of output.trackOutputs()) bytes += track.pinnedBytes;
           for (const ts of tsOutputOf(output)?.list() ?? []) bytes += ts.pinnedBytes;
         }
         this.set(bytes);
@@ -357,7 +357,7 @@ export class GatewayMetrics {
   private watchNewTrackOutputs(): void {
     for (const output of this.sources?.outputs.list() ?? []) {
       if (output.ended) continue;
-      for (const track of [...output.videos.values(), output.audio]) this.watchTrackOutput(track);
+      for (const track of output.trackOutputs()) this.watchTrackOutput(track);
     }
   }
 

@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AUDIO_RENDITION } from '../packager/stream-output.js';
+import { isAudioRendition } from '../core/audio-renditions.js';
 import { classifyPath, isMediaRoute, type RequestKind } from './request-kind.js';
 
 export const VIEWER_PROTOCOLS = ['hls', 'll-hls', 'hls-ts', 'dash', 'flv', 'rtmp'] as const;
@@ -262,6 +262,6 @@ export class ViewerTracker {
 
 /** Video renditions win: a player fetches the audio rendition beside the one it shows. */
 function setRendition(session: Session, rendition: string): void {
-  if (rendition === AUDIO_RENDITION && session.rendition !== undefined) return;
+  if (isAudioRendition(rendition) && session.rendition !== undefined) return;
   session.rendition = rendition;
 }

@@ -10,6 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { SegmentCache } from '../cache/segment-cache.js';
+import { isAudioRendition } from '../core/audio-renditions.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import type { Logger } from 'pino';
 import { StreamOutput, type PackagerConfig } from './stream-output.js';
@@ -110,7 +111,7 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
   }
 
   private attachSibling(main: StreamOutput, rendition: string, sibling: LiveStream): void {
-    if (rendition === 'src' || rendition === 'audio' || main.videos.has(rendition)) {
+    if (rendition === 'src' || isAudioRendition(rendition) || main.videos.has(rendition)) {
       this.logger?.warn({ stream: main.path, rendition }, 'sibling rendition not grouped: the name is taken');
       return;
     }

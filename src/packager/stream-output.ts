@@ -1,7 +1,10 @@
 /**
  * Everything the packagers serve for one stream: a segmenter per rendition feeding one
- * TrackOutput per track, a shared audio track, and one media clock.
+ * TrackOutput per track, a shared audio track, and one media clock. Alternative audio renditions
+ * (further audio tracks of the publish, core/audio-renditions.ts) follow the source's cuts beside
+ * the shared audio track, each into a TrackOutput of its own.
  */
+import { MAIN_AUDIO_RENDITION } from '../core/audio-renditions.js';
 import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
@@ -12,7 +15,7 @@ import { MediaClock } from './media-clock.js';
 import { TrackOutput, type SegmentInfo } from './track-output.js';
 
 export const SOURCE_RENDITION = 'src';
-export const AUDIO_RENDITION = 'audio';
+export const AUDIO_RENDITION = MAIN_AUDIO_RENDITION;
 
 /**
  * Where a DASH Period begins. `start`: media time (seconds of the stream's media clock) the
@@ -58,6 +61,12 @@ export class StreamOutput {
   /** Video renditions by id, the source first. */
   readonly videos = new Map<string, TrackOutput>();
   readonly audio: TrackOutput;
+  /**
+   * Alternative audio renditions by id (`audio-fra`, …), in the order they first appeared: cut
+   * with the source's instants and numbers, listed beside `audio` in the HLS audio group and as
+   * audio AdaptationSets of their own. They outlive a publish session like every TrackOutput.
+   */
+  readonly audioRenditions = new Map<string, TrackOutput>();
   readonly startedAt: number;
   /** The publish feeding the output now (a reconnecting publisher replaces it). */
   stream: LiveStream;
@@ -116,10 +125,15 @@ export class StreamOutput {
    * content (versions only grow, so their sum does too), renditions, periods, suspension, end.
    */
   get contentVersion(): string {
-    let tracks = this.audio.version;
-    for (const video of this.videos.values()) tracks += video.version;
+    let tracks = 0;
+    for (const t of this.trackOutputs()) tracks += t.version;
     const period = this.periodMarks[this.periodMarks.length - 1]!;
-    return `${tracks}/${this.videos.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}`;
+    return `${tracks}/${this.videos.size}+${this.audioRenditions.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}`;
+  }
+
+  /** Every TrackOutput of the stream, with media or not yet: video renditions, the audio, the alternative audio renditions. */
+  trackOutputs(): TrackOutput[] {
+    return [...this.videos.values(), this.audio, ...this.audioRenditions.values()];
   }
 
   /** Segments `stream` into the outputs, numbering on from where they are. */
@@ -138,8 +152,11 @@ export class StreamOutput {
       },
       { video: source.currentInitId + 1, audio: this.audio.currentInitId + 1 },
     );
-    this.unsubscribe = stream.subscribe({
-      onTrack: (track) => segmenter.onTrack(track),
+    const unsubscribeStream = stream.subscribe({
+      onTrack: (track) => {
+        if (track.kind === 'audio') this.audio.language = stream.language;
+        segmenter.onTrack(track);
+      },
       onFrame: (frame) => {
         if (period) {
           // The new Period's media starts (on the wall clock) when its first frame arrived.
@@ -163,6 +180,40 @@ export class StreamOutput {
         this.onPublisherGone(this);
       },
     });
+    const followers: (() => void)[] = [];
+    const unsubscribeAudio = stream.onAudioRendition((id, rendition) => followers.push(this.followAudio(id, rendition, segmenter)));
+    this.unsubscribe = () => {
+      unsubscribeStream();
+      unsubscribeAudio();
+      for (const u of followers.splice(0)) u();
+    };
+  }
+
+  /**
+   * An alternative audio rendition of the publish: cut by `segmenter` (the source's cuts and
+   * numbers) into its TrackOutput, made on first sight and continued by a reconnected publish.
+   */
+  private followAudio(id: string, rendition: LiveStream, segmenter: StreamSegmenter): () => void {
+    let output = this.audioRenditions.get(id);
+    const added = output === undefined;
+    if (!output) {
+      output = this.createTrackOutput(id, 'audio');
+      const source = this.videos.get(SOURCE_RENDITION)!;
+      output.siblingSegment = (n) => findSegment(source, n) ?? findSegment(this.audio, n);
+      this.audioRenditions.set(id, output);
+    }
+    const target = output;
+    const follower = segmenter.addFollower(new CmafMuxer('audio', target), target.currentInitId + 1);
+    const unsubscribe = rendition.subscribe({
+      onTrack: (track) => {
+        target.language = rendition.language;
+        follower.onTrack(track);
+      },
+      onFrame: (frame) => follower.onFrame(frame),
+      onEnd: () => follower.onEnd(),
+    });
+    if (added) for (const o of this.siblingOutputs.values()) o.renditionsChanged();
+    return unsubscribe;
   }
 
   /** The publisher left: keep everything listed (no ENDLIST) while it may reconnect. */
@@ -196,7 +247,7 @@ export class StreamOutput {
   /** End of the last media pushed, in seconds of the stream's media clock (for rebasing a reconnect). */
   mediaEndSeconds(): number {
     let end = 0;
-    for (const t of [...this.videos.values(), this.audio]) {
+    for (const t of this.trackOutputs()) {
       const last = t.lastSegment;
       if (last) end = Math.max(end, (last.startTime + last.durationTicks) / last.timescale);
     }
@@ -276,22 +327,26 @@ export class StreamOutput {
     for (const o of this.siblingOutputs.values()) o.detach();
   }
 
-  /** Every track that carries media, video renditions first. */
+  /** Every track that carries media, video renditions first, then the audio and its alternatives. */
   tracks(): TrackOutput[] {
-    const out = [...this.videos.values()].filter((t) => t.track !== undefined);
-    if (this.audio.track) out.push(this.audio);
-    return out;
+    return this.trackOutputs().filter((t) => t.track !== undefined);
   }
 
   rendition(id: string): TrackOutput | undefined {
     if (id === AUDIO_RENDITION) return this.audio;
-    return this.videos.get(id);
+    return this.videos.get(id) ?? this.audioRenditions.get(id);
   }
 
-  /** Ready to be listed: every track with media has completed a segment. */
+  /**
+   * Ready to be listed: every track with media has completed a segment. An alternative audio
+   * rendition is waited for too (players read the multivariant playlist once), but not beyond
+   * the others' second segment: one that is that late does not hold the stream back.
+   */
   get ready(): boolean {
-    const tracks = this.tracks();
-    return tracks.length > 0 && tracks.every((t) => t.segments.length > 0);
+    const main = [...this.videos.values(), this.audio].filter((t) => t.track !== undefined);
+    if (main.length === 0 || !main.every((t) => t.segments.length > 0)) return false;
+    const alternatives = [...this.audioRenditions.values()].filter((t) => t.track !== undefined);
+    return alternatives.every((t) => t.segments.length > 0) || main.some((t) => t.segments.length >= 2);
   }
 
   /** The stream is over: playlists get ENDLIST, the window's bytes move to the cache. */
@@ -303,6 +358,7 @@ export class StreamOutput {
     for (const u of this.renditionUnsubscribes) u();
     for (const t of this.videos.values()) t.end();
     this.audio.end();
+    for (const t of this.audioRenditions.values()) t.end();
   }
 
   /** Ends the stream's output now (publisher gone, or gateway stopping). */

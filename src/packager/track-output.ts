@@ -88,6 +88,8 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   readonly kind: TrackKind;
   readonly session: string;
   track: Track | undefined;
+  /** The language of the track's audio, ISO 639-2 (`eng`), when the ingest told it (set by StreamOutput). */
+  language: string | undefined;
   currentInitId = -1;
   ended = false;
   /** Segments of the live window, oldest first. */

@@ -3,6 +3,7 @@
  * read by our FLV reader; flv/publish-tags.ts feeds them into a publish.
  */
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { FlvReader } from '../flv/reader.js';
 import { LineRing } from '../ladder/line-ring.js';
 
@@ -13,9 +14,12 @@ export interface TagFeed {
 
 export type OnTag = (type: number, timestamp: number, payload: Uint8Array) => void;
 
-/** ffmpeg with `inputArgs` (inputs, maps, codecs) writing FLV to its stdout, read tag by tag. */
-export function spawnFlvFeed(ffmpeg: string, inputArgs: readonly string[], onTag: OnTag, onEnd: (reason: string) => void): TagFeed {
-  const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', ...inputArgs, '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * ffmpeg with `inputArgs` (inputs, maps, codecs) writing FLV to its stdout, read tag by tag;
+ * `stdin`, when given, is another process's output that ffmpeg reads as `pipe:0`.
+ */
+export function spawnFlvFeed(ffmpeg: string, inputArgs: readonly string[], onTag: OnTag, onEnd: (reason: string) => void, stdin?: Readable): TagFeed {
+  const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', ...inputArgs, '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1'], { stdio: [stdin ?? 'ignore', 'pipe', 'pipe'] });
   const reader = new FlvReader();
   const stderr = new LineRing(10);
   child.stderr.setEncoding('utf8');

@@ -2,8 +2,8 @@
  * One pull source: a stream fed from a URL instead of a publisher, through the same publish path
  * (core/publish.ts), so every output, the ladder, recording and reconnect behave as for RTMP.
  *  - `rtmp://` and `rtmps://`: our own RTMP client plays the remote stream (src/rtmp/client.ts);
- *  - `srt://` (caller mode, MPEG-TS inside), `http(s)://` (HLS), and anything else ffmpeg reads:
- *    ffmpeg is the transport
+ *  - `srt://` (caller mode, MPEG-TS inside): our libsrt helper receives, ffmpeg remuxes (srt-feed.ts);
+ *  - `http(s)://` (HLS), and anything else ffmpeg reads: ffmpeg is the transport
  *    (`-c copy -f flv pipe:1`, no re-encoding) and our FLV reader takes its output.
  * Either way the FLV tags go through the RTMP ingest (flv/ingest.ts), exactly as a publisher's.
  * A source that fails or ends is retried with back-off (1 s doubling to 30 s) until stopped; the
@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { FlvIngest } from '../flv/ingest.js';
 import { FLV_TAG_AUDIO, FLV_TAG_VIDEO } from '../flv/reader.js';
 import { spawnFlvFeed, type TagFeed } from './flv-feed.js';
+import { spawnSrtFeed } from './srt-feed.js';
 import { feedTag } from '../flv/publish-tags.js';
 import type { Publisher, PublishPath } from '../core/publish.js';
 import { RtmpClientConnection, parseRtmpUrl } from '../rtmp/client.js';
@@ -125,6 +126,7 @@ export class PullSource {
   private ffmpegFeed(onTag: (type: number, ts: number, payload: Uint8Array) => void, onEnd: (reason: string) => void): TagFeed {
     const ffmpeg = this.options.ffmpegPath;
     if (!ffmpeg) throw new Error('ffmpeg not found (set FFMPEG_PATH): it reads http(s) pull sources');
+    if (/^srt:\/\//i.test(this.options.url)) return spawnSrtFeed(ffmpeg, this.options.url, onTag, onEnd);
     const args = ['-rw_timeout', '15000000', '-i', this.options.url, '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy'];
     return spawnFlvFeed(ffmpeg, args, onTag, onEnd);
   }

@@ -10,10 +10,14 @@ import type { RelayRegistry } from '../relay/relay-registry.js';
 import { GatewayError } from '../core/errors.js';
 import { parseRtmpUrl } from '../rtmp/client.js';
 import { isSrtUrl, PushTarget, type PushTargetView } from './push-target.js';
+import { RenditionMix, type RenditionSource } from './rendition-mix.js';
 
 export interface PushSpec {
   readonly url: string;
-  /** The rendition sent; `src` (the source as published) is the one that exists today. */
+  /**
+   * The rendition sent: `src` (the source as published, the default), a ladder rung (`480p`, …)
+   * or a further track of a multitrack publish (`track1`, …) with the stream's audio.
+   */
   readonly rendition?: string;
 }
 
@@ -57,9 +61,14 @@ export function checkPushSpec(value: unknown): { url: string; rendition: string 
     }
   }
   const r = rendition ?? 'src';
-  if (r !== 'src') throw new GatewayError('config', `push target rendition "${String(r)}": only "src" (the source as published) can be pushed`);
+  if (typeof r !== 'string' || !RENDITION_NAME.test(r)) {
+    throw new GatewayError('config', `push target rendition "${String(r)}": "src" (the source as published) or a rendition name such as "480p" expected`);
+  }
   return { url, rendition: r };
 }
+
+/** Rendition names as the ladder and multitrack publishes make them (`480p`, `track1`). */
+const RENDITION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
 export class PushManager {
   private readonly targets = new Map<string, Map<string, PushTarget>>();
@@ -67,6 +76,8 @@ export class PushManager {
   private readonly relays: RelayRegistry;
   /** Streams whose config targets exist already (made at their first publish). */
   private readonly configured = new Set<string>();
+  /** The current publish of each stream with a rendition target: its renditions' sources and mixes. */
+  private readonly renditions = new Map<string, { stream: LiveStream; sources: Map<string, RenditionSource>; mixes: Map<string, RenditionMix> }>();
   private nextId = 1;
 
   constructor(streams: StreamRegistry, relays: RelayRegistry, options: PushManagerOptions) {
@@ -74,6 +85,12 @@ export class PushManager {
     this.relays = relays;
     // The relay registry made the stream's hub on the same event, before this listener.
     streams.on('publish', (stream: LiveStream) => this.published(stream));
+    streams.on('unpublish', (stream: LiveStream) => {
+      const entry = this.renditions.get(stream.path);
+      if (entry?.stream !== stream) return;
+      for (const mix of entry.mixes.values()) mix.end();
+      this.renditions.delete(stream.path);
+    });
   }
 
   private published(stream: LiveStream): void {
@@ -90,7 +107,35 @@ export class PushManager {
       for (const spec of wanted) this.create(targets, path, checkPushSpec(spec), 'config');
     }
     const hub = this.relays.get(stream.app, stream.key);
-    if (targets && hub) for (const t of targets.values()) t.attach(hub);
+    if (targets && hub) for (const t of targets.values()) if (t.rendition === 'src') t.attach(hub);
+    const previous = this.renditions.get(path);
+    if (previous) for (const mix of previous.mixes.values()) mix.end();
+    this.renditions.set(path, { stream, sources: new Map(), mixes: new Map() });
+    stream.onVideoRendition((name, rendition) => this.renditionAdded(stream, name, rendition));
+  }
+
+  /**
+   * A rendition of `stream` appeared (a ladder rung once its transcoder is set up, or a further
+   * track of a multitrack publish): the targets that asked for it start.
+   */
+  renditionAdded(stream: LiveStream, name: string, source: RenditionSource): void {
+    const entry = this.renditions.get(stream.path);
+    if (!entry || entry.stream !== stream || stream.ended) return;
+    entry.sources.set(name, source);
+    for (const t of this.targets.get(stream.path)?.values() ?? []) if (t.rendition === name) this.attachRendition(t, stream.path);
+  }
+
+  /** Attaches `target` to its rendition's mix, made on first use; it keeps waiting while there is none. */
+  private attachRendition(target: PushTarget, path: string): void {
+    const entry = this.renditions.get(path);
+    const source = entry?.sources.get(target.rendition);
+    if (!entry || !source || entry.stream.ended) return;
+    let mix = entry.mixes.get(target.rendition);
+    if (!mix) {
+      mix = new RenditionMix(entry.stream, target.rendition, source);
+      entry.mixes.set(target.rendition, mix);
+    }
+    target.attach(mix.hub);
   }
 
   private create(targets: Map<string, PushTarget>, path: string, spec: { url: string; rendition: string }, source: 'config' | 'api'): PushTarget {
@@ -122,6 +167,10 @@ export class PushManager {
     const max = this.options.maxTargetsPerStream ?? 16;
     if (targets.size >= max) throw new GatewayError('config', `a stream has at most ${max} push targets`);
     const target = this.create(targets, path, checked, 'api');
+    if (target.rendition !== 'src') {
+      this.attachRendition(target, path);
+      return target.view();
+    }
     const hub = this.relays.get(app, key);
     if (hub && !hub.stream.ended) target.attach(hub);
     return target.view();
@@ -149,5 +198,7 @@ export class PushManager {
   close(): void {
     for (const targets of this.targets.values()) for (const t of targets.values()) t.stop();
     this.targets.clear();
+    for (const entry of this.renditions.values()) for (const mix of entry.mixes.values()) mix.end();
+    this.renditions.clear();
   }
 }

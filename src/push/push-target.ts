@@ -151,12 +151,15 @@ export class PushTarget {
     const hub = this.hub;
     if (!hub) return;
     const codec = hub.stream.video?.codec;
-    if (this.srt && codec !== undefined && codec !== 'avc') {
-      // ffmpeg (the SRT transport) is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 only; AV1
-      // and VP9 have no MPEG-TS carriage either. Waits for the stream's next publish.
-      this.lastError = `SRT targets take H.264 streams; this one is ${codec.toUpperCase()}`;
+    const audioCodec = hub.stream.audio?.codec;
+    if (this.srt && ((codec !== undefined && codec !== 'avc') || (audioCodec !== undefined && audioCodec !== 'aac'))) {
+      // ffmpeg (the SRT transport) is fed FLV, which Debian's ffmpeg 5.1 reads for H.264 and AAC
+      // only (no Enhanced RTMP); AV1, VP9, Opus and FLAC have no usual MPEG-TS carriage either.
+      // Waits for the stream's next publish.
+      const what = codec !== undefined && codec !== 'avc' ? codec.toUpperCase() : `${audioCodec!.toUpperCase()} audio`;
+      this.lastError = `SRT targets take H.264 + AAC streams; this one is ${what}`;
       this.state = 'waiting';
-      this.log.warn({ codec }, 'push target skipped: SRT targets take H.264 streams');
+      this.log.warn({ codec, audioCodec }, 'push target skipped: SRT targets take H.264 + AAC streams');
       return;
     }
     this.state = 'connecting';

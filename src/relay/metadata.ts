@@ -1,6 +1,10 @@
 /** onMetaData for players (RTMP play, HTTP-FLV): what the publisher said, corrected by what we parsed. */
 import type { LiveStream } from '../core/stream.js';
 import { encodeAmf0, type Amf0Value } from '../flv/amf0.js';
+import type { AudioCodec } from '../core/media.js';
+
+/** onMetaData audiocodecid: FLV SoundFormat 10 for AAC, the FourCC as UI32 for the others (E-RTMP v2). */
+const AUDIO_CODEC_IDS: Readonly<Record<AudioCodec, number>> = { aac: 10, opus: 0x4f707573, flac: 0x664c6143, ac3: 0x61632d33, eac3: 0x65632d33 };
 
 export function metadataBody(stream: LiveStream): Uint8Array {
   const meta: Record<string, Amf0Value> = {};
@@ -17,7 +21,8 @@ export function metadataBody(stream: LiveStream): Uint8Array {
     if (v.fps) meta['framerate'] = v.fps;
   }
   if (a) {
-    meta['audiocodecid'] = 10;
+    // AAC goes out in legacy tags (SoundFormat 10); the others as their E-RTMP FourCC, as a number.
+    meta['audiocodecid'] = AUDIO_CODEC_IDS[a.codec];
     meta['audiosamplerate'] = a.sampleRate;
     meta['audiochannels'] = a.channels;
     meta['stereo'] = a.channels > 1;

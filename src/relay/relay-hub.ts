@@ -4,9 +4,9 @@
  * its encoded forms (RTMP chunks, FLV tag) are cached on it, so N players cost N writes of the
  * same bytes, never N encodings.
  */
-import type { Frame, Track, VideoCodec } from '../core/media.js';
+import type { AudioCodec, Frame, Track, VideoCodec } from '../core/media.js';
 import type { LiveStream, StreamSink } from '../core/stream.js';
-import { audioFrameHead, audioSequenceHeaderBody, frameMs, videoFrameHead, videoSequenceHeaderBody } from '../flv/tag.js';
+import { audioFrameHead, audioSequenceHeaderBody, frameMs, videoColourMetadataBody, videoFrameHead, videoSequenceHeaderBody } from '../flv/tag.js';
 
 export const TAG_AUDIO = 8;
 export const TAG_VIDEO = 9;
@@ -110,10 +110,12 @@ export class RelayHub implements StreamSink {
   readonly stream: LiveStream;
   private readonly players = new Set<RelayPlayer>();
   private videoHeader: RelayMessage | undefined;
+  private videoColour: RelayMessage | undefined;
   private audioHeader: RelayMessage | undefined;
   private videoCodec: VideoCodec = 'avc';
   private videoTimescale = 90_000;
   private audioTimescale = 48_000;
+  private audioCodec: AudioCodec = 'aac';
   private gop: RelayMessage[] = [];
   private gopBytes = 0;
   private hasVideo = false;
@@ -143,6 +145,8 @@ export class RelayHub implements StreamSink {
   /** What a joining player is sent before live messages. */
   start(): RelayStart {
     const headers: RelayMessage[] = [];
+    // E-RTMP: the colorInfo Metadata goes ahead of the sequence it describes.
+    if (this.videoColour) headers.push(this.videoColour);
     if (this.videoHeader) headers.push(this.videoHeader);
     if (this.audioHeader) headers.push(this.audioHeader);
     const ts = this.gop[0]?.timestamp ?? 0;
@@ -169,13 +173,19 @@ export class RelayHub implements StreamSink {
       this.videoCodec = track.codec;
       this.videoTimescale = track.timescale;
       this.videoHeader = message(TAG_VIDEO, 0, videoSequenceHeaderBody(track), true);
+      const colour = videoColourMetadataBody(track);
+      this.videoColour = colour ? message(TAG_VIDEO, 0, colour, false) : undefined;
       this.gop = [];
       this.gopBytes = 0;
+      if (this.videoColour) this.broadcast(this.videoColour);
       this.broadcast(this.videoHeader);
     } else {
       this.audioTimescale = track.timescale;
-      this.audioHeader = message(TAG_AUDIO, 0, audioSequenceHeaderBody(track));
-      this.broadcast(this.audioHeader);
+      this.audioCodec = track.codec;
+      // AC-3 and E-AC-3 have no sequence header: their frames go out alone.
+      const body = audioSequenceHeaderBody(track);
+      this.audioHeader = body ? message(TAG_AUDIO, 0, body) : undefined;
+      if (this.audioHeader) this.broadcast(this.audioHeader);
     }
   }
 
@@ -188,7 +198,7 @@ export class RelayHub implements StreamSink {
         this.gopBytes = 0;
       }
     } else {
-      m = new RelayMessage(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameHead(), frame.data, false);
+      m = new RelayMessage(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameHead(this.audioCodec), frame.data, false);
       // Audio-only: keep about the last second for joiners.
       if (!this.hasVideo) {
         while (this.gop.length > 0 && m.timestamp - this.gop[0]!.timestamp > 1000) this.gopBytes -= this.gop.shift()!.byteLength;

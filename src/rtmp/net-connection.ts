@@ -56,9 +56,9 @@ const FOURCC_CAN_FORWARD = 0x04;
 const CAPS_EX_MULTITRACK = 0x02;
 const CAPS_EX_MODEX = 0x04;
 export const ENHANCED_CAPABILITIES: Amf0Object = {
-  fourCcList: ['avc1', 'hvc1', 'av01', 'vp09', 'mp4a'],
+  fourCcList: ['avc1', 'hvc1', 'av01', 'vp09', 'mp4a', 'Opus', 'fLaC', 'ac-3', 'ec-3'],
   videoFourCcInfoMap: { avc1: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD, hvc1: FOURCC_CAN_FORWARD, av01: FOURCC_CAN_FORWARD, vp09: FOURCC_CAN_FORWARD },
-  audioFourCcInfoMap: { mp4a: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD },
+  audioFourCcInfoMap: { mp4a: FOURCC_CAN_DECODE | FOURCC_CAN_FORWARD, Opus: FOURCC_CAN_FORWARD, fLaC: FOURCC_CAN_FORWARD, 'ac-3': FOURCC_CAN_FORWARD, 'ec-3': FOURCC_CAN_FORWARD },
   capsEx: CAPS_EX_MULTITRACK | CAPS_EX_MODEX,
 };
 

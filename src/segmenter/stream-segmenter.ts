@@ -2,6 +2,9 @@
  * Segments one rendition's video and audio with a single clock: video leads (its keyframes
  * decide every cut) and audio follows at the same instants, so segment N spans the same media
  * time in both tracks. Without video, audio leads by itself.
+ *
+ * Further tracks (alternative audio renditions, `addFollower`) follow the same leader at the
+ * same instants with the same numbers, each into its own sink.
  */
 import type { Frame, Track } from '../core/media.js';
 import type { StreamSink } from '../core/stream.js';
@@ -16,12 +19,20 @@ export interface StreamSegmenterOptions extends TrackSegmenterOptions {
 /** Audio waits at most this long for a video track to appear before it leads by itself. */
 const AUDIO_WAIT_FOR_VIDEO_SECONDS = 1;
 
+/** A further track cut at the segmenter's instants: fed like a stream, removed at its end. */
+export type FollowerTrack = StreamSink;
+
+type Cut = 'start' | 'segment' | 'part' | null;
+
 export class StreamSegmenter implements StreamSink {
   readonly video: TrackSegmenter;
   readonly audio: TrackSegmenter;
   private audioLeads = false;
   private readonly expectVideo: () => boolean;
   private readonly segmentDuration: number;
+  private readonly options: StreamSegmenterOptions;
+  /** Further tracks following the leader (addFollower). */
+  private readonly followers = new Set<TrackSegmenter>();
 
   constructor(
     sinks: { video: ChunkSink; audio: ChunkSink },
@@ -32,6 +43,7 @@ export class StreamSegmenter implements StreamSink {
     this.audio = new TrackSegmenter('audio', sinks.audio, { ...options, firstInitId: initIds.audio });
     this.expectVideo = options.expectVideo ?? (() => true);
     this.segmentDuration = options.segmentDuration;
+    this.options = options;
   }
 
   onTrack(track: Track): void {
@@ -53,12 +65,13 @@ export class StreamSegmenter implements StreamSink {
         return;
       }
       const cut = this.video.pushLeading(frame);
-      if (cut === 'start') this.audio.leaderStartedAt(frame.dts, this.videoTimescale());
-      else if (cut === 'segment' || cut === 'part') this.audio.cutAt(frame.dts, this.videoTimescale(), cut === 'segment');
+      this.cutFollower(this.audio, cut, frame.dts, this.videoTimescale());
+      for (const f of this.followers) this.cutFollower(f, cut, frame.dts, this.videoTimescale());
       return;
     }
     if (this.audioLeads) {
-      this.audio.pushLeading(frame);
+      const cut = this.audio.pushLeading(frame);
+      for (const f of this.followers) this.cutFollower(f, cut, frame.dts, this.audioTimescale());
       return;
     }
     this.audio.pushFollowing(frame);
@@ -68,15 +81,68 @@ export class StreamSegmenter implements StreamSink {
     if (!this.video.started && (noVideo || videoStalled)) {
       this.audioLeads = true;
       this.audio.leadFromBacklog();
+      // The followers join the audio's open segment (what it cut from its backlog before is theirs to miss).
+      for (const f of this.followers) this.joinLeader(f);
     }
   }
 
   onEnd(): void {
     this.video.end();
     this.audio.end();
+    for (const f of this.followers) f.end();
+  }
+
+  /**
+   * A further audio track (an alternative audio rendition) cut at this segmenter's instants into
+   * `sink`, numbered like the rendition's own tracks: segment N spans the same media time in it.
+   * `firstInitId` continues its init numbering (a resumed output). It joins the leader's open
+   * segment when its track comes after the leader began, like the rendition's own audio.
+   */
+  addFollower(sink: ChunkSink, firstInitId: number): FollowerTrack {
+    const follower = new TrackSegmenter('audio', sink, {
+      ...this.options,
+      firstSequence: this.leader().nextSequence,
+      firstInitId,
+    });
+    this.followers.add(follower);
+    return {
+      onTrack: (track) => {
+        if (track.kind !== 'audio') return;
+        follower.setTrack(track);
+        this.joinLeader(follower);
+      },
+      onFrame: (frame) => {
+        if (frame.kind === 'audio' && this.followers.has(follower)) follower.pushFollowing(frame);
+      },
+      onEnd: () => {
+        if (!this.followers.delete(follower)) return;
+        follower.end();
+      },
+    };
+  }
+
+  /** The track that decides the cuts: video, or audio once it leads. */
+  private leader(): TrackSegmenter {
+    return this.audioLeads ? this.audio : this.video;
+  }
+
+  private joinLeader(follower: TrackSegmenter): void {
+    const leader = this.leader();
+    const start = leader.openSegmentStart;
+    if (start === undefined) return;
+    follower.joinLeader(leader.nextSequence, start, this.audioLeads ? this.audioTimescale() : this.videoTimescale());
+  }
+
+  private cutFollower(follower: TrackSegmenter, cut: Cut, dts: number, timescale: number): void {
+    if (cut === 'start') follower.leaderStartedAt(dts, timescale);
+    else if (cut === 'segment' || cut === 'part') follower.cutAt(dts, timescale, cut === 'segment');
   }
 
   private videoTimescale(): number {
     return this.video.currentTrack?.timescale ?? 90_000;
+  }
+
+  private audioTimescale(): number {
+    return this.audio.currentTrack?.timescale ?? 48_000;
   }
 }

@@ -26,6 +26,13 @@ export interface TrackSegmenterOptions {
   readonly startsWithDiscontinuity?: boolean;
 }
 
+/**
+ * Cuts a follower holds while it waits for its frames past them. One whose frames stopped (an
+ * audio stream that went quiet) applies the oldest beyond this as if those frames had come, so
+ * it neither hoards cuts nor loses count of the leader's segments: 60 s of 0.2 s parts.
+ */
+const MAX_PENDING_CUTS = 300;
+
 /** A cut requested by the leading track, in seconds of media time (exact rational via ticks). */
 interface PendingCut {
   /** The instant in this track's ticks. */
@@ -54,6 +61,8 @@ export class TrackSegmenter {
   private segmentWallclock = 0;
   private partStart = 0;
   private discontinuity = false;
+  /** Frames pushed since the last setTrack. */
+  private framesSinceTrack = 0;
   private lastDts = -1;
   private readonly cuts: PendingCut[] = [];
   /** Follower mode: where the leader's first segment starts, in this track's ticks. */
@@ -87,10 +96,13 @@ export class TrackSegmenter {
 
   /** A new (or first) configuration: a new init segment; media after it starts a new segment. */
   setTrack(track: Track): void {
-    if (this.track) {
+    // A configuration replaced before any frame used the previous one (an E-RTMP colorInfo
+    // Metadata packet right after the SequenceStart, as OBS sends it) is no discontinuity.
+    if (this.track && this.framesSinceTrack > 0) {
       this.closeSegment(undefined);
       this.discontinuity = true;
     }
+    this.framesSinceTrack = 0;
     this.track = track;
     this.timescale = track.timescale;
     this.segmentTicks = Math.max(1, Math.round(this.segmentSeconds * track.timescale));
@@ -110,6 +122,7 @@ export class TrackSegmenter {
    */
   pushLeading(frame: Frame): 'start' | 'segment' | 'part' | null {
     if (!this.track) return null;
+    this.framesSinceTrack++;
     let cut: 'start' | 'segment' | 'part' | null = null;
     if (!this.segmentStarted) {
       if (!frame.key) return null; // a segment must start with a sync sample
@@ -132,6 +145,7 @@ export class TrackSegmenter {
   /** Follower mode: frames are collected and cut where the leader's `cutAt` calls say. */
   pushFollowing(frame: Frame): void {
     if (!this.track) return;
+    this.framesSinceTrack++;
     this.lastDts = frame.dts;
     if (!this.segmentStarted) {
       if (this.leaderStart === undefined) {
@@ -184,7 +198,7 @@ export class TrackSegmenter {
   cutAt(ticks: number, timescale: number, segment: boolean): void {
     if (!this.track || this.leaderStart === undefined) return;
     this.cuts.push({ at: this.toOwnTicks(ticks, timescale), segment });
-    this.applyCuts();
+    this.applyCuts(Math.max(0, this.cuts.length - MAX_PENDING_CUTS));
   }
 
   /**
@@ -223,19 +237,35 @@ export class TrackSegmenter {
     return timescale === this.timescale ? ticks : Math.round((ticks * this.timescale) / timescale);
   }
 
-  private applyCuts(): void {
-    while (this.cuts.length > 0 && this.segmentStarted) {
+  /** Applies the leader's cuts this track has every frame before; the first `force` in any case. */
+  private applyCuts(force = 0): void {
+    while (this.cuts.length > 0) {
       const cut = this.cuts[0]!;
+      const forced = force > 0;
+      if (!this.segmentStarted) {
+        if (!forced) return;
+        // No frame of this track since the previous cut: the leader's segment passes without it.
+        force--;
+        this.cuts.shift();
+        if (cut.segment) this.sequence++;
+        continue;
+      }
       const last = this.pending[this.pending.length - 1];
       // Every frame before the cut has arrived once the newest one ends at or past it.
-      if (last === undefined || last.dts + this.frameDurationHint() < cut.at) return;
+      if (!forced && (last === undefined || last.dts + (last.duration ?? this.frameDurationHint()) < cut.at)) return;
+      if (forced) force--;
       this.cuts.shift();
       const before = this.pending.filter((f) => f.dts < cut.at);
       const after = this.pending.filter((f) => f.dts >= cut.at);
       const next = after[0];
       this.pending = before;
       if (cut.segment) {
+        const empty = this.partCount === 0 && before.length === 0;
         this.closeSegment(next?.dts);
+        // The leader's segment held nothing of this track (its media started later, or had a
+        // hole): its number is passed over all the same, so segment N stays the leader's N
+        // (TrackOutput lists a number skipped between two segments as a gap).
+        if (empty) this.sequence++;
         this.pending = after;
         if (next) this.openSegment(next);
       } else {
@@ -293,7 +323,8 @@ export class TrackSegmenter {
   }
 
   private lastSampleDuration(frames: readonly Frame[]): number {
-    if (this.track?.kind === 'audio') return this.track.samplesPerFrame;
+    // Opus, FLAC, E-AC-3 frames say how long they last (core/media.ts Frame.duration).
+    if (this.track?.kind === 'audio') return frames[frames.length - 1]?.duration ?? this.track.samplesPerFrame;
     if (frames.length >= 2) return frames[frames.length - 1]!.dts - frames[frames.length - 2]!.dts;
     if (this.track?.kind === 'video' && this.track.fps) return Math.round(this.timescale / this.track.fps);
     return this.frameDurationHint();

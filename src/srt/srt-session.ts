@@ -4,10 +4,13 @@
  * our TS demuxer into the same Publisher calls the RTMP session makes. No sockets here: bytes come
  * in through `data`, and `close` is how this session drops its caller.
  *
- * The first video PID and the first audio PID of the program are the stream's tracks; further
- * audio PIDs are dropped with a warning (alternative audio renditions are not carried yet).
+ * The first video PID and the first audio PID (in PMT order) of the program are the stream's
+ * tracks; every further audio PID is an alternative audio rendition in the language of its
+ * ISO_639_language_descriptor (core/audio-renditions.ts names it), up to MAX_AUDIO_RENDITIONS
+ * audio tracks in all; further video PIDs, and audio PIDs beyond that, are dropped with a warning.
  */
 import type { Logger } from 'pino';
+import { audioRenditionIds, MAIN_AUDIO_RENDITION, MAX_AUDIO_RENDITIONS } from '../core/audio-renditions.js';
 import type { PublishPath, Publisher, PublishRequest } from '../core/publish.js';
 import { TsDemuxer, type TsDemuxEvent } from '../mux/ts/demuxer.js';
 import { parseSrtStreamId } from './stream-id.js';
@@ -36,7 +39,8 @@ export class SrtPublishSession {
   private publisher: Publisher | undefined;
   private readonly demuxer = new TsDemuxer();
   private videoPid: number | undefined;
-  private audioPid: number | undefined;
+  /** Audio PIDs and the rendition each feeds (`audio` the stream's own), fixed at their first track. */
+  private readonly audioRenditions = new Map<number, string>();
   private readonly ignoredPids = new Set<number>();
   /** The program's video was declared to the stream (metadata). */
   private declared = false;
@@ -119,30 +123,68 @@ export class SrtPublishSession {
     for (const event of events) {
       switch (event.type) {
         case 'track': {
-          const kind = event.track.kind;
-          const chosen = kind === 'video' ? this.videoPid : this.audioPid;
-          if (chosen === undefined) {
-            if (kind === 'video') this.videoPid = event.pid;
-            else this.audioPid = event.pid;
-          } else if (chosen !== event.pid) {
-            if (!this.ignoredPids.has(event.pid)) {
-              this.ignoredPids.add(event.pid);
-              const language = event.language ? ` (${event.language})` : '';
-              publisher.warning('extra-track', `${kind} track on PID ${event.pid}${language} dropped: one ${kind} track per stream is carried`, at);
+          const track = event.track;
+          if (track.kind === 'audio') {
+            const place = this.ignoredPids.has(event.pid) ? undefined : this.audioRenditionOf(event.pid);
+            if (place === undefined) break;
+            if (typeof place === 'string') {
+              this.dropTrack(publisher, event.pid, 'audio', event.language, place, at);
+            } else if (place.id === MAIN_AUDIO_RENDITION) {
+              publisher.audioLanguage(event.language);
+              publisher.track(track);
+            } else if (!publisher.audioRenditionTrack(place.id, track, event.language)) {
+              this.audioRenditions.delete(event.pid);
+              this.dropTrack(publisher, event.pid, 'audio', event.language, `at most ${MAX_AUDIO_RENDITIONS} audio tracks per stream are carried`, at);
             }
             break;
           }
-          publisher.track(event.track);
+          this.videoPid ??= event.pid;
+          if (this.videoPid !== event.pid) {
+            this.dropTrack(publisher, event.pid, 'video', event.language, 'one video track per stream is carried', at);
+            break;
+          }
+          publisher.track(track);
           break;
         }
-        case 'frame':
-          if (event.pid === this.videoPid || event.pid === this.audioPid) publisher.frame(event.frame);
+        case 'frame': {
+          if (event.pid === this.videoPid) {
+            publisher.frame(event.frame);
+            break;
+          }
+          const id = this.audioRenditions.get(event.pid);
+          if (id === MAIN_AUDIO_RENDITION) publisher.frame(event.frame);
+          else if (id !== undefined) publisher.audioRenditionFrame(id, event.frame);
           break;
+        }
         case 'warning':
           publisher.warning(event.code, event.message, at);
           break;
       }
     }
+  }
+
+  /**
+   * The rendition an audio PID feeds, fixed at its first track: its place among the program's
+   * audio PIDs in PMT order names it (the first is the stream's audio). A string says why not.
+   */
+  private audioRenditionOf(pid: number): { id: string } | string {
+    const known = this.audioRenditions.get(pid);
+    if (known !== undefined) return { id: known };
+    const program = this.demuxer.programAudio;
+    const index = program.findIndex((a) => a.pid === pid);
+    if (index < 0) return 'the PMT does not list it';
+    const id = audioRenditionIds(program.map((a) => a.language))[index];
+    if (id === undefined) return `at most ${MAX_AUDIO_RENDITIONS} audio tracks per stream are carried`;
+    // A new PMT version that reorders the audio PIDs: a rendition keeps the PID it started with.
+    if ([...this.audioRenditions.values()].includes(id)) return `its place (${id}) is another PID's`;
+    this.audioRenditions.set(pid, id);
+    return { id };
+  }
+
+  private dropTrack(publisher: Publisher, pid: number, kind: 'video' | 'audio', language: string | undefined, why: string, at: number): void {
+    if (this.ignoredPids.has(pid)) return;
+    this.ignoredPids.add(pid);
+    publisher.warning('extra-track', `${kind} track on PID ${pid}${language ? ` (${language})` : ''} dropped: ${why}`, at);
   }
 
   private refuse(reason: string): void {

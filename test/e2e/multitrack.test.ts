@@ -69,6 +69,29 @@ describe('multitrack publish (the encoder sends its own ladder)', () => {
     expect(api.renditions.filter((r) => r.height !== undefined).map((r) => [r.id, r.height])).toEqual(expect.arrayContaining([['src', 720], ['track1', 480], ['track2', 360]]));
   });
 
+  it('a push target can take one of the renditions (track1, 480p) with the stream audio: the receiving server gets 854x480 H.264 + AAC', async () => {
+    const receiver = await startTestGateway({});
+    try {
+      const arrived = nextPublish(receiver, 'rung');
+      const api = `http://127.0.0.1:${gw.httpPort}/api/streams/live/multi/push`;
+      const res = await fetch(api, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: `rtmp://127.0.0.1:${receiver.rtmpPort}/live/rung`, rendition: 'track1' }) });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as { rendition: string }).rendition).toBe('track1');
+      await arrived;
+      const copied = receiver.outputs.get('live', 'rung')!;
+      const video = copied.videos.get('src')!;
+      await untilUpdate(video, () => video.segments.length >= 2 && copied.audio.segments.length >= 2);
+      const vt = video.track!;
+      expect(vt.kind === 'video' && [vt.width, vt.height]).toEqual([854, 480]);
+      const d = await downloadRendition(`http://127.0.0.1:${receiver.httpPort}/live/rung/src/index.m3u8`);
+      expect(await decodeErrors(d.file)).toBe('');
+      const audio = await downloadRendition(`http://127.0.0.1:${receiver.httpPort}/live/rung/audio/index.m3u8`);
+      expect(await decodeErrors(audio.file)).toBe('');
+    } finally {
+      await receiver.stop();
+    }
+  }, 60_000);
+
   it.runIf(browserAvailable)('hls.js plays it', async () => {
     const r = await playHlsIn(browser!, `http://127.0.0.1:${gw.httpPort}`, `${base}/index.m3u8`, false, 3);
     expect(r.fatal).toBeNull();

@@ -3,6 +3,7 @@
  * URL and from an SRT listener (ffmpeg as the transport), always on, plays in hls.js like any published stream; an
  * on-demand source starts when its first viewer asks and that request is answered.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
 import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/browser.js';
@@ -15,6 +16,7 @@ import { ffmpegPath } from '../helpers/tools.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const noSrt = await srtMissing('SRT pull tests');
+const SRT_PASSPHRASE = 'pullpassphrase42';
 
 let origin: RunningGateway;
 let puller: RunningGateway;
@@ -39,7 +41,7 @@ describe('pull sources', () => {
     // An SRT listener (a camera or encoder in listener mode) that the gateway calls.
     const srtPort = await freeUdpPort();
     if (!noSrt) {
-      srtSource = spawn(ffmpegPath(), ['-v', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', await fixture('av720p30'), '-t', '300', '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${srtPort}?mode=listener`], { stdio: 'ignore' });
+      srtSource = spawn(ffmpegPath(), ['-v', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', await fixture('av720p30'), '-t', '300', '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${srtPort}?mode=listener&passphrase=${SRT_PASSPHRASE}`], { stdio: 'ignore' });
     }
     puller = await startTestGateway({
       // A dropped source comes back within the grace: the playlists go on.
@@ -48,7 +50,7 @@ describe('pull sources', () => {
         'live/fromrtmp': { url: rtmp },
         'live/fromhls': { url: `http://127.0.0.1:${origin.httpPort}/live/orig/index.m3u8` },
         'live/ondemand': { url: rtmp, onDemand: true },
-        ...(noSrt ? {} : { 'live/fromsrt': { url: `srt://127.0.0.1:${srtPort}` } }),
+        ...(noSrt ? {} : { 'live/fromsrt': { url: `srt://127.0.0.1:${srtPort}?streamid=camera-7&passphrase=${SRT_PASSPHRASE}` } }),
       },
     });
     if (browserAvailable) browser = await openBrowser();
@@ -87,6 +89,17 @@ describe('pull sources', () => {
     const info = JSON.parse((await fetchText(`http://127.0.0.1:${puller.httpPort}/api/streams/live/fromsrt`)).text) as { pull: { state: string }; renditions: { codec: string; height?: number }[] };
     expect(info.pull.state).toBe('live');
     expect(info.renditions.map((r) => r.codec.split('.')[0]).sort()).toEqual(['avc1', 'mp4a']);
+    // The passphrase is on no command line but the test's own listener's (ps shows command lines).
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== srtSource?.pid)) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      expect(cmdline).not.toContain(SRT_PASSPHRASE);
+      expect(cmdline).not.toContain('camera-7');
+    }
     if (browser) {
       const base = `http://127.0.0.1:${puller.httpPort}`;
       const r = await playHlsIn(browser, base, `${base}/live/fromsrt/index.m3u8`, false, 3);

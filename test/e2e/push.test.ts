@@ -5,7 +5,7 @@
  * one receiver leaves the other and the local viewers going, and the target comes back by itself
  * when its receiver does.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,7 +149,7 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
     expect((await fetch(`${api}/push/${apiTarget.id}`, { method: 'DELETE' })).status).toBe(404);
     const bad = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'http://example.com/x' }) });
     expect(bad.status).toBe(400);
-    const rung = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'rtmp://127.0.0.1:1/live/x', rendition: '360p' }) });
+    const rung = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'rtmp://127.0.0.1:1/live/x', rendition: '../360p' }) });
     expect(rung.status).toBe(400);
     expect((await fetchText(`http://127.0.0.1:${source.httpPort}/metrics`)).text).toMatch(/^streamgate_push_targets\{state="live"\} 1$/m);
   }, 60_000);
@@ -169,6 +169,17 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
       expect(await probe(`http://127.0.0.1:${srtReceiver.httpPort}/live/viasrt/index.m3u8`)).toEqual(['aac', 'h264']);
       const live = await eventually(targets, (t) => t.some((x) => x.id === added.id && x.state === 'live' && x.bytes > 0), 'the SRT target live');
       expect(JSON.stringify(live)).not.toContain('pushpassphrase1');
+      // No command line on the host shows the passphrase or the stream id (ps would).
+      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+        let cmdline = '';
+        try {
+          cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          continue; // gone meanwhile
+        }
+        expect(cmdline).not.toContain('pushpassphrase1');
+        expect(cmdline).not.toContain('live/viasrt');
+      }
       expect((await fetch(`${api}/push/${added.id}`, { method: 'DELETE' })).status).toBe(204);
     } finally {
       await srtReceiver.stop();

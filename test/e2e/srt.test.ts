@@ -2,19 +2,25 @@
  * SRT ingest from outside: ffmpeg (Debian's, with libsrt) publishes MPEG-TS to
  * `srt://127.0.0.1:PORT?streamid=…` as OBS does; the stream gets its ladder, decodes, and plays in
  * hls.js; the streamid forms select the stream; a wrong passphrase and a refused key are turned
- * away while the others go on; the publisher coming back within the grace continues the playlists.
+ * away while the others go on; the publisher coming back within the grace continues the playlists;
+ * a TS with two audio languages offers both as audio renditions (HLS audio group, DASH
+ * AdaptationSets), read by m3u8-parser, mpd-parser, ffmpeg and hls.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseMpd } from 'mpd-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
-import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/browser.js';
+import { browserAvailable, HLS_JS_PATH, openBrowser, type BrowserSession } from '../helpers/browser.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchText, nextPublish, startTestGateway } from '../helpers/gateway.js';
 import { decodeErrors, downloadRendition, probe } from '../helpers/media-check.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { playHlsIn } from '../helpers/players.js';
 import { untilSourceSegments, untilUpdate } from '../helpers/events.js';
-import { exited } from '../helpers/process.js';
+import { exited, run } from '../helpers/process.js';
 import { ffmpegPath } from '../helpers/tools.js';
 import { srtMissing } from '../helpers/srt.js';
 
@@ -26,15 +32,62 @@ interface SrtPublisher {
   stderr(): string;
 }
 
-/** ffmpeg sending a file as MPEG-TS over SRT (in real time, looped), bounded in time. */
-function publishSrt(file: string, url: string, seconds = 120): SrtPublisher {
+/** ffmpeg sending a file as MPEG-TS over SRT (in real time, looped), bounded in time; `maps` selects its streams (default: ffmpeg's one video, one audio). */
+function publishSrt(file: string, url: string, seconds = 120, maps: string[] = []): SrtPublisher {
   // ffmpeg itself is the child (killing a `timeout` wrapper would leave it running); `-t` bounds it.
-  const child = spawn(ffmpegPath(), ['-v', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, '-t', String(seconds), '-c', 'copy', '-f', 'mpegts', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(ffmpegPath(), ['-v', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, ...maps, '-t', String(seconds), '-c', 'copy', '-f', 'mpegts', url], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return { process: child, done: exited(child), stderr: () => stderr };
 }
 
+
+/** 6 s of 320x240 H.264 (a keyframe every second) with English and French AAC, as MPEG-TS with ISO 639 language descriptors. */
+async function twoLanguageTs(dir: string): Promise<string> {
+  const file = join(dir, 'eng-fra.ts');
+  const r = await run(ffmpegPath(), [
+    '-v', 'error', '-nostdin', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=f=440', '-f', 'lavfi', '-i', 'sine=f=660',
+    '-map', '0', '-map', '1', '-map', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-threads', '1', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+    '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', '-t', '6', '-f', 'mpegts', file,
+  ], 60_000);
+  if (r.code !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  return file;
+}
+
+/** The audio tracks hls.js offers for a multivariant playlist (its audio track controller's list). */
+async function hlsAudioTracks(browser: BrowserSession, origin: string, src: string): Promise<{ lang?: string; name: string; default: boolean }[]> {
+  await browser.page.goto(`${origin}/healthz`);
+  await browser.page.addScriptTag({ path: HLS_JS_PATH });
+  return browser.page.evaluate(
+    (src) =>
+      new Promise<{ lang?: string; name: string; default: boolean }[]>((resolve, reject) => {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const HlsCtor = (window as unknown as { Hls: any }).Hls;
+        const video = document.createElement('video');
+        video.muted = true;
+        document.body.appendChild(video);
+        const hls = new HlsCtor();
+        const timer = setTimeout(() => reject(new Error('hls.js listed no audio tracks within 15 s')), 15_000);
+        hls.on(HlsCtor.Events.AUDIO_TRACKS_UPDATED, (_e: string, data: { audioTracks: { lang?: string; name: string; default: boolean }[] }) => {
+          clearTimeout(timer);
+          resolve(data.audioTracks.map((t) => ({ lang: t.lang, name: t.name, default: t.default })));
+          hls.destroy();
+        });
+        hls.on(HlsCtor.Events.ERROR, (_e: string, data: { fatal?: boolean; details?: string }) => {
+          if (data.fatal) reject(new Error(`hls.js: ${data.details}`));
+        });
+        hls.loadSource(src);
+        hls.attachMedia(video);
+      }),
+    src,
+  );
+}
+
+/** Segment numbers a media playlist lists (from its segment URIs). */
+function segmentNumbers(text: string): number[] {
+  return parseM3u8(text).segments.map((s) => Number(/seg-[0-9a-z]+-(\d+)\.m4s$/.exec(s.uri)![1]));
+}
 
 const publishers: SrtPublisher[] = [];
 function started(p: SrtPublisher): SrtPublisher {
@@ -83,6 +136,65 @@ describe.skipIf(missing !== undefined)('SRT ingest', () => {
       expect(r.played).toBeGreaterThanOrEqual(3);
     }
   }, 180_000);
+
+  it('two audio languages in the TS are two audio renditions: HLS audio group and DASH AdaptationSets with their languages, numbered like the video', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'srt-lang-'));
+    try {
+      const live = nextPublish(gw, 'srtlang');
+      started(publishSrt(await twoLanguageTs(dir), `srt://127.0.0.1:${gw.srtPort}?streamid=live/srtlang`, 60, ['-map', '0']));
+      await live;
+      await untilSourceSegments(gw, 'srtlang', 3, () => (gw.outputs.get('live', 'srtlang')!.audioRenditions.get('audio-fra')?.segments.length ?? 0) >= 3);
+      const origin = `http://127.0.0.1:${gw.httpPort}`;
+      const base = `${origin}/live/srtlang`;
+
+      // HLS: both in the audio group every variant refers to, English the default.
+      const master = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
+      const group = master.mediaGroups!.AUDIO!['audio']!;
+      expect(Object.entries(group).map(([name, a]) => [name, a.language, a.default, a.autoselect, a.uri])).toEqual([
+        ['English', 'en', true, true, 'audio/index.m3u8'],
+        ['French', 'fr', false, true, 'audio-fra/index.m3u8'],
+      ]);
+      expect(master.playlists!.map((p) => p.attributes.AUDIO)).toEqual(master.playlists!.map(() => 'audio'));
+
+      // The same segment numbers in both audio playlists and the video's (one may have moved on
+      // between the requests: the numbers they share run without a hole, at least two of them).
+      const [video, eng, fra] = await Promise.all(['src', 'audio', 'audio-fra'].map(async (r) => segmentNumbers((await fetchText(`${base}/${r}/index.m3u8`)).text)));
+      const from = Math.max(video![0]!, eng![0]!, fra![0]!);
+      const to = Math.min(video!.at(-1)!, eng!.at(-1)!, fra!.at(-1)!);
+      expect(to - from).toBeGreaterThanOrEqual(1);
+      for (const list of [video!, eng!, fra!]) expect(list.filter((n) => n >= from && n <= to)).toEqual(Array.from({ length: to - from + 1 }, (_, i) => from + i));
+
+      // Each audio rendition's init + segments decode as AAC.
+      for (const rendition of ['audio', 'audio-fra']) {
+        const downloaded = await downloadRendition(`${base}/${rendition}/index.m3u8`);
+        expect(await decodeErrors(downloaded.file)).toBe('');
+        expect((await probe(downloaded.file)).streams.map((s) => [s.codec_type, s.codec_name])).toEqual([['audio', 'aac']]);
+      }
+
+      // DASH: one audio AdaptationSet per language.
+      const mpdText = (await fetchText(`${base}/index.mpd`)).text;
+      // RFC 5646 tags (ISO 639-1 where there is one), from the TS's ISO 639-2 codes.
+      expect(mpdText).toMatch(/<AdaptationSet [^>]*contentType="audio"[^>]*lang="en"/);
+      expect(mpdText).toMatch(/<AdaptationSet [^>]*contentType="audio"[^>]*lang="fr"/);
+      const mpd = parseMpd(mpdText, { manifestUri: `${base}/index.mpd` });
+      const audio = Object.values(mpd.mediaGroups.AUDIO['audio']!);
+      expect(audio.map((a) => [a.language, a.default])).toEqual([['en', true], ['fr', false]]);
+      expect(audio[1]!.playlists[0]!.segments[0]!.resolvedUri).toMatch(new RegExp(`^${base}/audio-fra/seg-`));
+
+      // The API lists the rendition with its language.
+      const api = JSON.parse((await fetchText(`${origin}/api/streams/live/srtlang`)).text) as { renditions: { id: string; language?: string }[] };
+      expect(api.renditions.filter((r) => r.id.startsWith('audio')).map((r) => [r.id, r.language])).toEqual([['audio', 'eng'], ['audio-fra', 'fra']]);
+
+      if (browser) {
+        expect(await hlsAudioTracks(browser, origin, `${base}/index.m3u8`)).toEqual([
+          { lang: 'en', name: 'English', default: true },
+          { lang: 'fr', name: 'French', default: false },
+        ]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('the Access Control streamid form selects the stream; a second publisher to a live key is turned away', async () => {
     const live = nextPublish(gw, 'srt2');

@@ -3,31 +3,37 @@
  * E-RTMP muxer; 6.1 does): ffmpeg encodes an MP4 (AV1 or VP9 + AAC), mp4box reads its samples,
  * and our RTMP client sends them as OBS 30+ does: ExVideoTagHeader with FourCC `av01` / `vp09`
  * (SequenceStart with the av1C / vpcC record, then CodedFrames, no composition time), and legacy
- * AAC tags. It also sends Enhanced RTMP v2 multitrack video (publishMultitrack).
+ * AAC tags. It also sends Enhanced RTMP v2 multitrack video (publishMultitrack), H.264 as `avc1`
+ * CodedFramesX, and Enhanced RTMP v2 audio in place of the AAC: `Opus`, `fLaC`, `ac-3`, `ec-3`
+ * (ExAudioTagHeader SequenceStart with OpusHead / `fLaC` + STREAMINFO, none for AC-3, then
+ * CodedFrames), from helpers/audio-fixtures.ts.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sample } from 'mp4box';
 import { MessageType } from '../../src/rtmp/messages.js';
+import { encodeAmf0, type Amf0Value } from '../../src/flv/amf0.js';
 import { parseRtmpUrl, RtmpClientConnection } from '../../src/rtmp/client.js';
 import { parseMp4 } from '../mux/fmp4/media-fixture.js';
 import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, FlvReader } from '../../src/flv/reader.js';
 import { run } from './process.js';
 import { ffmpegPath } from './tools.js';
+import { AUDIO_FOURCC, boxPayload, type EnhancedAudioFixture } from './audio-fixtures.js';
 
 const DIR = join(tmpdir(), 'streamgate-fixtures-v2');
 
-export type ErtmpCodec = 'av1' | 'vp9' | 'hevc';
+export type ErtmpCodec = 'av1' | 'vp9' | 'hevc' | 'avc';
 
 const ENCODERS: Record<ErtmpCodec, string[]> = {
   av1: ['-c:v', 'libsvtav1', '-preset', '12'],
   vp9: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'],
   // No B-frames: the frames go out as CodedFramesX (no composition time).
   hevc: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'bframes=0:log-level=error'],
+  avc: ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0'],
 };
 
-/** 6 s of 640x360p30 AV1 (SVT-AV1), VP9 (libvpx) or HEVC (x265), a keyframe a second, and AAC-LC 48 kHz stereo, in MP4. */
+/** 6 s of 640x360p30 AV1 (SVT-AV1), VP9 (libvpx), HEVC (x265) or H.264 (x264), a keyframe a second, and AAC-LC 48 kHz stereo, in MP4. */
 export async function ertmpFixture(codec: ErtmpCodec): Promise<string> {
   mkdirSync(DIR, { recursive: true });
   const file = join(DIR, `${codec}-360p30.mp4`);
@@ -51,19 +57,9 @@ const CARRIAGE: Record<ErtmpCodec, { fourcc: string; record: (mp4: Uint8Array) =
   vp9: { fourcc: 'vp09', record: (mp4) => boxPayload(mp4, 'vpcC').subarray(4), packetType: 1 },
   // CodedFramesX (3): HEVC frames whose composition time is 0.
   hevc: { fourcc: 'hvc1', record: (mp4) => boxPayload(mp4, 'hvcC'), packetType: 3 },
+  // CodedFramesX (3): H.264 without B-frames, as `avc1` through the ex-header.
+  avc: { fourcc: 'avc1', record: (mp4) => boxPayload(mp4, 'avcC'), packetType: 3 },
 };
-
-/** The payload of the first box of `type` anywhere in `bytes` (a plain search: test media only). */
-function boxPayload(bytes: Uint8Array, type: string): Uint8Array {
-  const code = [...type].map((c) => c.charCodeAt(0));
-  for (let i = 4; i + 4 <= bytes.byteLength; i++) {
-    if (bytes[i] === code[0] && bytes[i + 1] === code[1] && bytes[i + 2] === code[2] && bytes[i + 3] === code[3]) {
-      const size = ((bytes[i - 4]! << 24) | (bytes[i - 3]! << 16) | (bytes[i - 2]! << 8) | bytes[i - 1]!) >>> 0;
-      return bytes.subarray(i + 4, i - 4 + size);
-    }
-  }
-  throw new Error(`no ${type} box`);
-}
 
 export interface ErtmpPublisher {
   /** Resolves when the publish is over (the loop stopped or the connection closed). */
@@ -77,8 +73,11 @@ interface TimedTag {
   payload: Uint8Array;
 }
 
-/** Publishes an AV1, VP9 or HEVC MP4 to `url` in real time over E-RTMP, looping until stop() (timestamps continue). */
-export async function publishErtmp(codec: ErtmpCodec, file: string, url: string): Promise<ErtmpPublisher> {
+/**
+ * Publishes an AV1, VP9, HEVC or H.264 MP4 to `url` in real time over E-RTMP, looping until stop()
+ * (timestamps continue); its AAC, or `audio` as Enhanced RTMP v2 audio when given.
+ */
+export async function publishErtmp(codec: ErtmpCodec, file: string, url: string, audio?: EnhancedAudioFixture, options: { colorInfo?: Amf0Value } = {}): Promise<ErtmpPublisher> {
   const bytes = new Uint8Array(readFileSync(file));
   const parsed = parseMp4(bytes, { withData: true });
   const videoTrack = parsed.info.videoTracks[0]!;
@@ -93,12 +92,22 @@ export async function publishErtmp(codec: ErtmpCodec, file: string, url: string)
     const head = Uint8Array.of(0x80 | ((s.is_sync ? 1 : 2) << 4) | packetType, ...fourccBytes);
     tags.push({ ms: toMs(s), type: MessageType.Video, payload: concat(head, s.data!) });
   }
-  for (const s of parsed.samples.get(audioTrack.id)!) tags.push({ ms: toMs(s), type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x01), s.data!) });
   const sequenceStart = concat(Uint8Array.of(0x80 | (1 << 4) | 0, ...fourccBytes), record(bytes));
-  const headers: TimedTag[] = [
-    { ms: 0, type: MessageType.Video, payload: sequenceStart },
-    { ms: 0, type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x00), asc) },
-  ];
+  const headers: TimedTag[] = [{ ms: 0, type: MessageType.Video, payload: sequenceStart }];
+  if (options.colorInfo !== undefined) {
+    // VideoPacketType.Metadata after the SequenceStart, before the first frame, as OBS 30+ sends
+    // it: FrameType 5 (command), the FourCC, then AMF0 ["colorInfo", Object].
+    headers.push({ ms: 0, type: MessageType.Video, payload: concat(Uint8Array.of(0x80 | (5 << 4) | 4, ...fourccBytes), encodeAmf0('colorInfo', options.colorInfo)) });
+  }
+  if (audio) {
+    // ExAudioTagHeader: SoundFormat 9 << 4 | AudioPacketType (0 SequenceStart, 1 CodedFrames), FourCC.
+    const audioFourcc = [...AUDIO_FOURCC[audio.codec]].map((c) => c.charCodeAt(0));
+    if (audio.sequenceStart) headers.push({ ms: 0, type: MessageType.Audio, payload: concat(Uint8Array.of(0x90, ...audioFourcc), audio.sequenceStart) });
+    for (const p of audio.packets) tags.push({ ms: p.ms, type: MessageType.Audio, payload: concat(Uint8Array.of(0x91, ...audioFourcc), p.data) });
+  } else {
+    for (const s of parsed.samples.get(audioTrack.id)!) tags.push({ ms: toMs(s), type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x01), s.data!) });
+    headers.push({ ms: 0, type: MessageType.Audio, payload: concat(Uint8Array.of(0xaf, 0x00), asc) });
+  }
   return sendInRealTime(url, headers, tags);
 }
 

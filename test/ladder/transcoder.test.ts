@@ -6,6 +6,7 @@ import { selectLadder, type TranscodedRendition } from '../../src/ladder/ladder.
 import { Transcoder, type TranscoderStatus } from '../../src/ladder/transcoder.js';
 import { fixture } from '../helpers/fixtures.js';
 import { readFlvSource, until } from './flv-source.js';
+import { loadHevcFixture } from '../mux/fmp4/media-fixture.js';
 
 const RUNGS = selectLadder({ width: 1280, height: 720, fps: 30, bitrate: 2_500_000, hasVideo: true }).filter(
   (r): r is TranscodedRendition => r.kind === 'transcode',
@@ -114,6 +115,40 @@ describe('Transcoder (real ffmpeg)', () => {
     // dts strictly increasing across the restart
     for (let k = 1; k < out().length; k++) expect(out()[k]!.dts).toBeGreaterThan(out()[k - 1]!.dts);
     expect(pids.length).toBe(2);
+    expect(pids.every((p) => !alive(p))).toBe(true);
+  }, 120_000);
+
+  it('HEVC (fed as fMP4, one moov): a new configuration mid-stream hands over to a new run from its keyframe, without counting a restart', async () => {
+    // An encoder that changes its resolution: 1 s at 320x240, then 1 s at 256x144.
+    const a = loadHevcFixture();
+    const b = loadHevcFixture(256, 144);
+    const stream = new LiveStream('live', 'switch');
+    const t = new Transcoder(RUNGS.slice(-1), { maxLagMs: 120_000, drainTimeoutMs: 100_000, preset: 'ultrafast' });
+    const got = collect(t);
+    const pids: number[] = [];
+    t.on('spawn', (pid) => pids.push(pid));
+    stream.subscribe(t);
+    const feed = (fixture: typeof a, offset: number): void => {
+      stream.pushTrack(fixture.track);
+      for (const s of fixture.samples) stream.pushFrame({ kind: 'video', dts: s.dts + offset, pts: s.pts + offset, key: s.key, data: s.data, wallclock: Date.now() });
+    };
+    const second = 90_000 + 7_200; // past the first part's last presentation time
+    feed(a, 0);
+    feed(b, second);
+    stream.end();
+    await t.stop();
+
+    expect(pids.length).toBe(2);
+    expect(t.status()).toMatchObject({ state: 'stopped', restarts: 0 });
+    const out = got.frames.get('240p') ?? [];
+    const keys = out.filter((f) => f.key).map((f) => f.dts);
+    // Each part's first (key) frame starts a run's output, on the source's decode instant.
+    expect(keys).toEqual([a.samples[0]!.dts, b.samples[0]!.dts + second]);
+    // Every frame of both parts came out: the new run's output waited for the old run's flush.
+    expect(out.filter((f) => f.dts >= second).length).toBe(b.samples.length);
+    expect(out.filter((f) => f.dts < second).length).toBe(a.samples.length);
+    for (let k = 1; k < out.length; k++) expect(out[k]!.dts).toBeGreaterThan(out[k - 1]!.dts);
+    expect(t.pids()).toEqual([]);
     expect(pids.every((p) => !alive(p))).toBe(true);
   }, 120_000);
 

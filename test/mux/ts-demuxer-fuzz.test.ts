@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachNal } from '../../src/codec/annexb.js';
+import { GatewayError } from '../../src/core/errors.js';
 import { TsDemuxer, type TsDemuxEvent } from '../../src/mux/ts/demuxer.js';
 import {
   PAT_PID,
@@ -19,9 +20,11 @@ import {
   TS_PACKET_SIZE,
   buildPatSection,
   buildPmtSection,
+  crc32Mpeg2,
   writePesHeader,
   writePsiPacket,
 } from '../../src/mux/ts/packet.js';
+import { parsePmt } from '../../src/mux/ts/psi.js';
 import { ffmpegPath } from '../helpers/tools.js';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -223,6 +226,111 @@ describe('TsDemuxer fuzz', () => {
       expect(events.filter((e) => e.type === 'frame').length).toBeGreaterThan(20);
       checkContract(events);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The PMT's descriptor loops: ISO_639_language_descriptor (ISO/IEC 13818-1 §2.6.18)
+
+/** A TS_program_map_section (§2.4.4.8) with the given ES_info bytes per stream and a correct CRC_32. */
+function pmtSection(streams: readonly { streamType: number; pid: number; esInfo: Uint8Array }[]): Uint8Array {
+  const loop = streams.reduce((n, st) => n + 5 + st.esInfo.byteLength, 0);
+  const s = new Uint8Array(12 + loop + 4);
+  const sectionLength = s.byteLength - 3;
+  s.set([0x02, 0xb0 | (sectionLength >> 8), sectionLength & 0xff, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe1, 0x00, 0xf0, 0x00]);
+  let at = 12;
+  for (const st of streams) {
+    const n = st.esInfo.byteLength;
+    s.set([st.streamType, 0xe0 | (st.pid >> 8), st.pid & 0xff, 0xf0 | (n >> 8), n & 0xff], at);
+    s.set(st.esInfo, at + 5);
+    at += 5 + n;
+  }
+  const crc = crc32Mpeg2(s, 0, at);
+  s.set([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff], at);
+  return s;
+}
+
+/** The model: the first ISO_639_language_descriptor with a whole first entry, before the loop breaks; letters only. */
+function expectedLanguage(loop: Uint8Array): string | undefined {
+  for (let at = 0; at + 2 <= loop.byteLength; ) {
+    const [tag, length] = [loop[at]!, loop[at + 1]!];
+    if (at + 2 + length > loop.byteLength) return undefined;
+    if (tag === 0x0a && length >= 4) {
+      const code = String.fromCharCode(...loop.subarray(at + 2, at + 5));
+      return /^[A-Za-z]{3}$/.test(code) ? code.toLowerCase() : undefined;
+    }
+    at += 2 + length;
+  }
+  return undefined;
+}
+
+const descriptor = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 20 })).map(([tag, body]) => Uint8Array.of(tag, body.byteLength, ...body));
+const letters = fc.array(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'), { minLength: 3, maxLength: 3 }).map((a) => a.join(''));
+/** An ISO_639_language_descriptor with 1–3 entries (code + audio_type). */
+const languageDescriptor = fc.array(fc.tuple(letters, fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 3 }).map((entries) => {
+  const body = entries.flatMap(([code, audioType]) => [...code].map((c) => c.charCodeAt(0)).concat(audioType));
+  return { code: entries[0]![0].toLowerCase(), bytes: Uint8Array.of(0x0a, body.length, ...body) };
+});
+
+describe('PMT descriptor loops fuzz (ISO_639_language_descriptor)', () => {
+  it('random ES_info bytes: parsePmt never throws, the language is the model\'s (three lowercase letters or none)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 60 }), { minLength: 1, maxLength: 4 }), (loops) => {
+        const pmt = parsePmt(pmtSection(loops.map((esInfo, i) => ({ streamType: 0x0f, pid: 0x101 + i, esInfo }))));
+        expect(pmt.streams.map((st) => st.language)).toEqual(loops.map(expectedLanguage));
+        for (const st of pmt.streams) if (st.language !== undefined) expect(st.language).toMatch(/^[a-z]{3}$/);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('well-formed loops: the first language descriptor wins wherever it stands among other descriptors', () => {
+    const other = descriptor.filter((d) => d[0] !== 0x0a);
+    fc.assert(
+      fc.property(fc.array(other, { maxLength: 5 }), languageDescriptor, fc.nat(), fc.option(languageDescriptor), (others, lang, place, second) => {
+        const at = place % (others.length + 1);
+        const parts = [...others.slice(0, at), lang.bytes, ...others.slice(at), ...(second ? [second.bytes] : [])];
+        const pmt = parsePmt(pmtSection([{ streamType: 0x1b, pid: 0x100, esInfo: new Uint8Array() }, { streamType: 0x0f, pid: 0x101, esInfo: concat(parts) }]));
+        expect(pmt.streams.map((st) => st.language)).toEqual([undefined, lang.code]);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('random program loops (lengths that lie): a GatewayError or valid languages, and the demuxer takes it without throwing', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 160 }), (body) => {
+        const section = pmtSection([]);
+        // The header of an empty PMT, then random stream entries, then a correct CRC.
+        const raw = new Uint8Array(12 + body.byteLength + 4);
+        raw.set(section.subarray(0, 12));
+        raw.set(body, 12);
+        const sectionLength = raw.byteLength - 3;
+        raw[1] = 0xb0 | (sectionLength >> 8);
+        raw[2] = sectionLength & 0xff;
+        const crc = crc32Mpeg2(raw, 0, raw.byteLength - 4);
+        raw.set([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff], raw.byteLength - 4);
+        let parsed: ReturnType<typeof parsePmt> | undefined;
+        try {
+          parsed = parsePmt(raw);
+        } catch (e) {
+          expect(e).toBeInstanceOf(GatewayError);
+        }
+        for (const st of parsed?.streams ?? []) if (st.language !== undefined) expect(st.language).toMatch(/^[a-z]{3}$/);
+        if (raw.byteLength > TS_PACKET_SIZE - 5) return;
+        const ts = new Uint8Array(2 * TS_PACKET_SIZE);
+        writePsiPacket(ts, 0, PAT_PID, 0, buildPatSection());
+        writePsiPacket(ts, TS_PACKET_SIZE, PMT_PID, 0, raw);
+        const demuxer = new TsDemuxer();
+        checkContract([...demuxer.push(ts, 1), ...demuxer.flush(2)]);
+        if (parsed) {
+          const audio = parsed.streams.filter((st) => st.streamType === 0x0f && st.pid !== PAT_PID && st.pid !== PMT_PID && st.pid !== 0x1fff);
+          const firstOfEach = audio.filter((st, i) => audio.findIndex((o) => o.pid === st.pid) === i);
+          expect(demuxer.programAudio).toEqual(firstOfEach.map((st) => ({ pid: st.pid, language: st.language })));
+        }
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
   });
 });
 

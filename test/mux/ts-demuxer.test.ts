@@ -302,9 +302,12 @@ describe('TsDemuxer on ffmpeg MPEG-TS', () => {
 
   it('two AAC PIDs are two tracks, each with its ISO 639 language', () => {
     const fx = fixtures.languages;
-    const events = demux(fx.bytes);
+    const demuxer = new TsDemuxer();
+    const events = demux(fx.bytes, undefined, demuxer);
     expect(warningsOf(events)).toEqual([]);
     const audioPids = [pidOf(fx, 'audio', 0), pidOf(fx, 'audio', 1)];
+    // The program's audio in PMT order, languages from the ISO_639_language_descriptors.
+    expect(demuxer.programAudio).toEqual([{ pid: audioPids[0], language: 'eng' }, { pid: audioPids[1], language: 'fra' }]);
     const audioTracks = tracksOf(events).filter((t) => t.track.kind === 'audio');
     expect(audioTracks.map((t) => [t.pid, t.language])).toEqual(audioPids.map((pid) => [pid, probedStream(fx, pid).tags?.language]));
     expect(audioTracks.map((t) => t.language)).toEqual(['eng', 'fra']);

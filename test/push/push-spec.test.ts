@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkPushSpec } from '../../src/push/push-manager.js';
 import { redactPushUrl } from '../../src/push/push-target.js';
+import { parseSrtTarget } from '../../src/push/srt-push.js';
 import { parseRtmpUrl } from '../../src/rtmp/client.js';
 
 describe('push targets', () => {
@@ -16,7 +17,9 @@ describe('push targets', () => {
   it('accepts a URL and the source rendition; refuses the rest with a reason and without the URL', () => {
     expect(checkPushSpec({ url: 'rtmp://h/live/k' })).toEqual({ url: 'rtmp://h/live/k', rendition: 'src' });
     expect(checkPushSpec({ url: 'rtmps://h/live/k', rendition: 'src' })).toEqual({ url: 'rtmps://h/live/k', rendition: 'src' });
-    expect(() => checkPushSpec({ url: 'rtmp://h/live/k', rendition: '360p' })).toThrow(/only "src"/);
+    expect(checkPushSpec({ url: 'rtmp://h/live/k', rendition: '360p' })).toEqual({ url: 'rtmp://h/live/k', rendition: '360p' });
+    expect(() => checkPushSpec({ url: 'rtmp://h/live/k', rendition: '../x' })).toThrow(/rendition name/);
+    expect(() => checkPushSpec({ url: 'rtmp://h/live/k', rendition: 360 })).toThrow(/rendition name/);
     // SRT targets: host and port, the query passed to ffmpeg's srt protocol as it is.
     expect(checkPushSpec({ url: 'srt://h:9000?streamid=live/k&passphrase=0123456789' })).toEqual({ url: 'srt://h:9000?streamid=live/k&passphrase=0123456789', rendition: 'src' });
     expect(() => checkPushSpec({ url: 'srt://h' })).toThrow(/srt:\/\/HOST:PORT/);
@@ -33,5 +36,20 @@ describe('push targets', () => {
     expect(redactPushUrl('srt://h:9000?streamid=live/k&passphrase=0123456789')).toBe('srt://h:9000?…');
     expect(redactPushUrl('srt://h:9000')).toBe('srt://h:9000');
     expect(redactPushUrl('nonsense')).toBe('(invalid URL)');
+  });
+});
+
+describe('SRT target URLs', () => {
+  it('take ffmpeg\'s srt options: streamid, passphrase, pbkeylen, latency in microseconds', () => {
+    expect(parseSrtTarget('srt://example.com:9000?streamid=%23!%3A%3Ar%3Dlive%2Fk%2Cm%3Dpublish&passphrase=0123456789ab&latency=200000&pbkeylen=32')).toEqual({
+      host: 'example.com',
+      port: 9000,
+      streamId: '#!::r=live/k,m=publish',
+      passphrase: '0123456789ab',
+      latencyMs: 200,
+      pbkeylen: 32,
+    });
+    expect(parseSrtTarget('srt://[::1]:9000')).toEqual({ host: '::1', port: 9000 });
+    expect(parseSrtTarget('srt://h:9000?pbkeylen=7&latency=x')).toEqual({ host: 'h', port: 9000 });
   });
 });

@@ -29,7 +29,7 @@ describe('NetConnection commands', () => {
     expect(props).not.toHaveProperty('fourCcList');
     // An Enhanced RTMP client is told what the server takes (E-RTMP v2, FourCcInfoMask CanForward 0x04).
     const [, , enhanced] = decodeAmf0(connectResult(1, true));
-    expect(enhanced).toMatchObject({ fmsVer: 'FMS/3,5,7,7009', fourCcList: ['avc1', 'hvc1', 'av01', 'vp09', 'mp4a'], capsEx: 6 });
+    expect(enhanced).toMatchObject({ fmsVer: 'FMS/3,5,7,7009', fourCcList: ['avc1', 'hvc1', 'av01', 'vp09', 'mp4a', 'Opus', 'fLaC', 'ac-3', 'ec-3'], capsEx: 6 });
     expect((enhanced as { videoFourCcInfoMap: Record<string, number> }).videoFourCcInfoMap['av01']! & 0x04).toBe(0x04);
   });
 });

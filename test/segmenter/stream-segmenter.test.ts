@@ -162,6 +162,121 @@ describe('StreamSegmenter', () => {
   });
 });
 
+describe('StreamSegmenter: alternative audio renditions (addFollower)', () => {
+  /** A second language: the same audio timing, other bytes, its own sink. */
+  function french(f: Frame): Frame {
+    return { ...f, data: new Uint8Array([9, 9]) };
+  }
+
+  it('a further audio track is cut at the video instants with the numbers and parts of the rendition audio', () => {
+    const v = new Collector();
+    const a = new Collector();
+    const fr = new Collector();
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2, firstSequence: 3 });
+    const follower = seg.addFollower(new CmafMuxer('audio', fr), 0);
+    seg.onTrack(video);
+    seg.onTrack(audio);
+    follower.onTrack(audio);
+    // Audio arrives 0.1 s ahead of video, as an MPEG-TS mux interleaves it.
+    for (const f of interleave(9, 0.1)) {
+      seg.onFrame(f);
+      if (f.kind === 'audio') follower.onFrame(french(f));
+    }
+    follower.onEnd();
+    seg.onEnd();
+    const spans = (c: Collector) => c.segments.map((x) => [x.sequence, x.startTime, x.duration]);
+    expect(v.segments.map((x) => x.sequence)).toEqual([3, 4, 5, 6, 7]);
+    expect(spans(fr)).toEqual(spans(a));
+    expect(fr.parts.map((p) => [p.segment, p.index, p.startTime])).toEqual(a.parts.map((p) => [p.segment, p.index, p.startTime]));
+    expect(fr.inits.map((i) => i.id)).toEqual([0]);
+  });
+
+  it('a further audio track announced late joins the open segment with its number; audio-only streams lead it too', () => {
+    const v = new Collector();
+    const a = new Collector();
+    const fr = new Collector();
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2 });
+    seg.onTrack(video);
+    seg.onTrack(audio);
+    const follower = seg.addFollower(new CmafMuxer('audio', fr), 5);
+    let announced = false;
+    for (const f of interleave(9)) {
+      seg.onFrame(f);
+      if (f.kind !== 'audio' || f.dts < 3 * 48000) continue;
+      if (!announced) follower.onTrack(audio);
+      announced = true;
+      follower.onFrame(french(f));
+    }
+    seg.onEnd();
+    expect(fr.segments.map((x) => x.sequence)).toEqual([1, 2, 3, 4]);
+    expect(fr.inits.map((i) => i.id)).toEqual([5]);
+    for (const sequence of [2, 3, 4]) {
+      const main = a.segments.find((x) => x.sequence === sequence)!;
+      const other = fr.segments.find((x) => x.sequence === sequence)!;
+      expect([other.startTime, other.duration]).toEqual([main.startTime, main.duration]);
+    }
+
+    // Without video the stream's audio leads and the further track follows it.
+    const a2 = new Collector();
+    const fr2 = new Collector();
+    const alone = new StreamSegmenter({ video: new CmafMuxer('video', new Collector()), audio: new CmafMuxer('audio', a2) }, { segmentDuration: 2, partDuration: 0.2, expectVideo: () => false });
+    const second = alone.addFollower(new CmafMuxer('audio', fr2), 0);
+    alone.onTrack(audio);
+    second.onTrack(audio);
+    for (let k = 0; k < 468; k++) {
+      alone.onFrame(audioFrame(k));
+      second.onFrame(french(audioFrame(k)));
+    }
+    alone.onEnd();
+    expect(a2.segments.length).toBe(5);
+    expect(fr2.segments.map((x) => [x.sequence, x.startTime])).toEqual(a2.segments.map((x) => [x.sequence, x.startTime]));
+  });
+
+  it('a further track with a hole passes over the numbers of the segments it missed', () => {
+    const v = new Collector();
+    const a = new Collector();
+    const fr = new Collector();
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', v), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2 });
+    const follower = seg.addFollower(new CmafMuxer('audio', fr), 0);
+    seg.onTrack(video);
+    seg.onTrack(audio);
+    follower.onTrack(audio);
+    for (const f of interleave(11)) {
+      seg.onFrame(f);
+      // Nothing of the second language between 2.5 s and 6.5 s (segments 1 and 2 lose it).
+      if (f.kind === 'audio' && (f.dts < 2.5 * 48000 || f.dts >= 6.5 * 48000)) follower.onFrame(french(f));
+    }
+    seg.onEnd();
+    expect(v.segments.map((x) => x.sequence)).toEqual([0, 1, 2, 3, 4, 5]);
+    // Segment 1 has its first half; segment 2 none of it: its number is passed over.
+    expect(fr.segments.map((x) => x.sequence)).toEqual([0, 1, 3, 4, 5]);
+    for (const sequence of [4, 5]) {
+      const main = a.segments.find((x) => x.sequence === sequence)!;
+      expect(fr.segments.find((x) => x.sequence === sequence)!.startTime).toBe(main.startTime);
+    }
+  });
+
+  it('a further track whose frames stop keeps a bounded backlog of cuts and its numbering', () => {
+    const a = new Collector();
+    const fr = new Collector();
+    const seg = new StreamSegmenter({ video: new CmafMuxer('video', new Collector()), audio: new CmafMuxer('audio', a) }, { segmentDuration: 2, partDuration: 0.2 });
+    const follower = seg.addFollower(new CmafMuxer('audio', fr), 0);
+    seg.onTrack(video);
+    seg.onTrack(audio);
+    follower.onTrack(audio);
+    const seconds = 100;
+    for (const f of interleave(seconds)) {
+      seg.onFrame(f);
+      // The second language sends its first 3 s and then 3 s at the end, nothing in between.
+      if (f.kind === 'audio' && (f.dts < 3 * 48000 || f.dts >= (seconds - 3) * 48000)) follower.onFrame(french(f));
+    }
+    seg.onEnd();
+    const last = a.segments.at(-1)!;
+    expect(fr.segments.at(-1)!.sequence).toBe(last.sequence);
+    expect(fr.segments.at(-1)!.startTime).toBe(last.startTime);
+  });
+});
+
 /** The format-neutral side: what the segmenter hands every muxer. */
 class GroupCollector implements ChunkSink {
   configs: TrackConfig[] = [];

@@ -30,7 +30,7 @@ declare module 'm3u8-parser' {
     independentSegments?: boolean;
     segments: M3u8Segment[];
     playlists?: M3u8Playlist[];
-    mediaGroups?: { AUDIO?: Record<string, Record<string, { uri?: string; default?: boolean }>> };
+    mediaGroups?: { AUDIO?: Record<string, Record<string, { uri?: string; default?: boolean; autoselect?: boolean; language?: string }>> };
     partInf?: { partTarget: number };
     serverControl?: Record<string, unknown>;
     preloadSegment?: { parts?: Array<{ uri: string; duration: number }>; preloadHints?: Array<{ type: string; uri: string }> };
@@ -48,7 +48,7 @@ declare module 'm3u8-parser' {
 declare module 'mpd-parser' {
   export function parse(manifest: string, options?: { manifestUri?: string; NOW?: number; clientOffset?: number }): {
     playlists: Array<{ attributes: Record<string, unknown>; segments: Array<{ uri: string; resolvedUri: string; duration: number; number: number; map?: { uri: string; resolvedUri: string } }> }>;
-    mediaGroups: { AUDIO: Record<string, Record<string, { playlists: Array<{ attributes: Record<string, unknown>; segments: Array<{ uri: string; resolvedUri: string; number: number; map?: { resolvedUri: string } }> }> }>> };
+    mediaGroups: { AUDIO: Record<string, Record<string, { language?: string; default?: boolean; playlists: Array<{ attributes: Record<string, unknown>; segments: Array<{ uri: string; resolvedUri: string; number: number; map?: { resolvedUri: string } }> }> }>> };
     duration?: number;
     minimumUpdatePeriod?: number;
   };

@@ -212,7 +212,7 @@ export function dinf(): Uint8Array {
  * stbl (§8.5.1) for a fragmented track: the sample entry in stsd and the mandatory tables left
  * empty, because every sample is described by a trun (§8.8.1).
  */
-export function stbl(sampleEntry: Uint8Array): Uint8Array {
+export function stbl(sampleEntry: Uint8Array, sampleGroups: readonly Uint8Array[] = []): Uint8Array {
   const stsd = allocFullBox(FULL_BOX_HEADER_SIZE + 4 + sampleEntry.length, 'stsd', 0, 0, (view, at) => {
     view.setUint32(at, 1); // entry_count
   });
@@ -221,7 +221,7 @@ export function stbl(sampleEntry: Uint8Array): Uint8Array {
   const stsc = allocFullBox(16, 'stsc', 0, 0); // entry_count 0 (§8.7.4)
   const stsz = allocFullBox(20, 'stsz', 0, 0); // sample_size 0, sample_count 0 (§8.7.3)
   const stco = allocFullBox(16, 'stco', 0, 0); // entry_count 0 (§8.7.5)
-  return containerBox('stbl', [stsd, stts, stsc, stsz, stco]);
+  return containerBox('stbl', [stsd, stts, stsc, stsz, stco, ...sampleGroups]);
 }
 
 /** trex (§8.8.3): default_sample_description_index 1, other defaults 0 (each traf says its own). */
@@ -274,19 +274,86 @@ export function visualSampleEntry(
  * AudioSampleEntry v0 (§12.2.3) 'mp4a' + esds.
  * samplerate is 16.16; rates above 65535 do not fit, so 0 is written and the decoder takes the
  * real rate from the AudioSpecificConfig (as ffmpeg does for MP4).
- *
- *   reserved6 dref_idx2 | reserved8 | channelcount2 samplesize2 pre_def2 res2 | samplerate4
  */
 export function mp4aSampleEntry(channels: number, sampleRate: number, esdsBox: Uint8Array): Uint8Array {
-  checkU16(channels, 'channels');
-  checkU32(sampleRate, 'sampleRate');
+  return audioSampleEntry('mp4a', { channels, sampleRate: sampleRate <= 0xffff ? sampleRate : 0, sampleSize: 16 }, [esdsBox]);
+}
+
+/**
+ * AudioSampleEntry v0 (§12.2.3) of any coding name, followed by its configuration box:
+ *
+ *   reserved6 dref_idx2 | reserved8 | channelcount2 samplesize2 pre_def2 res2 | samplerate4
+ *
+ * `sampleRate` is the 16-bit integer part of the 16.16 samplerate (the codec's binding says what
+ * to write when the real rate does not fit).
+ */
+export function audioSampleEntry(
+  type: 'mp4a' | 'Opus' | 'fLaC' | 'ac-3' | 'ec-3',
+  fields: { channels: number; sampleRate: number; sampleSize: number },
+  children: readonly Uint8Array[],
+): Uint8Array {
+  checkU16(fields.channels, 'channels');
+  checkU16(fields.sampleRate, 'sampleRate');
+  checkU16(fields.sampleSize, 'sampleSize');
   const head = new Uint8Array(28);
   const view = new DataView(head.buffer);
   view.setUint16(6, 1); // data_reference_index
-  view.setUint16(16, channels);
-  view.setUint16(18, 16); // samplesize
-  view.setUint32(24, sampleRate <= 0xffff ? sampleRate * 0x1_0000 : 0);
-  return containerBox('mp4a', [head, esdsBox]);
+  view.setUint16(16, fields.channels);
+  view.setUint16(18, fields.sampleSize);
+  view.setUint32(24, fields.sampleRate * 0x1_0000);
+  return containerBox(type, [head, ...children]);
+}
+
+/**
+ * edts > elst v0 (§8.6.5, §8.6.6) with one edit starting the presentation at `mediaTime` (track
+ * timescale): segment_duration 0, which for a fragmented movie means "all the media"
+ * (Opus-in-ISOBMFF §4.4: how a live stream trims Opus's priming samples), media_rate 1.
+ */
+export function edtsWithMediaTime(mediaTime: number): Uint8Array {
+  checkU32(mediaTime, 'mediaTime');
+  const elst = allocFullBox(FULL_BOX_HEADER_SIZE + 4 + 12, 'elst', 0, 0, (view, at) => {
+    view.setUint32(at, 1); // entry_count
+    view.setUint32(at + 4, 0); // segment_duration: implicit
+    view.setInt32(at + 8, mediaTime);
+    view.setUint16(at + 12, 1); // media_rate_integer; media_rate_fraction 0
+  });
+  return containerBox('edts', [elst]);
+}
+
+/**
+ * sgpd v1 (§8.9.3) of grouping type 'roll' with one AudioRollRecoveryEntry (§10.1.1.2):
+ * roll_distance, signed 16 bits, negative for pre-roll (Opus-in-ISOBMFF §4.3.6.2).
+ */
+export function rollSampleGroupDescription(rollDistance: number): Uint8Array {
+  if (!Number.isInteger(rollDistance) || rollDistance < -0x8000 || rollDistance > 0x7fff) {
+    throw new GatewayError('mux.fmp4', 'roll_distance must be a signed 16-bit integer', { rollDistance });
+  }
+  return allocFullBox(FULL_BOX_HEADER_SIZE + 14, 'sgpd', 1, 0, (view, at) => {
+    writeFourCC(view, at, 'roll');
+    view.setUint32(at + 4, 2); // default_length
+    view.setUint32(at + 8, 1); // entry_count
+    view.setInt16(at + 12, rollDistance);
+  });
+}
+
+/** sbgp v0 (§8.9.2) of grouping type 'roll' with no entries: stbl's, where fragments hold the samples. */
+export function emptyRollSampleToGroup(): Uint8Array {
+  return allocFullBox(FULL_BOX_HEADER_SIZE + 8, 'sbgp', 0, 0, (view, at) => {
+    writeFourCC(view, at, 'roll');
+  });
+}
+
+/** A traf's sbgp putting all its `sampleCount` samples in the moov's 'roll' group entry 1 (§8.9.4). */
+export const ROLL_SBGP_SIZE = FULL_BOX_HEADER_SIZE + 16;
+
+export function writeRollSampleToGroup(view: DataView, at: number, sampleCount: number): number {
+  checkU32(sampleCount, 'sampleCount');
+  at = writeFullBoxHeader(view, at, ROLL_SBGP_SIZE, 'sbgp', 0, 0);
+  writeFourCC(view, at, 'roll');
+  view.setUint32(at + 4, 1); // entry_count
+  view.setUint32(at + 8, sampleCount);
+  view.setUint32(at + 12, 1); // group_description_index: 1..0xffff name the moov's sgpd entries
+  return at + 16;
 }
 
 /** Expandable descriptor size (ISO/IEC 14496-1 §8.3.3): 7 bits per byte, MSB = more follows. */

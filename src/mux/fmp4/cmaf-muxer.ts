@@ -9,6 +9,7 @@ import type { TrackKind } from '../../core/media.js';
 import type { CmafPart, SegmentSink } from './cmaf.js';
 import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragment.js';
 import { buildInitSegment } from './init.js';
+import { needsRollGroup } from './audio-entry.js';
 
 const STYP = buildSegmentHeader();
 
@@ -18,6 +19,8 @@ export class CmafMuxer implements ChunkSink {
   /** mfhd sequence_number: increments with every fragment of the track (ISO/IEC 14496-12 §8.8.5). */
   private fragmentSequence = 1;
   private parts: CmafPart[] = [];
+  /** The track's binding wants a 'roll' sbgp in every fragment (Opus, mux/fmp4/audio-entry.ts). */
+  private rollGroup = false;
 
   constructor(kind: TrackKind, sink: SegmentSink) {
     this.kind = kind;
@@ -25,6 +28,7 @@ export class CmafMuxer implements ChunkSink {
   }
 
   onConfig(config: TrackConfig): void {
+    this.rollGroup = needsRollGroup(config.track);
     this.sink.onInit({ kind: config.kind, id: config.id, track: config.track, bytes: buildInitSegment(config.track) });
   }
 
@@ -35,7 +39,7 @@ export class CmafMuxer implements ChunkSink {
       const f = frames[i]!;
       samples[i] = { duration: durations[i]!, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
     }
-    const bytes = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples });
+    const bytes = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup });
     const { configId, durations: _durations, ...timing } = group;
     const part: CmafPart = { ...timing, initId: configId, bytes };
     if (group.index === 0) this.parts = [];

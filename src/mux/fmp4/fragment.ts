@@ -5,7 +5,7 @@
  *
  *   [prft 32]
  *   moof ─ mfhd 16
- *        └ traf ─ tfhd 16|20 ─ tfdt 20 ─ trun 20 + n * (8 | 12 | 16)
+ *        └ traf ─ tfhd 16|20 ─ tfdt 20 ─ trun 20 + n * (8 | 12 | 16) [─ sbgp 28 (Opus 'roll')]
  *   mdat ─ sample bytes, in trun order          data_offset = moof.size + 8
  */
 import { GatewayError } from '../../core/errors.js';
@@ -14,6 +14,7 @@ import {
   BOX_HEADER_SIZE,
   MFHD_SIZE,
   PRFT_SIZE,
+  ROLL_SBGP_SIZE,
   SYNC_SAMPLE_FLAGS,
   TFDT_SIZE,
   brandBox,
@@ -23,6 +24,7 @@ import {
   writeBoxHeader,
   writeMfhd,
   writePrft,
+  writeRollSampleToGroup,
   writeTfdt,
   writeTfhd,
   writeTrun,
@@ -54,6 +56,11 @@ export interface FragmentInput {
   readonly baseMediaDecodeTime: number;
   readonly samples: readonly FragmentSample[];
   readonly kind: TrackKind;
+  /**
+   * Every sample belongs to the init segment's 'roll' sample group (Opus-in-ISOBMFF §4.3.6.2: "the
+   * Sample to Group Box with grouping_type 'roll' shall be present for that track fragment").
+   */
+  readonly rollGroup?: boolean;
   /** When set, a ProducerReferenceTime box is written before the moof (LL-DASH). */
   readonly prft?: { readonly ntpMs: number; readonly mediaTime: number };
 }
@@ -95,7 +102,8 @@ export function buildFragment(input: FragmentInput): Uint8Array {
   const tfhd: TfhdFields = isVideo ? { trackId } : { trackId, defaultSampleFlags: SYNC_SAMPLE_FLAGS };
   const layout: TrunLayout = { perSampleFlags: isVideo, compositionOffsets: isVideo };
 
-  const trafSize = BOX_HEADER_SIZE + tfhdSize(tfhd) + TFDT_SIZE + trunSize(samples.length, layout);
+  const sbgpSize = input.rollGroup ? ROLL_SBGP_SIZE : 0;
+  const trafSize = BOX_HEADER_SIZE + tfhdSize(tfhd) + TFDT_SIZE + trunSize(samples.length, layout) + sbgpSize;
   const moofSize = BOX_HEADER_SIZE + MFHD_SIZE + trafSize;
   const prftSize = input.prft ? PRFT_SIZE : 0;
   const mdatSize = BOX_HEADER_SIZE + payload;
@@ -112,6 +120,7 @@ export function buildFragment(input: FragmentInput): Uint8Array {
   at = writeTfdt(view, at, input.baseMediaDecodeTime);
   // default-base-is-moof: data_offset counts from the moof's first byte, past the mdat header.
   at = writeTrun(view, at, samples, layout, moofSize + BOX_HEADER_SIZE);
+  if (input.rollGroup) at = writeRollSampleToGroup(view, at, samples.length);
 
   at = writeBoxHeader(view, at, mdatSize, 'mdat');
   for (const s of samples) {

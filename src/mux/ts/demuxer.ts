@@ -320,6 +320,16 @@ export class TsDemuxer {
     return undefined;
   }
 
+  /**
+   * The program's audio elementary streams in PMT order (a later PMT version's new ones after
+   * those that stayed), with the language of their ISO_639_language_descriptor (§2.6.18).
+   */
+  get programAudio(): readonly { readonly pid: number; readonly language: string | undefined }[] {
+    const out: { pid: number; language: string | undefined }[] = [];
+    for (const es of this.streams.values()) if (es.kind === 'audio') out.push({ pid: es.pid, language: es.language });
+    return out;
+  }
+
   private onPmtSection(section: Uint8Array): void {
     let pmt;
     try {

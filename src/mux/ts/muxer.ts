@@ -173,6 +173,8 @@ export class TsSegmentMuxer {
    */
   private audioUnits(track: AudioTrack, frames: readonly Frame[], carriesPcr: boolean): PesUnit[] {
     if (frames.length === 0) return [];
+    // The HTTP side offers no TS for such streams (http/ts-routes.ts); this guards other callers.
+    if (track.codec !== 'aac') throw new GatewayError('mux.ts', `MPEG-TS carriage of ${track.codec} audio is not supported`);
     const config = adtsFieldsOf(track);
     const to90k = VIDEO_TIMESCALE / track.timescale;
     const frameTicks = track.samplesPerFrame;

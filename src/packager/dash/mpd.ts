@@ -45,7 +45,9 @@
  * segment - part duration makes it available once its first chunk exists; the HTTP side then
  * streams it with chunked transfer (http/dash-routes.ts). The next MPD update carries the exact d.
  */
+import { sameColour } from '../../codec/colour.js';
 import type { Track } from '../../core/media.js';
+import { audioGroupOf, type AudioGroupEntry } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 import {
@@ -134,7 +136,6 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-/** The one audio AdaptationSet (id 1) of live MPDs and recordings: every video rendition shares it. */
 /** The one video AdaptationSet (every rendition), live or recorded: sizes from its largest rendition. */
 export function videoAdaptationSet(representations: Representation[]): AdaptationSet {
   return {
@@ -150,16 +151,32 @@ export function videoAdaptationSet(representations: Representation[]): Adaptatio
   };
 }
 
-export function audioAdaptationSet(channels: number, representation: Representation): AdaptationSet {
+/** AdaptationSet@id of the stream's audio; its alternative audio renditions take the ids after it. */
+export const AUDIO_ADAPTATION_SET_ID = 1;
+
+/** How one audio AdaptationSet is told apart from the others of its Period. */
+export interface AudioSetIdentity {
+  readonly id: number;
+  /** §5.3.3.2 @lang: the audio's language (ISO 639-2 here), `und` when not known. */
+  readonly lang: string;
+  /** §5.8.5.5 Role: `main` for the stream's audio, `alternate` for its alternative renditions (DASH-IF IOP §6.6). */
+  readonly role: 'main' | 'alternate';
+}
+
+/**
+ * An audio AdaptationSet of live MPDs and recordings: every video rendition plays with it. The
+ * stream's audio is id 1, language `und`, Role main, unless `identity` says otherwise.
+ */
+export function audioAdaptationSet(channels: number, representation: Representation, identity?: AudioSetIdentity): AdaptationSet {
   return {
-    id: 1,
+    id: identity?.id ?? AUDIO_ADAPTATION_SET_ID,
     contentType: 'audio',
     mimeType: 'audio/mp4',
-    lang: 'und',
+    lang: identity?.lang ?? 'und',
     segmentAlignment: true,
     startWithSap: 1,
     audioChannelConfiguration: [channelConfigurationOf(channels)],
-    roles: [{ schemeIdUri: ROLE_SCHEME, value: 'main' }],
+    roles: [{ schemeIdUri: ROLE_SCHEME, value: identity?.role ?? 'main' }],
     representations: [representation],
   };
 }
@@ -323,6 +340,11 @@ function aspectRatio(width: number, height: number): string | undefined {
   return `${width / g}:${height / g}`;
 }
 
+/** An audio track's plan and the AdaptationSet it is alone in. */
+interface AudioPlan extends TrackPlan {
+  readonly set: AudioSetIdentity;
+}
+
 interface PeriodPlan {
   readonly id: string;
   /** Media time (seconds) the Period begins at. */
@@ -330,11 +352,22 @@ interface PeriodPlan {
   /** Presentation time - media time in this Period, seconds (PeriodMark.offset). */
   readonly offset: number;
   readonly videoPlans: TrackPlan[];
-  readonly audioPlan: TrackPlan | undefined;
+  /** The stream's audio, then its alternative audio renditions (packager/audio-group.ts). */
+  readonly audioPlans: AudioPlan[];
 }
 
 function plansOf(p: PeriodPlan): TrackPlan[] {
-  return p.audioPlan ? [...p.videoPlans, p.audioPlan] : p.videoPlans;
+  return [...p.videoPlans, ...p.audioPlans];
+}
+
+/**
+ * Each audio track's AdaptationSet: the stream's audio is id 1, an alternative rendition 2, 3, …
+ * in the order it first appeared (the same ids in every Period and every MPD update).
+ */
+function audioSetOf(output: StreamOutput, entry: AudioGroupEntry): AudioSetIdentity {
+  const alternatives = [...output.audioRenditions.values()];
+  const id = entry.output === output.audio ? AUDIO_ADAPTATION_SET_ID : AUDIO_ADAPTATION_SET_ID + 1 + alternatives.indexOf(entry.output);
+  return { id, lang: entry.languageTag, role: entry.isDefault ? 'main' : 'alternate' };
 }
 
 /**
@@ -344,6 +377,7 @@ function plansOf(p: PeriodPlan): TrackPlan[] {
  */
 function planPeriods(output: StreamOutput, options: MpdOptions, live: boolean): PeriodPlan[] {
   const marks = output.periodMarks.length > 0 ? output.periodMarks : [{ id: '0', start: 0, offset: 0 }];
+  const group = audioGroupOf(output);
   const out: PeriodPlan[] = [];
   for (let k = 0; k < marks.length; k++) {
     const from = k === 0 ? -Infinity : marks[k]!.start;
@@ -354,8 +388,12 @@ function planPeriods(output: StreamOutput, options: MpdOptions, live: boolean): 
       const plan = planTrack(v, options, live, from, to, output.suspendedAt !== undefined);
       if (plan) videoPlans.push(plan);
     }
-    const audioPlan = output.audio.track?.kind === 'audio' ? planTrack(output.audio, options, live, from, to, output.suspendedAt !== undefined) : undefined;
-    const period: PeriodPlan = { id: marks[k]!.id, start: marks[k]!.start, offset: marks[k]!.offset, videoPlans, audioPlan };
+    const audioPlans: AudioPlan[] = [];
+    for (const entry of group) {
+      const plan = planTrack(entry.output, options, live, from, to, output.suspendedAt !== undefined);
+      if (plan) audioPlans.push({ ...plan, set: audioSetOf(output, entry) });
+    }
+    const period: PeriodPlan = { id: marks[k]!.id, start: marks[k]!.start, offset: marks[k]!.offset, videoPlans, audioPlans };
     const plans = plansOf(period);
     if (plans.length === 0) continue;
     const previous = out[out.length - 1];
@@ -399,7 +437,7 @@ function periodContinuous(previous: PeriodPlan, before: readonly TrackPlan[], cu
 
 export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
   const now = options.now ?? Date.now();
-  const allTracks = [...output.videos.values(), output.audio].filter((t) => t.track !== undefined);
+  const allTracks = output.tracks();
   const live = !output.ended && !(allTracks.length > 0 && allTracks.every((t) => t.ended));
   const ll = live && options.lowLatency;
 
@@ -484,6 +522,23 @@ function presentationSpan(periodPlans: readonly PeriodPlan[]): { presentationSta
   return { presentationStart, presentationEnd };
 }
 
+/**
+ * The colour description every video Representation of the set shares (E-RTMP colorInfo), as
+ * the CICP descriptors of ISO/IEC 23001-8 that DASH-IF IOP §6.2.5 uses to signal HDR10 and HLG
+ * (ColourPrimaries 9, TransferCharacteristics 16 or 18, MatrixCoefficients 9). Supplemental, so a
+ * player that does not know them still plays the set.
+ */
+function colourProperties(plans: readonly TrackPlan[]): Descriptor[] {
+  const colours = plans.map((p) => (p.track.track?.kind === 'video' ? p.track.track.colour : undefined));
+  const first = colours[0];
+  if (!first || !colours.every((c) => sameColour(c, first))) return [];
+  return [
+    { schemeIdUri: 'urn:mpeg:mpegB:cicp:ColourPrimaries', value: String(first.colourPrimaries) },
+    { schemeIdUri: 'urn:mpeg:mpegB:cicp:TransferCharacteristics', value: String(first.transferCharacteristics) },
+    { schemeIdUri: 'urn:mpeg:mpegB:cicp:MatrixCoefficients', value: String(first.matrixCoefficients) },
+  ];
+}
+
 /** The AdaptationSets of one Period: video (every rendition), audio, and LL's ProducerReferenceTime. */
 function adaptationSetsOf(
   output: StreamOutput,
@@ -499,24 +554,26 @@ function adaptationSetsOf(
   if (pp.videoPlans.length > 0) {
     const video = videoAdaptationSet(pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options)));
     const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
+    const properties = [...(continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : []), ...colourProperties(pp.videoPlans)];
     adaptationSets.push({
       ...video,
       par: aspectRatio(video.maxWidth ?? 0, video.maxHeight ?? 0),
-      supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
+      supplementalProperties: properties.length > 0 ? properties : undefined,
     });
   }
-  if (pp.audioPlan) {
-    const media = pp.audioPlan.track.track;
+  for (const audioPlan of pp.audioPlans) {
+    const media = audioPlan.track.track;
     const channels = media?.kind === 'audio' ? media.channels : 2;
-    const continuous = previous?.audioPlan !== undefined && periodContinuous(previous, [previous.audioPlan], pp, [pp.audioPlan], startTicksOf);
+    const before = previous?.audioPlans.find((p) => p.track === audioPlan.track);
+    const continuous = before !== undefined && periodContinuous(previous!, [before], pp, [audioPlan], startTicksOf);
     adaptationSets.push({
-      ...audioAdaptationSet(channels, representationOf(pp.audioPlan, periodMediaStart, ll, options)),
+      ...audioAdaptationSet(channels, representationOf(audioPlan, periodMediaStart, ll, options), audioPlan.set),
       supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
     });
   }
   if (ll && adaptationSets.length > 0) {
     // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
-    const anchor = (pp.videoPlans[0] ?? pp.audioPlan)!.segments[0]!;
+    const anchor = (pp.videoPlans[0] ?? pp.audioPlans[0])!.segments[0]!;
     const prft: ProducerReferenceTime = {
       id: 0,
       type: 'encoder',

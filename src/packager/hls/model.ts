@@ -74,6 +74,8 @@ export interface HlsVariant {
   readonly codecs: string;
   readonly resolution?: { readonly width: number; readonly height: number };
   readonly frameRate?: number;
+  /** RFC 8216bis §4.4.6.2 VIDEO-RANGE: written for PQ and HLG (absent means SDR). */
+  readonly videoRange?: 'SDR' | 'PQ' | 'HLG';
   readonly audioGroup?: string;
 }
 

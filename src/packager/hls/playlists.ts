@@ -1,12 +1,14 @@
 /**
  * Builds the HLS models for a stream from the packager state. URIs are relative:
  *   /APP/KEY/index.m3u8                 multivariant
- *   /APP/KEY/REND/index.m3u8            media playlist (REND = src, 720p, ..., audio)
+ *   /APP/KEY/REND/index.m3u8            media playlist (REND = src, 720p, ..., audio, audio-fra, ...)
  *   /APP/KEY/REND/init-S-N.mp4          CMAF header N of publish session S
  *   /APP/KEY/REND/seg-S-N.m4s           CMAF segment N
  *   /APP/KEY/REND/part-S-N.I.m4s        LL-HLS part I of segment N
  */
+import { videoRangeOf } from '../../codec/colour.js';
 import type { HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
+import { audioGroupOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 
@@ -144,32 +146,47 @@ export function lastPartOf(track: TrackOutput): { lastMsn: number; lastPart?: nu
   return { lastMsn: last.sequence, lastPart: last.parts.length > 0 ? last.parts.length - 1 : undefined };
 }
 
+/** The one audio group every video variant refers to (RFC 8216bis §4.4.6.1.1). */
+const AUDIO_GROUP_ID = 'audio';
+
+/**
+ * Variants: every video rendition, each referring to the audio group, which lists the stream's
+ * audio and its alternative audio renditions (RFC 8216bis §4.4.6.1: the first is DEFAULT=YES).
+ * A stream without video has its (first) audio playlist as the one variant.
+ */
 export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPlaylist {
-  const audio = output.audio.track ? output.audio : undefined;
-  const audioTrack = output.audio.track?.kind === 'audio' ? output.audio.track : undefined;
+  const group = audioGroupOf(output);
+  // §4.4.6.2: BANDWIDTH covers the variant with whichever rendition of its group plays, and
+  // CODECS names every format any of them has.
+  const audioPeak = Math.max(0, ...group.map((a) => a.output.peakBitrate));
+  const audioAverage = Math.max(0, ...group.map((a) => a.output.averageBitrate));
+  const audioCodecs = [...new Set(group.map((a) => a.track.codecString))];
   const variants: HlsVariant[] = [];
   for (const video of output.videos.values()) {
     const vt = video.track;
     if (!vt || vt.kind !== 'video') continue;
-    const peak = (video.peakBitrate || UNMEASURED_BANDWIDTH) + (audio?.peakBitrate ?? 0);
-    const average = video.averageBitrate + (audio?.averageBitrate ?? 0);
+    const peak = (video.peakBitrate || UNMEASURED_BANDWIDTH) + audioPeak;
+    const average = video.averageBitrate + audioAverage;
     variants.push({
       uri: `${video.id}/index.m3u8`,
       bandwidth: peak,
       averageBandwidth: average > 0 ? average : undefined,
-      codecs: audioTrack ? `${vt.codecString},${audioTrack.codecString}` : vt.codecString,
+      codecs: [vt.codecString, ...audioCodecs].join(','),
       resolution: { width: vt.width, height: vt.height },
       frameRate: vt.fps,
-      audioGroup: audio ? 'audio' : undefined,
+      videoRange: videoRangeOf(vt.colour),
+      audioGroup: group.length > 0 ? AUDIO_GROUP_ID : undefined,
     });
   }
-  if (variants.length === 0 && audio && audioTrack) {
-    // Audio-only stream: the audio playlist is the one variant.
+  const first = group[0];
+  if (variants.length === 0 && first) {
+    // Audio-only stream: the first audio playlist is the one variant.
+    const audio = first.output;
     variants.push({
       uri: `${audio.id}/index.m3u8`,
       bandwidth: audio.peakBitrate || 128_000,
       averageBandwidth: audio.averageBitrate > 0 ? audio.averageBitrate : undefined,
-      codecs: audioTrack.codecString,
+      codecs: first.track.codecString,
     });
     return { version: HLS_VERSION, independentSegments: true, audio: [], variants };
   }
@@ -177,10 +194,14 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
   return {
     version: HLS_VERSION,
     independentSegments: true,
-    audio:
-      audio && audioTrack
-        ? [{ groupId: 'audio', name: 'audio', uri: `${audio.id}/index.m3u8`, isDefault: true, channels: audioTrack.channels }]
-        : [],
+    audio: group.map((a) => ({
+      groupId: AUDIO_GROUP_ID,
+      name: a.name,
+      language: a.languageTag,
+      uri: `${a.output.id}/index.m3u8`,
+      isDefault: a.isDefault,
+      channels: a.track.channels,
+    })),
     variants,
   };
 }

@@ -75,6 +75,7 @@ export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
     attrs.push(`CODECS=${quoted(v.codecs)}`);
     if (v.resolution) attrs.push(`RESOLUTION=${v.resolution.width}x${v.resolution.height}`);
     if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    if (v.videoRange !== undefined && v.videoRange !== 'SDR') attrs.push(`VIDEO-RANGE=${v.videoRange}`);
     if (v.audioGroup) attrs.push(`AUDIO=${quoted(v.audioGroup)}`);
     out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
   }

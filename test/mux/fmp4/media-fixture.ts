@@ -130,10 +130,10 @@ export function loadAvcAacFixture(): { video: VideoFixture; audio: AudioFixture 
   };
 }
 
-/** 1 s of 320x240 testsrc in HEVC (x265, B-frames), the hvcC and samples read back with mp4box. */
-export function loadHevcFixture(): VideoFixture {
-  const file = makeOnce('hevc-320x240.mp4', [
-    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '1',
+/** 1 s of 320x240 (or `width`x`height`) testsrc in HEVC (x265, B-frames), the hvcC and samples read back with mp4box. */
+export function loadHevcFixture(width = 320, height = 240): VideoFixture {
+  const file = makeOnce(`hevc-${width}x${height}.mp4`, [
+    '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=25`, '-t', '1',
     '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:bframes=2:keyint=25:pools=1:frame-threads=1',
     '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p',
   ]);
@@ -158,7 +158,7 @@ export function loadHevcFixture(): VideoFixture {
   }));
   return {
     track: {
-      kind: 'video', codec: 'hevc', timescale: 90_000, width: 320, height: 240, fps: 25,
+      kind: 'video', codec: 'hevc', timescale: 90_000, width, height, fps: 25,
       codecString: info.codec, config: hvcC, parameterSets: [], nalLengthSize: (hvcC[21]! & 3) + 1,
     },
     samples,
