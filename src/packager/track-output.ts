@@ -98,6 +98,9 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   readonly openParts: PartInfo[] = [];
   /** Media sequence of the segment in progress (the next to complete). */
   openSequence: number | undefined;
+  /** Where the segment in progress starts (its first part's media time, in its timescale). */
+  openStartTime: number | undefined;
+  openTimescale = 1;
   /** Whether the segment in progress follows a discontinuity, and the init it needs. */
   openDiscontinuity = false;
   openInitId = -1;
@@ -170,10 +173,12 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
 
   onPart(part: CmafPart): void {
     this.fillSkipped(part.segment, part.startTime, part.timescale);
-    if (this.openSequence !== part.segment) {
+    if (this.openSequence !== part.segment || this.openParts.length === 0) {
       this.openSequence = part.segment;
       this.openParts.length = 0;
       this.openPartBytes.length = 0;
+      this.openStartTime = part.startTime;
+      this.openTimescale = part.timescale;
     }
     this.openDiscontinuity = part.discontinuity;
     this.openInitId = part.initId;

@@ -2,8 +2,10 @@
  * Stay on air: when a publisher drops, its stream goes on with a slate (a "back soon" picture and
  * silence) instead of stalling the players, for `seconds` (by default the reconnect grace). The
  * slate is a stand-in publish of the same key through the publish path: ffmpeg encodes the
- * picture once, at the live stream's size, frame rate, keyframe interval and audio format, and
- * its FLV goes through the RTMP ingest like a publisher's. Joining it is a reconnect for the
+ * picture once per format (the live stream's size, frame rate, keyframe interval and audio
+ * format; slate-clip.ts), as soon as a stream's tracks are known, so the slate goes on the air
+ * the moment the publisher drops; it is played in real time (slate-feed.ts) and goes through the
+ * RTMP ingest like a publisher's FLV. Joining it is a reconnect for the
  * packagers (timestamps and sequence numbers go on, EXT-X-DISCONTINUITY and a new DASH Period),
  * and so is leaving it when the publisher comes back, which takes over at once (`preempt`).
  * When the slate's time is up the stream ends (ENDLIST).
@@ -14,8 +16,10 @@ import type { LiveStream } from '../core/stream.js';
 import { FlvIngest } from '../flv/ingest.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
-import { spawnFlvFeed, type TagFeed } from '../pull/flv-feed.js';
+import type { TagFeed } from '../pull/flv-feed.js';
 import { feedTag } from '../flv/publish-tags.js';
+import { encodeSlateClip, type SlateClip, type SlateFormat } from './slate-clip.js';
+import { playSlateClip } from './slate-feed.js';
 
 export interface SlateOptions {
   /** A picture (PNG, JPEG); default: "Back soon" drawn by ffmpeg. */
@@ -30,7 +34,7 @@ export interface SlateOptions {
 }
 
 interface Running {
-  readonly feed: TagFeed;
+  feed: TagFeed | undefined;
   readonly timer: NodeJS.Timeout;
   publisher: Publisher | undefined;
   stream: LiveStream | undefined;
@@ -47,7 +51,6 @@ export function slateArgs(live: { width: number; height: number; fps: number; sa
     : ['-f', 'lavfi', '-i', `color=c=0x1f2430:s=${w}x${h}:r=${fps},drawtext=text='Back soon':fontcolor=white:fontsize=${Math.round(h / 10)}:x=(w-text_w)/2:y=(h-text_h)/2`];
   const audio = live.sampleRate ? ['-f', 'lavfi', '-i', `anullsrc=r=${live.sampleRate}:cl=${live.channels === 1 ? 'mono' : 'stereo'}`] : [];
   return [
-    '-re',
     ...picture,
     ...audio,
     '-map', '0:v',
@@ -67,9 +70,45 @@ export class SlateManager {
   private readonly makingWay = new Set<string>();
   private closing = false;
 
+  /** Encoded clips by format (slate-clip.ts), made when a stream of that format is published. */
+  private readonly clips = new Map<string, Promise<SlateClip>>();
+
   constructor(outputs: OutputRegistry, options: SlateOptions) {
     this.options = options;
     outputs.on('suspend', (output: StreamOutput) => this.standIn(output));
+    outputs.on('publish', (_output: StreamOutput, stream: LiveStream) => this.prepare(stream));
+  }
+
+  /** Encodes the slate for `stream`'s format once its tracks are known, before anyone needs it. */
+  private prepare(stream: LiveStream): void {
+    const off = stream.subscribe({
+      onTrack: () => {
+        if (!stream.video) return;
+        void this.clipFor(formatOf(stream)).catch(() => undefined);
+        if (stream.audio) off();
+      },
+      onFrame: () => undefined,
+      onEnd: () => off(),
+    });
+  }
+
+  private clipFor(format: SlateFormat): Promise<SlateClip> {
+    const key = JSON.stringify(format);
+    let clip = this.clips.get(key);
+    if (!clip) {
+      const ffmpegPath = this.options.ffmpegPath;
+      if (!ffmpegPath) return Promise.reject(new Error('ffmpeg not found'));
+      // A handful of formats at most in practice; bounded all the same.
+      if (this.clips.size >= 32) this.clips.delete(this.clips.keys().next().value!);
+      const gop = Math.max(1, Math.round(format.fps * this.options.segmentDuration));
+      clip = encodeSlateClip(ffmpegPath, slateArgs(format, { image: this.options.image, segmentDuration: this.options.segmentDuration }), format, gop);
+      clip.catch((err: unknown) => {
+        this.clips.delete(key);
+        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'the slate could not be encoded');
+      });
+      this.clips.set(key, clip);
+    }
+    return clip;
   }
 
   /** Streams on the slate right now. */
@@ -85,16 +124,12 @@ export class SlateManager {
     const { app, key } = last;
     const log = logger.child({ stream: last.path });
     const ingest = new FlvIngest();
-    const args = slateArgs(
-      { width: video.width, height: video.height, fps: video.fps ?? 30, sampleRate: last.audio?.sampleRate, channels: last.audio?.channels },
-      { image: this.options.image, segmentDuration: this.options.segmentDuration },
-    );
     let entry: Running | undefined;
     const end = (reason: string, endsOutput: boolean): void => {
       if (!entry || this.running.get(last.path) !== entry) return;
       this.running.delete(last.path);
       clearTimeout(entry.timer);
-      entry.feed.close();
+      entry.feed?.close();
       if (entry.stream) {
         entry.stream.preempt = undefined;
         entry.stream.endsOutput = endsOutput;
@@ -102,37 +137,38 @@ export class SlateManager {
       entry.publisher?.end(reason);
       log.info({ reason }, 'slate off');
     };
-    const feed = spawnFlvFeed(
-      ffmpegPath,
-      args,
-      (type, timestamp, payload) => {
-        if (!entry || this.running.get(last.path) !== entry) return;
-        if (!entry.publisher) {
-          const started = this.options.publishPath.start({ app, key, query: '', ip: 'slate' }, log);
-          if (!started.ok) {
-            end(`the slate cannot start: ${started.reason}`, false);
-            return;
-          }
-          entry.publisher = started;
-          entry.stream = started.stream;
-          // The publisher back: the slate makes way before the new publish starts.
-          started.stream.preempt = () => {
-            this.makingWay.add(last.path);
-            try {
-              end('the publisher is back', false);
-            } finally {
-              this.makingWay.delete(last.path);
-            }
-          };
-          log.info('slate on');
+    const onTag = (type: number, timestamp: number, payload: Uint8Array): void => {
+      if (!entry || this.running.get(last.path) !== entry) return;
+      if (!entry.publisher) {
+        const started = this.options.publishPath.start({ app, key, query: '', ip: 'slate' }, log);
+        if (!started.ok) {
+          end(`the slate cannot start: ${started.reason}`, false);
+          return;
         }
-        feedTag(entry.publisher, ingest, type, timestamp, payload);
+        entry.publisher = started;
+        entry.stream = started.stream;
+        // The publisher back: the slate makes way before the new publish starts.
+        started.stream.preempt = () => {
+          this.makingWay.add(last.path);
+          try {
+            end('the publisher is back', false);
+          } finally {
+            this.makingWay.delete(last.path);
+          }
+        };
+        log.info('slate on');
+      }
+      feedTag(entry.publisher, ingest, type, timestamp, payload);
+    };
+    this.clipFor(formatOf(last)).then(
+      (clip) => {
+        if (entry && this.running.get(last.path) === entry) entry.feed = playSlateClip(clip, onTag);
       },
-      (reason) => end(`slate encoder stopped: ${reason}`, true),
+      (err: unknown) => end(`slate encoder stopped: ${err instanceof Error ? err.message : String(err)}`, true),
     );
     const timer = setTimeout(() => end('slate time is up', true), this.options.seconds * 1000);
     timer.unref();
-    entry = { feed, timer, publisher: undefined, stream: undefined };
+    entry = { feed: undefined, timer, publisher: undefined, stream: undefined };
     this.running.set(last.path, entry);
   }
 
@@ -140,9 +176,20 @@ export class SlateManager {
     this.closing = true;
     for (const entry of this.running.values()) {
       clearTimeout(entry.timer);
-      entry.feed.close();
+      entry.feed?.close();
       entry.publisher?.end('gateway stopping');
     }
     this.running.clear();
   }
+}
+
+/** The slate's format for a stream: its picture size, frame rate and audio format. */
+function formatOf(stream: LiveStream): SlateFormat {
+  const video = stream.video!;
+  return {
+    width: video.width,
+    height: video.height,
+    fps: video.fps !== undefined && video.fps > 0 && video.fps <= 120 ? video.fps : 30,
+    ...(stream.audio?.codec === 'aac' ? { sampleRate: stream.audio.sampleRate, channels: stream.audio.channels } : {}),
+  };
 }

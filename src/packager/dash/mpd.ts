@@ -259,10 +259,20 @@ export function timelineHead(track: TrackOutput, listed: readonly SegmentInfo[],
   return head;
 }
 
+/** Where a Representation's listing begins: its first listed segment, or (LL) the open one. */
+interface PlanAnchor {
+  readonly startTime: number;
+  readonly timescale: number;
+  readonly initId: number;
+  readonly sequence: number;
+}
+
 interface TrackPlan {
   readonly track: TrackOutput;
+  /** Complete segments listed; none for a new Period listed from its first parts (LL). */
   readonly segments: SegmentInfo[];
   readonly open: TimeSpan | undefined;
+  readonly anchor: PlanAnchor;
   /** Live: the first segment listed ahead of the window (timelineHead). */
   readonly head?: SegmentInfo | undefined;
 }
@@ -271,13 +281,33 @@ function planTrack(track: TrackOutput, options: MpdOptions, live: boolean, from:
   if (!track.track) return undefined;
   const segments = listedSegments(track, options.window, from, to);
   const last = segments[segments.length - 1];
-  if (!last) return undefined;
   // Only the newest Period can hold the segment in progress, and only while a publisher feeds it:
   // while it is away, the next segment would be the reconnected session's (another init, another
   // Period), so nothing is announced (as HLS drops its preload hint then).
-  const open = live && options.lowLatency && to === Infinity && !suspended ? openSegmentSpan(track, last, options.segmentDuration, options.partDuration) : undefined;
+  const newest = live && options.lowLatency && to === Infinity && !suspended;
+  if (!last) {
+    // LL: a new Period (a publisher back, the slate standing in) is listed from its first parts,
+    // as the segment in progress always is, instead of a whole segment later: a player at the
+    // live edge would otherwise stall at the join for up to a segment.
+    const first = newest ? firstOpenSegment(track, from, options.segmentDuration, options.partDuration) : undefined;
+    return first ? { track, segments, open: first.span, anchor: first.anchor } : undefined;
+  }
+  const open = newest ? openSegmentSpan(track, last, options.segmentDuration, options.partDuration) : undefined;
   const head = live && options.timelineFromZero ? timelineHead(track, segments, from, to) : undefined;
-  return { track, segments, open, head };
+  return { track, segments, open, head, anchor: segments[0]! };
+}
+
+/** A track's segment in progress when it is the first of its Period (it starts at or after `from`). */
+function firstOpenSegment(track: TrackOutput, from: number, segmentDuration: number, partDuration: number): { span: TimeSpan; anchor: PlanAnchor } | undefined {
+  const start = track.openStartTime;
+  const sequence = track.openSequence;
+  if (track.ended || start === undefined || sequence === undefined || track.openParts.length === 0 || track.openInitId !== track.currentInitId) return undefined;
+  const ts = track.openTimescale;
+  if (start / ts < from - PERIOD_EPSILON) return undefined;
+  let held = 0;
+  for (const p of track.openParts) held += p.duration;
+  const predicted = Math.max(Math.round(segmentDuration * ts), Math.round((held + partDuration) * ts));
+  return { span: { start, duration: predicted }, anchor: { startTime: start, timescale: ts, initId: track.openInitId, sequence } };
 }
 
 /**
@@ -308,7 +338,7 @@ export function representationFor(id: string, media: Track, peakBitrate: number,
 
 function representationOf(plan: TrackPlan, presentationStart: number, ll: boolean, options: MpdOptions): Representation {
   const { track, segments, open, head } = plan;
-  const first = segments[0]!;
+  const first = plan.anchor;
   const media = track.track!;
   const listed = head ? [head, ...segments] : segments;
   const spans: TimeSpan[] = listed.map((s) => ({ start: s.startTime, duration: s.durationTicks }));
@@ -317,7 +347,7 @@ function representationOf(plan: TrackPlan, presentationStart: number, ll: boolea
     timescale: first.timescale,
     media: hasNumberingHole(listed) ? SEGMENT_TEMPLATE_MEDIA_BY_TIME(track.session) : SEGMENT_TEMPLATE_MEDIA(track.session),
     initialization: `$RepresentationID$/${initFileName(track.session, first.initId)}`,
-    startNumber: listed[0]!.sequence,
+    startNumber: listed[0]?.sequence ?? first.sequence,
     presentationTimeOffset: Math.round(presentationStart * first.timescale),
     availabilityTimeOffset: ll ? roundMs(Math.max(0, options.segmentDuration - options.partDuration)) : undefined,
     availabilityTimeComplete: ll ? false : undefined,
@@ -418,12 +448,13 @@ function floorMs(seconds: number): number {
  */
 function periodContinuous(previous: PeriodPlan, before: readonly TrackPlan[], current: PeriodPlan, plans: readonly TrackPlan[], startTicksOf: (timescale: number) => number): boolean {
   if (before.length === 0 || before.length !== plans.length) return false;
-  if (plans.some((p) => Math.abs(current.offset - previous.offset) * p.segments[0]!.timescale > 1)) return false;
+  if (plans.some((p) => Math.abs(current.offset - previous.offset) * p.anchor.timescale > 1)) return false;
   for (const plan of plans) {
     const prior = before.find((b) => b.track === plan.track);
     if (!prior) return false;
-    const last = prior.segments[prior.segments.length - 1]!;
-    const first = plan.segments[0]!;
+    const last = prior.segments[prior.segments.length - 1];
+    const first = plan.anchor;
+    if (!last) return false;
     if (last.timescale !== first.timescale) return false;
     const end = last.startTime + last.durationTicks;
     const ptoTicks = startTicksOf(first.timescale);
@@ -474,7 +505,7 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     minBufferTime = Math.min(options.segmentDuration, latency.target / 1000);
   }
 
-  const maxSegmentDuration = ceilMs(Math.max(options.segmentDuration, ...plans.map((p) => p.track.maxSegmentDuration), ...plans.map((p) => (p.open ? p.open.duration / p.segments[0]!.timescale : 0))));
+  const maxSegmentDuration = ceilMs(Math.max(options.segmentDuration, ...plans.map((p) => p.track.maxSegmentDuration), ...plans.map((p) => (p.open ? p.open.duration / p.anchor.timescale : 0))));
   if (periods.length === 0) periods.push({ id: '0', start: 0, adaptationSets: [] });
   const profiles = [PROFILE_ISOFF_LIVE, PROFILE_CMAF];
 
@@ -512,11 +543,11 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
 function presentationSpan(periodPlans: readonly PeriodPlan[]): { presentationStart: number; presentationEnd: number } {
   const withOffsets = periodPlans.flatMap((pp) => plansOf(pp).map((p) => ({ p, offset: pp.offset })));
   if (withOffsets.length === 0) return { presentationStart: 0, presentationEnd: 0 };
-  const presentationStart = Math.min(...withOffsets.map(({ p, offset }) => p.segments[0]!.startTime / p.segments[0]!.timescale + offset));
+  const presentationStart = Math.min(...withOffsets.map(({ p, offset }) => p.anchor.startTime / p.anchor.timescale + offset));
   const presentationEnd = Math.max(
     ...withOffsets.map(({ p, offset }) => {
-      const l = p.segments[p.segments.length - 1]!;
-      return (l.startTime + l.durationTicks) / l.timescale + offset;
+      const l = p.segments[p.segments.length - 1];
+      return l ? (l.startTime + l.durationTicks) / l.timescale + offset : p.anchor.startTime / p.anchor.timescale + offset;
     }),
   );
   return { presentationStart, presentationEnd };
@@ -573,7 +604,7 @@ function adaptationSetsOf(
   }
   if (ll && adaptationSets.length > 0) {
     // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
-    const anchor = (pp.videoPlans[0] ?? pp.audioPlans[0])!.segments[0]!;
+    const anchor = (pp.videoPlans[0] ?? pp.audioPlans[0])!.anchor;
     const prft: ProducerReferenceTime = {
       id: 0,
       type: 'encoder',

@@ -300,6 +300,32 @@ describe('multi-Period MPD across a publisher reconnect', () => {
     expect(p1!.adaptationSets[0]!.producerReferenceTimes?.[0]!.presentationTime).toBe(16 * 90_000);
   });
 
+  it('LL: a new Period is listed from its first parts (every track), not a whole segment later', () => {
+    const output = stream();
+    feedStream(output, { durations: [180_000, 180_000, 180_000] });
+    reconnect(output);
+    const video = output.videos.get('src')!;
+    feedInit(video, VIDEO_720P, 1);
+    feedSegment(video, { sequence: 8, startTime: 16 * 90_000, duration: 36_000, timescale: 90_000, initId: 1, discontinuity: true, open: true, parts: 2 });
+    const ll = { ...OPTIONS, lowLatency: true };
+    // The video has parts, the audio none yet: no AdaptationSet may appear late, so not yet.
+    expect(buildMpd(output, ll).periods.map((p) => p.id)).toEqual(['0']);
+    feedInit(output.audio, AUDIO_STEREO, 1);
+    feedSegment(output.audio, { sequence: 8, startTime: 16 * 48_000, duration: 19_200, timescale: 48_000, initId: 1, discontinuity: true, open: true, parts: 2 });
+    const mpd = buildMpd(output, ll);
+    expect(mpd.periods.map((p) => p.id)).toEqual(['0', '1']);
+    const template = mpd.periods[1]!.adaptationSets[0]!.representations[0]!.segmentTemplate;
+    // Only the segment in progress, announced at its first part's time with a predicted duration.
+    expect(template.startNumber).toBe(8);
+    expect(template.timeline).toEqual([{ t: 16 * 90_000, d: 180_000, r: 0 }]);
+    // mpd-parser resolves it to segment 8 of the new session.
+    const parsed = parse(serializeMpd(mpd), { manifestUri: MPD_URL });
+    const last = parsed.playlists!.find((p) => p.attributes.NAME === 'src' && p.segments.some((x) => x.resolvedUri.endsWith(`seg-${SESSION}-8.m4s`)));
+    expect(last).toBeDefined();
+    // Without low latency, the Period waits for a complete segment, as before.
+    expect(buildMpd(output, OPTIONS).periods.map((p) => p.id)).toEqual(['0']);
+  });
+
   it('LL: nothing is announced in progress while the publisher is away', () => {
     const output = stream();
     feedStream(output, { durations: [180_000, 180_000, 180_000] });
