@@ -10,6 +10,7 @@
  * The ingest protocol only parses its own bytes into tracks and frames and answers in its own
  * words (RTMP: NetStream.Publish.* status codes, from `PublishRefusal.status`).
  */
+import type { TimedEvent } from '../metadata/timed-event.js';
 import type { Logger } from 'pino';
 import { MAX_AUDIO_RENDITIONS } from './audio-renditions.js';
 import type { AudioTrack, Frame, Track } from './media.js';
@@ -227,6 +228,12 @@ export class Publisher {
     for (const [k, v] of Object.entries(meta)) if (typeof v !== 'object' || v === null) clean[k] = v;
     this.stream.metadata = clean;
     this.log.info({ metadata: clean }, 'stream metadata');
+  }
+
+  /** Timed metadata the publisher sent (onCuePoint, onTextData, onCaptionInfo). */
+  timedEvent(event: TimedEvent): void {
+    this.log.info({ event: event.id, kind: event.kind, time: event.time }, 'timed metadata');
+    this.stream.pushEvent(event);
   }
 
   /** Something odd in what the publisher sends (logged, and shown by the ingest checker). */

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AudioTrack, Frame, Track, VideoTrack } from './media.js';
+import type { TimedEvent } from '../metadata/timed-event.js';
 
 export interface StreamSink {
   onTrack(track: Track): void;
@@ -54,6 +55,7 @@ export class LiveStream {
    */
   readonly audioRenditions = new Map<string, LiveStream>();
   private readonly audioRenditionListeners = new Set<(id: string, rendition: LiveStream) => void>();
+  private readonly eventListeners = new Set<(event: TimedEvent) => void>();
   /** Set on a rendition stream: its frames share the parent's reconnect rebase. */
   private parent: LiveStream | undefined;
 
@@ -135,6 +137,24 @@ export class LiveStream {
     for (const [name, rendition] of this.videoRenditions) listener(name, rendition);
     return () => {
       this.renditionListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Timed metadata of this publish (a cue point, captions text, an SCTE-35 cue), its time moved by
+   * the same reconnect rebase as the frames, to every listener (the packagers).
+   */
+  pushEvent(event: TimedEvent): void {
+    if (this.ended) return;
+    const shifted = this.rebaseSeconds === 0 ? event : { ...event, time: event.time + this.rebaseSeconds };
+    for (const listener of this.eventListeners) listener(shifted);
+  }
+
+  /** Told of every timed event from now on. Returns the unsubscribe function. */
+  onTimedEvent(listener: (event: TimedEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => {
+      this.eventListeners.delete(listener);
     };
   }
 

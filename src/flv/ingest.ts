@@ -82,6 +82,11 @@ export class FlvIngest {
     return this.audio?.track;
   }
 
+  /** A data message's RTMP timestamp on the media timeline (seconds), as its frames' would be. */
+  mediaSecondsAt(timestamp32: number): number {
+    return Math.max(0, this.readClock(timestamp32, [])) / 1000;
+  }
+
   pushVideo(timestamp32: number, payload: Uint8Array, wallclock: number): IngestEvent[] {
     const events: IngestEvent[] = [];
     const body = parsedOrWarned(parseVideoTagBody, payload, 'malformed-video-tag', events);

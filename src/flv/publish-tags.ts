@@ -7,6 +7,8 @@ import { decodeAmf0, isAmf0Object, type Amf0Object, type Amf0Value } from './amf
 import type { FlvIngest } from './ingest.js';
 import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO } from './reader.js';
 import type { Publisher } from '../core/publish.js';
+import { GatewayError } from '../core/errors.js';
+import { fromAmfCuePoint } from '../metadata/timed-event.js';
 
 /** The object of an `onMetaData` data message (`@setDataFrame` first or not), else undefined. */
 export function metadataOf(values: readonly Amf0Value[]): Amf0Object | undefined {
@@ -34,11 +36,36 @@ export function publishMedia(publisher: Publisher, ingest: FlvIngest, video: boo
   }
 }
 
+const CUE_MESSAGES = new Set(['onCuePoint', 'onTextData', 'onCaptionInfo']);
+
+/**
+ * A data message (RTMP type 18, an FLV script tag) into the publish: `onMetaData` describes the
+ * stream; `onCuePoint`, `onTextData` and `onCaptionInfo` (plain or after `@setDataFrame`) are
+ * timed metadata at the message's timestamp (metadata/timed-event.ts). A malformed one is a
+ * warning, never the end of the publish.
+ */
+export function publishData(publisher: Publisher, ingest: FlvIngest, timestamp: number, values: readonly Amf0Value[]): void {
+  const meta = metadataOf(values);
+  if (meta) {
+    publisher.metadata(meta);
+    return;
+  }
+  const i = values[0] === '@setDataFrame' ? 1 : 0;
+  const name = values[i];
+  if (typeof name !== 'string' || !CUE_MESSAGES.has(name)) return;
+  try {
+    const event = fromAmfCuePoint(name as 'onCuePoint' | 'onTextData' | 'onCaptionInfo', values[i + 1], ingest.mediaSecondsAt(timestamp));
+    publisher.timedEvent(event);
+  } catch (e) {
+    if (!(e instanceof GatewayError)) throw e;
+    publisher.warning('bad-cue-point', `${name} ignored: ${e.message}`, performance.timeOrigin + performance.now());
+  }
+}
+
 /** One FLV tag of any type into the publish. */
 export function feedTag(publisher: Publisher, ingest: FlvIngest, type: number, timestamp: number, payload: Uint8Array): void {
   if (type === FLV_TAG_SCRIPT) {
-    const meta = metadataOf(decodeAmf0(payload));
-    if (meta) publisher.metadata(meta);
+    publishData(publisher, ingest, timestamp, decodeAmf0(payload));
   } else if (type === FLV_TAG_VIDEO || type === FLV_TAG_AUDIO) {
     publishMedia(publisher, ingest, type === FLV_TAG_VIDEO, timestamp, payload);
   }

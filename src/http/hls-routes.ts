@@ -183,6 +183,8 @@ export function mediaPlaylistAnswer(
           skip,
           publisherPresent: output.suspendedAt === undefined,
           fromStart: quirky,
+          events: output.timedEvents,
+          wallclockAt: (seconds) => output.clock.wallclockAt(Math.round(seconds * 90_000), 90_000),
         },
         output.trackOutputs(),
       ),

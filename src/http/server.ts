@@ -18,6 +18,7 @@ import type { PlaybackAuthorizer } from '../auth/playback.js';
 import { playbackGuard } from './playback-guard.js';
 import { accessGuard, maySeeStream, type AccessPolicy } from './access.js';
 import { pushRoutes } from './push-routes.js';
+import { metadataRoutes } from './metadata-routes.js';
 import type { PushManager } from '../push/push-manager.js';
 import type { PullManager } from '../pull/pull-manager.js';
 import { thumbnailRoutes } from './thumbnail.js';
@@ -87,6 +88,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(thumbnailRoutes({ outputs: options.outputs, logger: options.logger, maySee }));
   app.use(apiRoutes(options.outputs, { ...options.apiExtras, maySee }));
   if (options.push) app.use(pushRoutes(options.push, maySee));
+  app.use(metadataRoutes(options.outputs));
   app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
   app.use(
     tsRoutes({

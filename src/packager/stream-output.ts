@@ -4,6 +4,7 @@
  * (further audio tracks of the publish, core/audio-renditions.ts) follow the source's cuts beside
  * the shared audio track, each into a TrackOutput of its own.
  */
+import type { TimedEvent } from '../metadata/timed-event.js';
 import { MAIN_AUDIO_RENDITION } from '../core/audio-renditions.js';
 import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
@@ -51,6 +52,9 @@ export interface SiblingOutput {
   /** The StreamOutput is replaced or forgotten: release what is held. */
   detach(): void;
 }
+
+/** Timed events a stream keeps (the newest). */
+const MAX_TIMED_EVENTS = 64;
 
 export class StreamOutput {
   readonly app: string;
@@ -128,7 +132,30 @@ export class StreamOutput {
     let tracks = 0;
     for (const t of this.trackOutputs()) tracks += t.version;
     const period = this.periodMarks[this.periodMarks.length - 1]!;
-    return `${tracks}/${this.videos.size}+${this.audioRenditions.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}`;
+    return `${tracks}/${this.videos.size}+${this.audioRenditions.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}/e${this.eventsVersion}`;
+  }
+
+  /**
+   * Timed metadata of the stream (cue points, captions text, SCTE-35, the metadata API), oldest
+   * first, the newest MAX_TIMED_EVENTS: the playlists list those within their window
+   * (EXT-X-DATERANGE).
+   */
+  readonly timedEvents: TimedEvent[] = [];
+  private eventsVersion = 0;
+
+  /** Adds a timed event (from the publisher, or POST /api/streams/APP/KEY/metadata). */
+  addTimedEvent(event: TimedEvent): void {
+    if (this.ended) return;
+    this.timedEvents.push(event);
+    if (this.timedEvents.length > MAX_TIMED_EVENTS) this.timedEvents.splice(0, this.timedEvents.length - MAX_TIMED_EVENTS);
+    this.eventsVersion++;
+    // Blocking playlist requests re-check on any track update: the source's carries it.
+    this.videos.get(SOURCE_RENDITION)?.emit('update');
+  }
+
+  /** Media time (seconds) of the newest source frame: where an event inserted now belongs. */
+  get liveMediaSeconds(): number {
+    return Math.max(0, this.latestSourceVideoDts) / 90_000;
   }
 
   /** Every TrackOutput of the stream, with media or not yet: video renditions, the audio, the alternative audio renditions. */
@@ -182,9 +209,11 @@ export class StreamOutput {
     });
     const followers: (() => void)[] = [];
     const unsubscribeAudio = stream.onAudioRendition((id, rendition) => followers.push(this.followAudio(id, rendition, segmenter)));
+    const unsubscribeEvents = stream.onTimedEvent((event) => this.addTimedEvent(event));
     this.unsubscribe = () => {
       unsubscribeStream();
       unsubscribeAudio();
+      unsubscribeEvents();
       for (const u of followers.splice(0)) u();
     };
   }

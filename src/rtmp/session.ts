@@ -13,7 +13,7 @@ import { GatewayError } from '../core/errors.js';
 import type { LiveStream } from '../core/stream.js';
 import { type PublishDecision, type PublishPath, type PublishRequest, type Publisher } from '../core/publish.js';
 import { FlvIngest } from '../flv/ingest.js';
-import { metadataOf, publishMedia } from '../flv/publish-tags.js';
+import { publishData, publishMedia } from '../flv/publish-tags.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { decodeAmf0, type Amf0Value } from '../flv/amf0.js';
 import { ChunkReader, ChunkWriter, type RtmpMessage } from './chunk.js';
@@ -221,9 +221,9 @@ export class RtmpSession {
         // AMF3 command messages carry a leading 0 byte, then AMF0 values (FMS behaviour).
         return this.handleCommand(decodeAmf0(message.payload.subarray(1), this.amfLimits), message);
       case MessageType.DataAMF0:
-        return this.handleData(decodeAmf0(message.payload, this.amfLimits));
+        return this.handleData(decodeAmf0(message.payload, this.amfLimits), message.timestamp);
       case MessageType.DataAMF3:
-        return this.handleData(decodeAmf0(message.payload.subarray(1), this.amfLimits));
+        return this.handleData(decodeAmf0(message.payload.subarray(1), this.amfLimits), message.timestamp);
       case MessageType.Audio:
         return this.handleMedia('audio', message.timestamp, message.payload);
       case MessageType.Video:
@@ -446,9 +446,8 @@ export class RtmpSession {
     this.log.info('play started');
   }
 
-  private handleData(values: Amf0Value[]): void {
-    const meta = this.publisher && metadataOf(values);
-    if (meta) this.publisher!.metadata(meta);
+  private handleData(values: Amf0Value[], timestamp: number): void {
+    if (this.publisher && this.ingest) publishData(this.publisher, this.ingest, timestamp, values);
   }
 
   private handleMedia(kind: 'audio' | 'video', timestamp: number, payload: Uint8Array): void {

@@ -217,6 +217,23 @@ export async function publishMultitrack(files: readonly string[], url: string): 
   return sendInRealTime(url, headers, tags);
 }
 
+/**
+ * Publishes an FLV file (H.264 + AAC) in real time with our RTMP client, looping, and data
+ * messages (RTMP type 18: onCuePoint, onTextData, …) at the given times of each loop, as an
+ * encoder that inserts cue points does.
+ */
+export async function publishFlvWithData(file: string, url: string, data: readonly { ms: number; values: readonly Amf0Value[] }[]): Promise<ErtmpPublisher> {
+  const headers: TimedTag[] = [];
+  const tags: TimedTag[] = [];
+  for (const tag of new FlvReader().push(readFileSync(file))) {
+    if (tag.type === FLV_TAG_SCRIPT) continue;
+    const isHeader = tag.payload[1] === 0;
+    (isHeader ? headers : tags).push({ ms: tag.timestamp, type: tag.type === FLV_TAG_VIDEO ? MessageType.Video : MessageType.Audio, payload: tag.payload });
+  }
+  for (const d of data) tags.push({ ms: d.ms, type: MessageType.DataAMF0, payload: encodeAmf0(...d.values) });
+  return sendInRealTime(url, headers, tags);
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.byteLength + b.byteLength);
   out.set(a, 0);

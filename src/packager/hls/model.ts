@@ -47,6 +47,8 @@ export interface MediaPlaylist {
   readonly serverControl?: HlsServerControl;
   /** EXT-X-SKIP: segments omitted from a delta update. */
   readonly skippedSegments?: number;
+  /** EXT-X-DATERANGE attribute lists (RFC 8216bis §4.4.5.1), timed metadata within the window. */
+  readonly dateRanges?: readonly string[];
   readonly segments: readonly HlsSegment[];
   /** Parts of the segment in progress (listed after the last complete segment). */
   readonly openParts?: readonly HlsPart[];

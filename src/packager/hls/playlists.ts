@@ -6,6 +6,8 @@
  *   /APP/KEY/REND/seg-S-N.m4s           CMAF segment N
  *   /APP/KEY/REND/part-S-N.I.m4s        LL-HLS part I of segment N
  */
+import { GatewayError } from '../../core/errors.js';
+import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event.js';
 import { videoRangeOf } from '../../codec/colour.js';
 import type { HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf } from '../audio-group.js';
@@ -38,6 +40,36 @@ export interface MediaPlaylistOptions {
    * the two agree (http/client-quirks.ts). A valid playlist for anyone, only bigger.
    */
   readonly fromStart?: boolean;
+  /**
+   * The stream's timed metadata (StreamOutput.timedEvents) and the wall clock of a media time:
+   * those within the listed window become EXT-X-DATERANGE tags (RFC 8216bis §4.4.5.1; not
+   * skippable in delta updates, as CAN-SKIP-DATERANGES is not offered).
+   */
+  readonly events?: readonly TimedEvent[];
+  readonly wallclockAt?: (mediaSeconds: number) => number;
+}
+
+/** EXT-X-DATERANGE attribute lists for the events that start in, or last into, the window. */
+export function dateRangesOf(events: readonly TimedEvent[], windowStart: number, wallclockAt: (mediaSeconds: number) => number): string[] {
+  const lines: string[] = [];
+  const outs = new Map<string, TimedEvent>();
+  for (const event of events) {
+    // §4.4.5.1.1: the SCTE35-IN of a splice repeats its OUT's ID and START-DATE, with the DURATION.
+    const out = event.kind === 'scte35' && event.cue === 'in' ? outs.get(event.id) : undefined;
+    if (event.kind === 'scte35' && event.cue === 'out') outs.set(event.id, event);
+    const start = out ? out.time : event.time;
+    const end = start + (out ? event.time - out.time : (event.duration ?? event.plannedDuration ?? 0));
+    if (end < windowStart - 0.001) continue;
+    const listed = out ? { ...event, time: out.time, duration: Math.max(0, event.time - out.time) } : event;
+    try {
+      const attrs = dateRangeAttributes(listed, wallclockAt(start));
+      lines.push(Object.entries(attrs).map(([k, v]) => `${k}=${v}`).join(','));
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      // An event that cannot be written (a value a quoted-string cannot hold) is left out.
+    }
+  }
+  return lines;
 }
 
 
@@ -116,6 +148,10 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       ? { canBlockReload: true, partHoldBack: 3 * partTarget, holdBack: 3 * targetDuration, canSkipUntil }
       : undefined,
     skippedSegments: skipped > 0 ? skipped : undefined,
+    dateRanges:
+      options.events && options.events.length > 0 && options.wallclockAt && listed.length > 0
+        ? dateRangesOf(options.events, listed[0]!.startTime / listed[0]!.timescale, options.wallclockAt)
+        : undefined,
     segments,
     openParts,
     openDiscontinuity,

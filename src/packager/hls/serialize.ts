@@ -30,6 +30,7 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
   if (p.discontinuitySequence > 0) out.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
   if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
   if (p.skippedSegments) out.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${p.skippedSegments}`);
+  for (const d of p.dateRanges ?? []) out.push(`#EXT-X-DATERANGE:${d}`);
   for (const s of p.segments) {
     if (s.discontinuity) out.push('#EXT-X-DISCONTINUITY');
     if (s.map) out.push(`#EXT-X-MAP:URI=${quoted(s.map)}`);
