@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Parser } from 'm3u8-parser';
+import { parse as parseMpd } from 'mpd-parser';
 import type { RunningGateway } from '../../src/gateway.js';
 import { buildSpliceInsert } from '../../src/metadata/scte35.js';
 import { publishFlvWithData, type ErtmpPublisher } from '../helpers/ertmp-publisher.js';
@@ -66,6 +67,11 @@ describe('timed metadata', () => {
     // The audio playlist lists the same ranges.
     const audio = parse((await fetchText(`${base}/live/cues/audio/index.m3u8`)).text);
     expect(audio.dateRanges.map((r) => r.id)).toEqual(dateRanges.map((r) => r.id));
+    // The MPD carries them as Period EventStreams (mpd-parser reads them).
+    const mpd = parseMpd((await fetchText(`${base}/live/cues/index.mpd`)).text, { manifestUri: `${base}/live/cues/index.mpd` }) as unknown as { eventStream?: { schemeIdUri: string; id: string }[] };
+    expect((mpd.eventStream ?? []).map((e) => [e.schemeIdUri, e.id])).toEqual(
+      expect.arrayContaining([['urn:scte:scte35:2014:xml+bin', 'splice-0000000B'], ['https://aomedia.org/emsg/ID3', text!.id]]),
+    );
   });
 
   it('POST /api/streams/APP/KEY/metadata inserts an event at the live edge (202); not live: 404; a bad body: 400', async () => {

@@ -87,10 +87,35 @@ export interface AdaptationSet {
   readonly representations: readonly Representation[];
 }
 
+/** §5.10.2 an Event of an EventStream: timed metadata at a Period-relative presentation time. */
+export interface MpdEvent {
+  readonly id: string;
+  /** Ticks of the EventStream's timescale from the Period's start. */
+  readonly presentationTime: number;
+  readonly duration?: number;
+  /** Base64 payload (`contentEncoding="base64"`, DASH 4th ed. §5.10.2.2). */
+  readonly messageData?: string;
+  /** SCTE 214-1 `urn:scte:scte35:2014:xml+bin`: the splice_info_section, base64, in <Signal><Binary>. */
+  readonly scte35Binary?: string;
+}
+
+/** §5.10.2 EventStream: the events of one scheme in a Period. */
+export interface EventStream {
+  readonly schemeIdUri: string;
+  readonly value?: string;
+  readonly timescale: number;
+  readonly events: readonly MpdEvent[];
+}
+
+/** SCTE 214-1 §5.3.1 (via DASH-IF IOP §9.2): SCTE-35 in an MPD EventStream as binary in XML. */
+export const SCTE35_XML_BIN_SCHEME = 'urn:scte:scte35:2014:xml+bin';
+export const SCTE35_NAMESPACE = 'http://www.scte.org/schemas/35/2016';
+
 export interface Period {
   readonly id: string;
   /** Seconds from availabilityStartTime (dynamic) or presentation start (static). */
   readonly start: number;
+  readonly eventStreams?: readonly EventStream[];
   readonly adaptationSets: readonly AdaptationSet[];
 }
 

@@ -45,6 +45,9 @@
  * segment - part duration makes it available once its first chunk exists; the HTTP side then
  * streams it with chunked transfer (http/dash-routes.ts). The next MPD update carries the exact d.
  */
+import type { TimedEvent } from '../../metadata/timed-event.js';
+import { buildId3Tag } from '../../metadata/id3.js';
+import { ID3_SCHEME, ID3_SCHEME_VALUE } from '../../mux/fmp4/emsg.js';
 import { sameColour } from '../../codec/colour.js';
 import type { Track } from '../../core/media.js';
 import { audioGroupOf, type AudioGroupEntry } from '../audio-group.js';
@@ -57,10 +60,13 @@ import {
   PROFILE_CMAF,
   PROFILE_ISOFF_LIVE,
   ROLE_SCHEME,
+  SCTE35_XML_BIN_SCHEME,
   UTC_HTTP_ISO,
   type AdaptationSet,
   type Descriptor,
+  type EventStream,
   type Mpd,
+  type MpdEvent,
   type Period,
   type ProducerReferenceTime,
   type Representation,
@@ -492,7 +498,8 @@ export function buildMpd(output: StreamOutput, options: MpdOptions): Mpd {
     const start = periods.length === 0 ? Math.max(0, floorMs(presentationAt)) : Math.max(periods[periods.length - 1]!.start, floorMs(presentationAt));
     const periodMediaStart = start + origin - pp.offset;
     const adaptationSets = adaptationSetsOf(output, pp, previous, periodMediaStart, ll, options, utcTiming);
-    periods.push({ id: pp.id, start, adaptationSets });
+    const eventStreams = eventStreamsOf(output.timedEvents, pp, periodMediaStart);
+    periods.push({ id: pp.id, start, ...(eventStreams.length > 0 ? { eventStreams } : {}), adaptationSets });
     previous = pp;
   }
 
@@ -568,6 +575,40 @@ function colourProperties(plans: readonly TrackPlan[]): Descriptor[] {
     { schemeIdUri: 'urn:mpeg:mpegB:cicp:TransferCharacteristics', value: String(first.transferCharacteristics) },
     { schemeIdUri: 'urn:mpeg:mpegB:cicp:MatrixCoefficients', value: String(first.matrixCoefficients) },
   ];
+}
+
+/** EventStream timescale: milliseconds. */
+const EVENT_TIMESCALE = 1000;
+
+/**
+ * The Period's timed metadata (StreamOutput.timedEvents within what it lists) as EventStreams
+ * (§5.10.2): ID3 events under the AOM ID3 scheme with the ID3 tag as base64 messageData, SCTE-35
+ * cues under SCTE 214-1's `urn:scte:scte35:2014:xml+bin`. Presentation times are from the Period's
+ * start (its media start is `periodMediaStart`).
+ */
+function eventStreamsOf(events: readonly TimedEvent[], pp: PeriodPlan, periodMediaStart: number): EventStream[] {
+  const plans = plansOf(pp);
+  if (events.length === 0 || plans.length === 0) return [];
+  const from = Math.min(...plans.map((p) => p.anchor.startTime / p.anchor.timescale));
+  const to = Math.max(...plans.map((p) => {
+    const l = p.segments[p.segments.length - 1];
+    const end = l ? (l.startTime + l.durationTicks) / l.timescale : p.anchor.startTime / p.anchor.timescale;
+    return p.open ? Math.max(end, (p.open.start + p.open.duration) / p.anchor.timescale) : end;
+  }));
+  const id3: MpdEvent[] = [];
+  const scte35: MpdEvent[] = [];
+  for (const e of events) {
+    if (e.time < from - PERIOD_EPSILON || e.time >= to) continue;
+    const presentationTime = Math.max(0, Math.round((e.time - periodMediaStart) * EVENT_TIMESCALE));
+    const seconds = e.duration ?? e.plannedDuration;
+    const duration = seconds !== undefined ? Math.round(seconds * EVENT_TIMESCALE) : undefined;
+    if (e.kind === 'scte35') scte35.push({ id: e.id, presentationTime, ...(duration !== undefined ? { duration } : {}), scte35Binary: Buffer.from(e.splice.section).toString('base64') });
+    else id3.push({ id: e.id, presentationTime, ...(duration !== undefined ? { duration } : {}), messageData: Buffer.from(buildId3Tag(e.frames)).toString('base64') });
+  }
+  const streams: EventStream[] = [];
+  if (id3.length > 0) streams.push({ schemeIdUri: ID3_SCHEME, value: ID3_SCHEME_VALUE, timescale: EVENT_TIMESCALE, events: id3 });
+  if (scte35.length > 0) streams.push({ schemeIdUri: SCTE35_XML_BIN_SCHEME, timescale: EVENT_TIMESCALE, events: scte35 });
+  return streams;
 }
 
 /** The AdaptationSets of one Period: video (every rendition), audio, and LL's ProducerReferenceTime. */

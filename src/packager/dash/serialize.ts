@@ -8,7 +8,9 @@ import {
   DASH_NAMESPACE,
   type AdaptationSet,
   type Descriptor,
+  type EventStream,
   type Mpd,
+  SCTE35_NAMESPACE,
   type Period,
   type ProducerReferenceTime,
   type Representation,
@@ -182,6 +184,33 @@ function adaptationSet(depth: number, a: AdaptationSet): string {
   );
 }
 
+/** §5.10.2: EventStream and its Events (SCTE-35 as SCTE 214-1 <Signal><Binary>). */
+function eventStream(depth: number, es: EventStream): string {
+  const events = es.events.map((e) => {
+    const attrs: Attrs = [
+      ['presentationTime', e.presentationTime],
+      ['duration', e.duration],
+      ['id', e.id],
+      ['contentEncoding', e.messageData !== undefined ? 'base64' : undefined],
+      ['messageData', e.messageData],
+    ];
+    if (e.scte35Binary === undefined) return element(depth + 1, 'Event', attrs);
+    const pad = INDENT.repeat(depth + 3);
+    const signal = `${INDENT.repeat(depth + 2)}<Signal xmlns="${SCTE35_NAMESPACE}">\n${pad}<Binary>${escapeAttribute(e.scte35Binary)}</Binary>\n${INDENT.repeat(depth + 2)}</Signal>`;
+    return element(depth + 1, 'Event', attrs, [signal]);
+  });
+  return element(
+    depth,
+    'EventStream',
+    [
+      ['schemeIdUri', es.schemeIdUri],
+      ['value', es.value],
+      ['timescale', es.timescale],
+    ],
+    events,
+  );
+}
+
 function period(depth: number, p: Period): string {
   return element(
     depth,
@@ -190,7 +219,8 @@ function period(depth: number, p: Period): string {
       ['id', p.id],
       ['start', formatDuration(p.start)],
     ],
-    p.adaptationSets.map((a) => adaptationSet(depth + 1, a)),
+    // PeriodType's sequence: EventStream before AdaptationSet.
+    [...(p.eventStreams ?? []).map((es) => eventStream(depth + 1, es)), ...p.adaptationSets.map((a) => adaptationSet(depth + 1, a))],
   );
 }
 
