@@ -4,7 +4,9 @@
  * (further audio tracks of the publish, core/audio-renditions.ts) follow the source's cuts beside
  * the shared audio track, each into a TrackOutput of its own.
  */
-import type { TimedEvent } from '../metadata/timed-event.js';
+import type { Id3TimedEvent, TimedEvent } from '../metadata/timed-event.js';
+import { buildId3Tag } from '../metadata/id3.js';
+import { buildEmsg, EVENT_DURATION_UNKNOWN, ID3_SCHEME, ID3_SCHEME_VALUE } from '../mux/fmp4/emsg.js';
 import { MAIN_AUDIO_RENDITION } from '../core/audio-renditions.js';
 import type { LiveStream } from '../core/stream.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
@@ -51,6 +53,21 @@ export interface SiblingOutput {
   renditionsChanged(): void;
   /** The StreamOutput is replaced or forgotten: release what is held. */
   detach(): void;
+}
+
+/** The `emsg` (version 1, 90 kHz) of an ID3 event: the tag as its message data. */
+function emsgOf(event: Id3TimedEvent): Uint8Array {
+  let id = 0;
+  for (let i = 0; i < event.id.length; i++) id = (Math.imul(id, 31) + event.id.charCodeAt(i)) >>> 0;
+  return buildEmsg({
+    schemeIdUri: ID3_SCHEME,
+    value: ID3_SCHEME_VALUE,
+    timescale: 90_000,
+    presentationTime: Math.round(event.time * 90_000),
+    eventDuration: event.duration !== undefined ? Math.min(EVENT_DURATION_UNKNOWN - 1, Math.round(event.duration * 90_000)) : EVENT_DURATION_UNKNOWN,
+    id,
+    messageData: buildId3Tag(event.frames),
+  });
 }
 
 /** Timed events a stream keeps (the newest). */
@@ -149,8 +166,12 @@ export class StreamOutput {
     this.timedEvents.push(event);
     if (this.timedEvents.length > MAX_TIMED_EVENTS) this.timedEvents.splice(0, this.timedEvents.length - MAX_TIMED_EVENTS);
     this.eventsVersion++;
+    const source = this.videos.get(SOURCE_RENDITION);
+    // ID3 events also go into the source's next CMAF chunk as an `emsg` (AOM ID3 in CMAF), where
+    // hls.js and Safari read them as ID3 metadata (the MPD carries them as an EventStream).
+    if (event.kind === 'id3' && source?.track?.kind === 'video') source.queueEventBox(emsgOf(event));
     // Blocking playlist requests re-check on any track update: the source's carries it.
-    this.videos.get(SOURCE_RENDITION)?.emit('update');
+    source?.emit('update');
   }
 
   /** Media time (seconds) of the newest source frame: where an event inserted now belongs. */

@@ -287,6 +287,28 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     }
   }
 
+  private readonly eventBoxes: Uint8Array[] = [];
+
+  /** An `emsg` box for the next chunk of this track (timed metadata, StreamOutput.addTimedEvent). */
+  queueEventBox(box: Uint8Array): void {
+    // Bounded: a track whose chunks stopped does not hoard them.
+    if (this.eventBoxes.length >= 16) this.eventBoxes.shift();
+    this.eventBoxes.push(box);
+  }
+
+  takeEventBoxes(): Uint8Array | undefined {
+    if (this.eventBoxes.length === 0) return undefined;
+    const boxes = this.eventBoxes.splice(0);
+    if (boxes.length === 1) return boxes[0];
+    const out = new Uint8Array(boxes.reduce((n, b) => n + b.byteLength, 0));
+    let at = 0;
+    for (const b of boxes) {
+      out.set(b, at);
+      at += b.byteLength;
+    }
+    return out;
+  }
+
   /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */
   end(): void {
     if (this.ended) return;

@@ -11,8 +11,11 @@ import type { RunningGateway } from '../../src/gateway.js';
 import { buildSpliceInsert } from '../../src/metadata/scte35.js';
 import { publishFlvWithData, type ErtmpPublisher } from '../helpers/ertmp-publisher.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchText, nextPublish, startTestGateway } from '../helpers/gateway.js';
-import { untilSourceSegments } from '../helpers/events.js';
+import { fetchBytes, fetchText, nextPublish, startTestGateway } from '../helpers/gateway.js';
+import { untilSourceSegments, untilUpdate } from '../helpers/events.js';
+import { parseEmsg } from '../../src/mux/fmp4/emsg.js';
+import { decodeErrors, downloadRendition } from '../helpers/media-check.js';
+import { parseId3Tag } from '../../src/metadata/id3.js';
 
 interface DateRange {
   id: string;
@@ -82,6 +85,25 @@ describe('timed metadata', () => {
     expect(await res.json()).toMatchObject({ id: 'goal-1', kind: 'id3' });
     const listing = (await fetchText(`${base}/live/cues/src/index.m3u8`)).text;
     expect(listing).toMatch(/#EXT-X-DATERANGE:ID="goal-1",CLASS="https:\/\/aomedia.org\/emsg\/ID3",START-DATE="[^"]+",X-TEXT="Goal!"/);
+    // The ID3 event is also an emsg (AOM ID3 in CMAF) ahead of the next chunk of the source video.
+    const video = gw.outputs.get('live', 'cues')!.videos.get('src')!;
+    const after = video.segments.length;
+    await untilUpdate(video, () => video.segments.length >= after + 2);
+    let found: string | undefined;
+    for (const s of video.segments.slice(after - 1)) {
+      const bytes = (await fetchBytes(`${base}/live/cues/src/seg-${video.session}-${s.sequence}.m4s`)).bytes;
+      for (let i = 4; i + 4 <= bytes.byteLength && !found; i++) {
+        if (bytes[i] === 0x65 && bytes[i + 1] === 0x6d && bytes[i + 2] === 0x73 && bytes[i + 3] === 0x67) {
+          const size = new DataView(bytes.buffer, bytes.byteOffset).getUint32(i - 4);
+          const emsg = parseEmsg(bytes.subarray(i - 4, i - 4 + size));
+          expect(emsg.schemeIdUri).toBe('https://aomedia.org/emsg/ID3');
+          found = JSON.stringify(parseId3Tag(emsg.messageData));
+        }
+      }
+    }
+    expect(found).toBe(JSON.stringify([{ kind: 'TXXX', description: 'text', value: 'Goal!' }]));
+    // Players that do not read emsg skip it: the rendition still decodes cleanly.
+    expect(await decodeErrors((await downloadRendition(`${base}/live/cues/src/index.m3u8`)).file)).toBe('');
     expect((await post('/api/streams/live/nobody/metadata', { text: 'x' })).status).toBe(404);
     expect((await post('/api/streams/live/cues/metadata', { nothing: 1 })).status).toBe(400);
   });

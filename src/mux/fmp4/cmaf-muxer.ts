@@ -39,7 +39,10 @@ export class CmafMuxer implements ChunkSink {
       const f = frames[i]!;
       samples[i] = { duration: durations[i]!, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
     }
-    const bytes = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup });
+    const fragment = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup });
+    // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5); rare, so the one copy is fine.
+    const events = this.sink.takeEventBoxes?.();
+    const bytes = events ? concatTwo(events, fragment) : fragment;
     const { configId, durations: _durations, ...timing } = group;
     const part: CmafPart = { ...timing, initId: configId, bytes };
     if (group.index === 0) this.parts = [];
@@ -71,4 +74,11 @@ export class CmafMuxer implements ChunkSink {
       wallclock: segment.wallclock,
     });
   }
+}
+
+function concatTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }

@@ -44,4 +44,6 @@ export interface SegmentSink {
   onInit(init: InitSegment): void;
   onPart(part: CmafPart): void;
   onSegment(segment: CmafSegment): void;
+  /** Event message boxes (`emsg`) to write ahead of the next chunk's `moof` (CMAF §7.4.5), if any. */
+  takeEventBoxes?(): Uint8Array | undefined;
 }
