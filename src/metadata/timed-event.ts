@@ -49,14 +49,27 @@ function checkTime(seconds: number, what: string): void {
   if (!Number.isFinite(seconds) || seconds < 0) fail(`${what} must be a finite, non-negative number of seconds`, { [what]: seconds });
 }
 
-/** FNV-1a 32-bit over UTF-16 code units: a short, deterministic tag to tell same-time events apart. */
-function fnv1a(text: string): string {
+/** FNV-1a 32-bit over UTF-16 code units. */
+function fnv1a32(text: string): number {
   let h = 0x811c_9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x0100_0193) >>> 0;
   }
-  return h.toString(16).padStart(8, '0');
+  return h;
+}
+
+/** A short, deterministic tag to tell same-time events apart. */
+function fnv1a(text: string): string {
+  return fnv1a32(text).toString(16).padStart(8, '0');
+}
+
+/**
+ * The event's id as the unsigned 32-bit number DASH Event@id (ISO/IEC 23009-1 §5.10.2.2,
+ * xs:unsignedInt) and emsg id need: the same for the same event id, so players drop repeats.
+ */
+export function numericEventId(event: Pick<TimedEvent, 'id'>): number {
+  return fnv1a32(event.id);
 }
 
 function hex(bytes: Uint8Array): string {

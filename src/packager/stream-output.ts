@@ -4,7 +4,7 @@
  * (further audio tracks of the publish, core/audio-renditions.ts) follow the source's cuts beside
  * the shared audio track, each into a TrackOutput of its own.
  */
-import type { Id3TimedEvent, TimedEvent } from '../metadata/timed-event.js';
+import { numericEventId, type Id3TimedEvent, type TimedEvent } from '../metadata/timed-event.js';
 import { buildId3Tag } from '../metadata/id3.js';
 import { buildEmsg, EVENT_DURATION_UNKNOWN, ID3_SCHEME, ID3_SCHEME_VALUE } from '../mux/fmp4/emsg.js';
 import { MAIN_AUDIO_RENDITION } from '../core/audio-renditions.js';
@@ -57,15 +57,13 @@ export interface SiblingOutput {
 
 /** The `emsg` (version 1, 90 kHz) of an ID3 event: the tag as its message data. */
 function emsgOf(event: Id3TimedEvent): Uint8Array {
-  let id = 0;
-  for (let i = 0; i < event.id.length; i++) id = (Math.imul(id, 31) + event.id.charCodeAt(i)) >>> 0;
   return buildEmsg({
     schemeIdUri: ID3_SCHEME,
     value: ID3_SCHEME_VALUE,
     timescale: 90_000,
     presentationTime: Math.round(event.time * 90_000),
     eventDuration: event.duration !== undefined ? Math.min(EVENT_DURATION_UNKNOWN - 1, Math.round(event.duration * 90_000)) : EVENT_DURATION_UNKNOWN,
-    id,
+    id: numericEventId(event),
     messageData: buildId3Tag(event.frames),
   });
 }

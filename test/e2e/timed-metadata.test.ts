@@ -9,6 +9,7 @@ import { Parser } from 'm3u8-parser';
 import { parse as parseMpd } from 'mpd-parser';
 import type { RunningGateway } from '../../src/gateway.js';
 import { buildSpliceInsert } from '../../src/metadata/scte35.js';
+import { numericEventId } from '../../src/metadata/timed-event.js';
 import { publishFlvWithData, type ErtmpPublisher } from '../helpers/ertmp-publisher.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchBytes, fetchText, nextPublish, startTestGateway } from '../helpers/gateway.js';
@@ -71,9 +72,9 @@ describe('timed metadata', () => {
     const audio = parse((await fetchText(`${base}/live/cues/audio/index.m3u8`)).text);
     expect(audio.dateRanges.map((r) => r.id)).toEqual(dateRanges.map((r) => r.id));
     // The MPD carries them as Period EventStreams (mpd-parser reads them).
-    const mpd = parseMpd((await fetchText(`${base}/live/cues/index.mpd`)).text, { manifestUri: `${base}/live/cues/index.mpd` }) as unknown as { eventStream?: { schemeIdUri: string; id: string }[] };
-    expect((mpd.eventStream ?? []).map((e) => [e.schemeIdUri, e.id])).toEqual(
-      expect.arrayContaining([['urn:scte:scte35:2014:xml+bin', 'splice-0000000B'], ['https://aomedia.org/emsg/ID3', text!.id]]),
+    const mpd = parseMpd((await fetchText(`${base}/live/cues/index.mpd`)).text, { manifestUri: `${base}/live/cues/index.mpd` }) as unknown as { eventStream?: { schemeIdUri: string; id: string | number }[] };
+    expect((mpd.eventStream ?? []).map((e) => [e.schemeIdUri, Number(e.id)])).toEqual(
+      expect.arrayContaining([['urn:scte:scte35:2014:xml+bin', numericEventId({ id: 'splice-0000000B' })], ['https://aomedia.org/emsg/ID3', numericEventId(text!)]]),
     );
   });
 

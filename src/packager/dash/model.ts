@@ -89,7 +89,8 @@ export interface AdaptationSet {
 
 /** §5.10.2 an Event of an EventStream: timed metadata at a Period-relative presentation time. */
 export interface MpdEvent {
-  readonly id: string;
+  /** xs:unsignedInt (§5.10.2.2). */
+  readonly id: number;
   /** Ticks of the EventStream's timescale from the Period's start. */
   readonly presentationTime: number;
   readonly duration?: number;

@@ -45,7 +45,7 @@
  * segment - part duration makes it available once its first chunk exists; the HTTP side then
  * streams it with chunked transfer (http/dash-routes.ts). The next MPD update carries the exact d.
  */
-import type { TimedEvent } from '../../metadata/timed-event.js';
+import { numericEventId, type TimedEvent } from '../../metadata/timed-event.js';
 import { buildId3Tag } from '../../metadata/id3.js';
 import { ID3_SCHEME, ID3_SCHEME_VALUE } from '../../mux/fmp4/emsg.js';
 import { sameColour } from '../../codec/colour.js';
@@ -602,8 +602,9 @@ function eventStreamsOf(events: readonly TimedEvent[], pp: PeriodPlan, periodMed
     const presentationTime = Math.max(0, Math.round((e.time - periodMediaStart) * EVENT_TIMESCALE));
     const seconds = e.duration ?? e.plannedDuration;
     const duration = seconds !== undefined ? Math.round(seconds * EVENT_TIMESCALE) : undefined;
-    if (e.kind === 'scte35') scte35.push({ id: e.id, presentationTime, ...(duration !== undefined ? { duration } : {}), scte35Binary: Buffer.from(e.splice.section).toString('base64') });
-    else id3.push({ id: e.id, presentationTime, ...(duration !== undefined ? { duration } : {}), messageData: Buffer.from(buildId3Tag(e.frames)).toString('base64') });
+    const id = numericEventId(e);
+    if (e.kind === 'scte35') scte35.push({ id, presentationTime, ...(duration !== undefined ? { duration } : {}), scte35Binary: Buffer.from(e.splice.section).toString('base64') });
+    else id3.push({ id, presentationTime, ...(duration !== undefined ? { duration } : {}), messageData: Buffer.from(buildId3Tag(e.frames)).toString('base64') });
   }
   const streams: EventStream[] = [];
   if (id3.length > 0) streams.push({ schemeIdUri: ID3_SCHEME, value: ID3_SCHEME_VALUE, timescale: EVENT_TIMESCALE, events: id3 });

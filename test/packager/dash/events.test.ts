@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'mpd-parser';
 import { buildMpd } from '../../../src/packager/dash/mpd.js';
 import { serializeMpd } from '../../../src/packager/dash/serialize.js';
-import { id3Event, scte35Event } from '../../../src/metadata/timed-event.js';
+import { id3Event, numericEventId, scte35Event } from '../../../src/metadata/timed-event.js';
 import { buildSpliceInsert, parseSpliceInfo } from '../../../src/metadata/scte35.js';
 import { parseId3Tag } from '../../../src/metadata/id3.js';
 import { T0, fabricatedStreams, feedStream, mpdOptionsAt } from './fabricate.js';
@@ -17,7 +17,7 @@ const fabricated = fabricatedStreams();
 
 interface ParsedEvent {
   schemeIdUri: string;
-  id: string;
+  id: string | number;
   start: number;
   end: number;
   messageData?: string;
@@ -37,7 +37,8 @@ describe('MPD EventStream', () => {
     expect(text).toContain('<Signal xmlns="http://www.scte.org/schemas/35/2016">');
     const manifest = parse(text, { manifestUri: 'http://gw.test/live/cam/index.mpd' }) as unknown as { eventStream?: ParsedEvent[] };
     const events = manifest.eventStream ?? [];
-    expect(events.map((e) => e.id)).toEqual([goal.id, cue.id]);
+    // Event@id is xs:unsignedInt: the events' ids as numbers (the same in emsg).
+    expect(events.map((e) => Number(e.id))).toEqual([numericEventId(goal), numericEventId(cue)]);
     const [id3, scte] = events;
     // Period 0 starts at presentation time 0 = media time 0 here: start = the media time.
     expect(id3!.start).toBeCloseTo(17.25, 3);
