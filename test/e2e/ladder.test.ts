@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningGateway } from '../../src/gateway.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchBytes, fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { fetchBytes, fetchText, nextPublish, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { untilUpdate } from '../helpers/events.js';
 import { firstFrameIsKey, probe } from '../helpers/media-check.js';
@@ -72,6 +72,30 @@ describe('ABR ladder', () => {
       }
     }
   }, 90_000);
+
+  it('a push target can take a rung: the receiver gets the rung picture with the stream audio', async () => {
+    const output = gw.outputs.get('live', 'abr')!;
+    const rung = [...output.videos.values()].filter((v) => v.id !== 'src' && v.track?.kind === 'video').at(-1)!;
+    const rt = rung.track!;
+    const receiver = await startTestGateway({});
+    try {
+      const arrived = nextPublish(receiver, 'rung');
+      const res = await fetch(`http://127.0.0.1:${gw.httpPort}/api/streams/live/abr/push`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ url: `rtmp://127.0.0.1:${receiver.rtmpPort}/live/rung`, rendition: rung.id }),
+      });
+      expect(res.status).toBe(201);
+      await arrived;
+      const copied = receiver.outputs.get('live', 'rung')!;
+      const video = copied.videos.get('src')!;
+      await untilUpdate(video, () => video.segments.length >= 2 && copied.audio.segments.length >= 2);
+      const vt = video.track!;
+      expect(vt.kind === 'video' && rt.kind === 'video' && [vt.width, vt.height]).toEqual([rt.kind === 'video' && rt.width, rt.kind === 'video' && rt.height]);
+    } finally {
+      await receiver.stop();
+    }
+  }, 60_000);
 
   it('killing the transcoder leaves the source playing, and it comes back', async () => {
     type Info = { ladder: { transcoder: { pid?: number; restarts: number; state: string } } };
