@@ -4,6 +4,7 @@
  * and measured bitrates. Protocol-neutral: HLS and DASH both render from it.
  */
 import { EventEmitter } from 'node:events';
+import { concatBytes } from '../core/bytes.js';
 import type { Frame, Track, TrackKind } from '../core/media.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../mux/fmp4/cmaf.js';
@@ -298,15 +299,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
 
   takeEventBoxes(): Uint8Array | undefined {
     if (this.eventBoxes.length === 0) return undefined;
-    const boxes = this.eventBoxes.splice(0);
-    if (boxes.length === 1) return boxes[0];
-    const out = new Uint8Array(boxes.reduce((n, b) => n + b.byteLength, 0));
-    let at = 0;
-    for (const b of boxes) {
-      out.set(b, at);
-      at += b.byteLength;
-    }
-    return out;
+    return concatBytes(this.eventBoxes.splice(0));
   }
 
   /** The stream ended: the window's bytes move to the LRU cache, the listing stays. */

@@ -18,7 +18,7 @@ import {
 } from '../../src/mux/fmp4/emsg.js';
 import { buildFragment, buildSegmentHeader } from '../../src/mux/fmp4/fragment.js';
 import { listBoxes } from '../../src/mux/fmp4/inspect.js';
-import { FUZZ_RUNS, FUZZ_TIMEOUT, concat, fuzz, int, mutate, pick, prng, randomBytes, toHex, type Rand } from './fuzz-helpers.js';
+import { FUZZ_RUNS, FUZZ_TIMEOUT, concat, fuzz, int, mutate, pick, prng, randomBytes, toHex, type Rand, errorOf } from './fuzz-helpers.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 
@@ -53,15 +53,6 @@ const GOLDEN_FIELDS: EmsgFields = {
   messageData: new Uint8Array([0xaa, 0xbb]),
 };
 
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 describe('buildEmsg / parseEmsg: golden bytes', () => {
   it('scheme constants', () => {

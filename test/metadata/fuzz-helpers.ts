@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import { GatewayError } from '../../src/core/errors.js';
+import { concatBytes } from '../../src/core/bytes.js';
 
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 /** Generous per-test time for the fuzz loops. */
@@ -80,14 +81,17 @@ export function mutate(rand: Rand, input: Uint8Array): Uint8Array {
   return b;
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+export const concat = concatBytes;
+
+/** The GatewayError `fn` throws (anything else, or nothing, fails the test). */
+export function errorOf(fn: () => unknown): GatewayError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GatewayError) return err;
+    throw err;
   }
-  return out;
+  throw new Error('expected a GatewayError');
 }
 
 export function toHex(bytes: Uint8Array): string {

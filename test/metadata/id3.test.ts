@@ -7,7 +7,7 @@ import { getId3Frames, getId3Timestamp } from '@svta/cml-id3';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/errors.js';
 import { buildId3Tag, parseId3Tag, type Id3Frame } from '../../src/metadata/id3.js';
-import { FUZZ_RUNS, FUZZ_TIMEOUT, concat, fuzz, int, mutate, pick, prng, randomBytes, toHex, type Rand } from './fuzz-helpers.js';
+import { FUZZ_RUNS, FUZZ_TIMEOUT, concat, fuzz, int, mutate, pick, prng, randomBytes, toHex, type Rand, errorOf } from './fuzz-helpers.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 const bytes = (...parts: (number | number[])[]): Uint8Array => new Uint8Array(parts.flat());
@@ -33,15 +33,6 @@ const GOLDEN_FRAMES: Id3Frame[] = [
   { kind: 'PRIV', owner: 'com.example', data: new Uint8Array([1, 2, 3]) },
 ];
 
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 describe('buildId3Tag / parseId3Tag: golden bytes', () => {
   it('builds the hand-checked tag', () => {

@@ -18,7 +18,7 @@ import {
   type TimeSignalCommand,
 } from '../../src/metadata/scte35.js';
 import { crc32Mpeg2 } from '../../src/mux/ts/packet.js';
-import { FUZZ_RUNS, FUZZ_TIMEOUT, fuzz, int, mutate, pick, prng, randomBytes, toHex, type Rand } from './fuzz-helpers.js';
+import { FUZZ_RUNS, FUZZ_TIMEOUT, fuzz, int, mutate, pick, prng, randomBytes, toHex, type Rand, errorOf } from './fuzz-helpers.js';
 
 /**
  * splice_insert sample, base64 → 50 bytes:
@@ -85,15 +85,6 @@ function reseal(section: Uint8Array): Uint8Array {
   return out;
 }
 
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 interface MpegtsScte35 {
   splice_command_type: number;

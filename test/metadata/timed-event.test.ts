@@ -21,7 +21,7 @@ import {
 import { ID3_SCHEME, SCTE35_SCHEME } from '../../src/mux/fmp4/emsg.js';
 import { crc32Mpeg2 } from '../../src/mux/ts/packet.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
-import { FUZZ_RUNS, FUZZ_TIMEOUT, fuzz, int, pick, prng, type Rand } from './fuzz-helpers.js';
+import { FUZZ_RUNS, FUZZ_TIMEOUT, fuzz, int, pick, prng, type Rand, errorOf } from './fuzz-helpers.js';
 
 /** The splice_insert sample of scte35.test.ts: out, event 0x4800008F, break 5426421 ticks, auto-return. */
 const SPLICE_OUT_B64 = '/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo=';
@@ -30,15 +30,6 @@ const START = Date.UTC(2014, 2, 5, 11, 15, 0); // 2014-03-05T11:15:00Z, RFC 8216
 
 const hexOf = (b64: string): string => Buffer.from(b64, 'base64').toString('hex').toUpperCase();
 
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 function tag(attrs: Record<string, string>): string {
   return `#EXT-X-DATERANGE:${Object.entries(attrs).map(([k, v]) => `${k}=${v}`).join(',')}`;

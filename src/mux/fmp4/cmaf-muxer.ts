@@ -10,6 +10,7 @@ import type { CmafPart, SegmentSink } from './cmaf.js';
 import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragment.js';
 import { buildInitSegment } from './init.js';
 import { needsRollGroup } from './audio-entry.js';
+import { concatBytes } from '../../core/bytes.js';
 
 const STYP = buildSegmentHeader();
 
@@ -42,7 +43,7 @@ export class CmafMuxer implements ChunkSink {
     const fragment = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup });
     // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5); rare, so the one copy is fine.
     const events = this.sink.takeEventBoxes?.();
-    const bytes = events ? concatTwo(events, fragment) : fragment;
+    const bytes = events ? concatBytes([events, fragment]) : fragment;
     const { configId, durations: _durations, ...timing } = group;
     const part: CmafPart = { ...timing, initId: configId, bytes };
     if (group.index === 0) this.parts = [];
@@ -76,9 +77,3 @@ export class CmafMuxer implements ChunkSink {
   }
 }
 
-function concatTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
