@@ -218,7 +218,7 @@ async function mediaFile(context: HlsRouteContext, req: Request, res: Response, 
     const number = name.number;
     const part = name.part;
     const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
-    await waitUntil([track], () => track.part(number, part) !== undefined || track.ended || !isHinted(track, number, part), timeoutMs, res);
+    await waitUntil([track], () => track.hintedPart(number, part) !== undefined || track.ended || !isHinted(track, number, part), timeoutMs, res);
     if (res.writableEnded || res.destroyed) return;
     found = liveMediaFile(track, name);
   }
@@ -242,5 +242,7 @@ export function hasPart(track: TrackOutput, msn: number, part: number | undefine
 function isHinted(track: TrackOutput, sequence: number, index: number): boolean {
   if (track.openSequence === undefined || track.ended) return false;
   if (sequence === track.openSequence) return index >= track.openParts.length && index <= track.openParts.length + 1;
-  return sequence === track.openSequence + 1 && index === 0;
+  if (sequence === track.openSequence + 1) return index === 0;
+  // The segment closed right where the hint pointed: the hinted name becomes the next first part.
+  return sequence === track.openSequence - 1 && track.openParts.length === 0 && track.segment(sequence)?.parts.length === index;
 }

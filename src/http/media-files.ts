@@ -43,7 +43,7 @@ export function liveMediaFile(track: TrackOutput, name: MediaFileName): MediaFil
     return s ? { chunks: s.chunks, byteLength: s.byteLength, contentType: track.contentType } : undefined;
   }
   if (name.type === 'part' && name.ext === 'm4s' && name.part !== undefined) {
-    const bytes = track.part(name.number, name.part);
+    const bytes = track.hintedPart(name.number, name.part);
     return bytes ? { chunks: [bytes], byteLength: bytes.byteLength, contentType: track.contentType } : undefined;
   }
   return undefined;

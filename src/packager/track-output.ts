@@ -110,6 +110,8 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   private totalBits = 0;
   private totalSeconds = 0;
   private readonly inits = new Map<number, Uint8Array>();
+  /** The track configuration each init was made from (kept after the stream ends, for its listing). */
+  private readonly initTracks = new Map<number, Track>();
   private readonly liveSegments = new Map<number, CmafSegment>();
   private readonly openPartBytes: Uint8Array[] = [];
   private readonly options: TrackOutputOptions;
@@ -168,6 +170,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.track = init.track;
     this.currentInitId = init.id;
     this.inits.set(init.id, init.bytes);
+    this.initTracks.set(init.id, init.track);
     this.emit('init', init);
     this.changed();
   }
@@ -331,6 +334,15 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     return this.inits.get(id);
   }
 
+  /**
+   * The configuration (codec string, picture size, channels) of init `id`: what a listing of the
+   * segments made with that init must declare, not the current track's (a DASH Period before a
+   * reconnect or the slate keeps its own CODECS).
+   */
+  trackOf(id: number): Track | undefined {
+    return this.initTracks.get(id) ?? (id === this.currentInitId ? this.track : undefined);
+  }
+
   segment(sequence: number): CmafSegment | undefined {
     return this.liveSegments.get(sequence);
   }
@@ -352,6 +364,24 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     if (sequence === this.openSequence) return this.openPartBytes[index];
     const segment = this.liveSegments.get(sequence);
     return segment?.parts[index]?.bytes;
+  }
+
+  /**
+   * Part `index` of segment `sequence`, or, when that segment completed with exactly `index` parts,
+   * the first part of the next one under the same init. A preload hint (RFC 8216bis 4.4.5.3) names
+   * the part after the last one before the server knows a keyframe will close the segment there;
+   * the bytes that follow are the next segment's first part, so the hinted name is answered with
+   * them instead of a 404 (Shaka Player treats a 404 on a hinted part as fatal).
+   */
+  hintedPart(sequence: number, index: number): Uint8Array | undefined {
+    const own = this.part(sequence, index);
+    if (own) return own;
+    const segment = this.liveSegments.get(sequence);
+    if (!segment || segment.parts.length !== index) return undefined;
+    const next = sequence + 1;
+    if (next === this.openSequence) return this.openInitId === segment.initId && !this.openDiscontinuity ? this.openPartBytes[0] : undefined;
+    const following = this.liveSegments.get(next);
+    return following && following.initId === segment.initId && !following.discontinuity ? following.parts[0]?.bytes : undefined;
   }
 
   /** The segment listed last (most recent complete one). */
@@ -379,6 +409,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
       if (!referenced.has(id)) {
         this.options.cache.set(`${this.options.cacheKey}/${initFileName(this.options.session, id)}`, { chunks: [bytes], byteLength: bytes.byteLength, contentType: this.initContentType });
         this.inits.delete(id);
+        this.initTracks.delete(id);
       }
     }
   }

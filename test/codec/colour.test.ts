@@ -175,7 +175,8 @@ describe('HDR in the multivariant playlist and the MPD', () => {
     const colour = parseColorInfo(HDR10)!;
     feedStream(output, { durations: [180_000, 180_000, 180_000] });
     const video = output.videos.get('src')!;
-    video.onInit({ kind: 'video', id: 1, track: { ...VIDEO_720P, colour }, bytes: new Uint8Array([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70]) });
+    // The listed segments' init (id 0) is the HDR one: each Period declares its own init's colour.
+    video.onInit({ kind: 'video', id: 0, track: { ...VIDEO_720P, colour }, bytes: new Uint8Array([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70]) });
     const parser = new Parser();
     parser.push(serializeMultivariantPlaylist(buildMultivariantPlaylist(output)));
     parser.end();

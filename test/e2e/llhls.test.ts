@@ -80,7 +80,18 @@ describe('LL-HLS', () => {
     const res = await fetchBytes(`${base}/src/${hint}`);
     expect(res.status).toBe(200);
     const [, seq, idx] = /part-[0-9a-z]+-(\d+)\.(\d+)\.m4s/.exec(hint)!;
-    expect(Buffer.from(res.bytes).equals(Buffer.from(video.part(Number(seq), Number(idx))!))).toBe(true);
+    expect(Buffer.from(res.bytes).equals(Buffer.from(video.hintedPart(Number(seq), Number(idx))!))).toBe(true);
+  });
+
+  it('a hinted part the segment closed before is answered with the next segment\'s first part, not a 404', async () => {
+    // The hint named index k of segment N; a keyframe then closed N with k parts (Shaka Player
+    // stops on a 404 for a hinted part). Asked right away, the request waits for N+1's first part.
+    await untilUpdate(video, () => video.openParts.length === 0 && video.lastSegment !== undefined);
+    const last = video.lastSegment!;
+    const res = await fetchBytes(`${base}/src/part-${video.session}-${last.sequence}.${last.parts.length}.m4s`);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(res.bytes).equals(Buffer.from(video.part(last.sequence + 1, 0)!))).toBe(true);
+    expect((await fetchBytes(`${base}/src/part-${video.session}-${last.sequence}.${last.parts.length + 1}.m4s`)).status).toBe(404);
   });
 
   it('a segment is its styp followed by its parts, byte for byte', async () => {

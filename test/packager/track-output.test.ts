@@ -10,7 +10,7 @@ import { Parser } from 'm3u8-parser';
 import { buildMediaPlaylist } from '../../src/packager/hls/playlists.js';
 import { serializeMediaPlaylist } from '../../src/packager/hls/serialize.js';
 import type { TrackOutput } from '../../src/packager/track-output.js';
-import { FIRST_SEQUENCE, PACKAGER, fabricatedStreams, feedSegment, feedStream } from './dash/fabricate.js';
+import { FIRST_SEQUENCE, PACKAGER, fabricatedStreams, feedSegment, feedStream, segmentOf } from './dash/fabricate.js';
 
 const fabricated = fabricatedStreams();
 
@@ -85,5 +85,35 @@ describe('TrackOutput: numbers a track skipped are listed as gaps', () => {
     feedStream(output);
     expect(output.audio.segments.some((s) => s.gap)).toBe(false);
     expect(output.videos.get('src')!.segments.some((s) => s.gap)).toBe(false);
+  });
+});
+
+describe('TrackOutput: a preload-hinted part that the segment closed before', () => {
+  it('is answered with the next segment\'s first part (same init), open or complete', () => {
+    const output = fabricated();
+    feedStream(output, { audio: false, durations: [180_000, 180_000] });
+    const video = output.videos.get('src')!;
+    const last = video.lastSegment!;
+    const hinted = last.parts.length; // the hint named this index before the keyframe closed the segment
+    expect(video.part(last.sequence, hinted)).toBeUndefined();
+    expect(video.hintedPart(last.sequence, hinted)).toBeUndefined(); // nothing after it yet
+
+    const start = last.startTime + last.durationTicks;
+    const next = feedSegment(video, { sequence: last.sequence + 1, startTime: start, duration: 180_000, timescale: 90_000, open: true });
+    expect(video.hintedPart(last.sequence, hinted)).toBe(next[0]!.bytes);
+    video.onSegment(segmentOf(next, { sequence: last.sequence + 1, startTime: start, duration: 180_000, timescale: 90_000 }));
+    expect(video.hintedPart(last.sequence, hinted)).toBe(next[0]!.bytes);
+    // Only the index right after the last part is an alias; past it there is nothing.
+    expect(video.hintedPart(last.sequence, hinted + 1)).toBeUndefined();
+  });
+
+  it('is not answered across a new init or a discontinuity', () => {
+    const output = fabricated();
+    feedStream(output, { audio: false, durations: [180_000, 180_000] });
+    const video = output.videos.get('src')!;
+    const last = video.lastSegment!;
+    const start = last.startTime + last.durationTicks;
+    feedSegment(video, { sequence: last.sequence + 1, startTime: start, duration: 180_000, timescale: 90_000, discontinuity: true, open: true });
+    expect(video.hintedPart(last.sequence, last.parts.length)).toBeUndefined();
   });
 });

@@ -345,7 +345,10 @@ export function representationFor(id: string, media: Track, peakBitrate: number,
 function representationOf(plan: TrackPlan, presentationStart: number, ll: boolean, options: MpdOptions): Representation {
   const { track, segments, open, head } = plan;
   const first = plan.anchor;
-  const media = track.track!;
+  // The Period's own configuration: after a reconnect the current track may have other CODECS,
+  // and dash.js stops updating a Representation whose AdaptationSet changed codecs (it then
+  // never sees the Period end and stalls until its gap handler jumps).
+  const media = track.trackOf(first.initId) ?? track.track!;
   const listed = head ? [head, ...segments] : segments;
   const spans: TimeSpan[] = listed.map((s) => ({ start: s.startTime, duration: s.durationTicks }));
   if (open) spans.push(open);
@@ -567,7 +570,10 @@ function presentationSpan(periodPlans: readonly PeriodPlan[]): { presentationSta
  * player that does not know them still plays the set.
  */
 function colourProperties(plans: readonly TrackPlan[]): Descriptor[] {
-  const colours = plans.map((p) => (p.track.track?.kind === 'video' ? p.track.track.colour : undefined));
+  const colours = plans.map((p) => {
+    const media = p.track.trackOf(p.anchor.initId) ?? p.track.track;
+    return media?.kind === 'video' ? media.colour : undefined;
+  });
   const first = colours[0];
   if (!first || !colours.every((c) => sameColour(c, first))) return [];
   return [
@@ -635,7 +641,7 @@ function adaptationSetsOf(
     });
   }
   for (const audioPlan of pp.audioPlans) {
-    const media = audioPlan.track.track;
+    const media = audioPlan.track.trackOf(audioPlan.anchor.initId) ?? audioPlan.track.track;
     const channels = media?.kind === 'audio' ? media.channels : 2;
     const before = previous?.audioPlans.find((p) => p.track === audioPlan.track);
     const continuous = before !== undefined && periodContinuous(previous!, [before], pp, [audioPlan], startTicksOf);

@@ -100,7 +100,9 @@ export function feedSegment(
   let at = options.startTime;
   for (let i = 0; i < count; i++) {
     const end = options.startTime + Math.round(((i + 1) * options.duration) / count);
-    const part = makePart(track, options.sequence, i, at, end - at, options.timescale, options.partBytes ?? 100);
+    const made = makePart(track, options.sequence, i, at, end - at, options.timescale, options.partBytes ?? 100);
+    // Every part of a segment after a break carries the discontinuity, as TrackSegmenter sets it.
+    const part = options.discontinuity ? { ...made, discontinuity: true } : made;
     parts.push(part);
     track.onPart(part);
     at = end;

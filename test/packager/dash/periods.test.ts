@@ -157,6 +157,25 @@ function readOwn(text: string, id: string): ReadPeriod[] {
 }
 
 describe('multi-Period MPD across a publisher reconnect', () => {
+  it('each Period declares the configuration of its own init, not the current one (dash.js drops a Representation whose codecs changed)', () => {
+    const output = stream();
+    feedStream(output, { durations: [180_000, 180_000, 180_000] });
+    reconnect(output, 0);
+    // The stand-in (slate) or the returning encoder: another profile, size and channel count.
+    const video = output.videos.get('src')!;
+    const initId = video.currentInitId + 1;
+    feedAfter(output, { count: 2, initId });
+    video.onInit({ kind: 'video', id: initId, track: { ...VIDEO_720P, codecString: 'avc1.42c01f', width: 640, height: 360 }, bytes: new Uint8Array([0, 0, 0, 9, 0x66, 0x74, 0x79, 0x70, 1]) });
+    output.audio.onInit({ kind: 'audio', id: initId, track: { ...AUDIO_STEREO, channels: 1 }, bytes: new Uint8Array([0, 0, 0, 9, 0x66, 0x74, 0x79, 0x70, 2]) });
+
+    const [p0, p1] = buildMpd(output, OPTIONS).periods;
+    const videoOf = (p: typeof p0) => p!.adaptationSets[0]!.representations[0]!;
+    expect([videoOf(p0).codecs, videoOf(p0).width, videoOf(p0).height]).toEqual([VIDEO_720P.codecString, 1280, 720]);
+    expect([videoOf(p1).codecs, videoOf(p1).width, videoOf(p1).height]).toEqual(['avc1.42c01f', 640, 360]);
+    expect(p0!.adaptationSets[1]!.audioChannelConfiguration?.[0]?.value).toBe(String(AUDIO_STEREO.channels));
+    expect(p1!.adaptationSets[1]!.audioChannelConfiguration?.[0]?.value).toBe('1');
+  });
+
   it('a reconnect with a new init starts a new Period: media time continues, Period@start = old end + time away', () => {
     const output = stream();
     feedStream(output, { durations: [180_000, 180_000, 180_000] }); // sequences 5..7, 10 s .. 16 s
