@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { concatBytes } from '../core/bytes.js';
 import type { Frame, Track, TrackKind } from '../core/media.js';
+import { captionServicesOf, mergeServices, NO_CAPTIONS, type CaptionServices } from '../codec/captions.js';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../mux/fmp4/cmaf.js';
 import type { MediaClock } from './media-clock.js';
@@ -112,6 +113,12 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
   private readonly inits = new Map<number, Uint8Array>();
   /** The track configuration each init was made from (kept after the stream ends, for its listing). */
   private readonly initTracks = new Map<number, Track>();
+  /**
+   * Caption services (CEA-608/708 in the video SEI) of each init, decided by its first segment:
+   * a declaration that appeared later would change an AdaptationSet dash.js already plays.
+   */
+  private readonly initCaptions = new Map<number, CaptionServices>();
+  private captionScan: { initId: number; found: CaptionServices } | undefined;
   private readonly liveSegments = new Map<number, CmafSegment>();
   private readonly openPartBytes: Uint8Array[] = [];
   private readonly options: TrackOutputOptions;
@@ -191,12 +198,17 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     if (duration > this.maxPartDuration) this.maxPartDuration = duration;
     this.openParts.push({ index: part.index, duration, independent: part.independent, byteLength: part.bytes.byteLength });
     this.openPartBytes.push(part.bytes);
+    if (this.kind === 'video' && !this.initCaptions.has(part.initId)) this.scanCaptions(part.initId, part.frames);
     // Waiting requests first (they answer synchronously), then other muxers (TS, metrics).
     this.changed();
     this.emit('part', part);
   }
 
   onSegment(segment: CmafSegment): void {
+    if (this.kind === 'video' && !this.initCaptions.has(segment.initId)) {
+      this.initCaptions.set(segment.initId, this.captionScan?.initId === segment.initId ? this.captionScan.found : NO_CAPTIONS);
+      this.captionScan = undefined;
+    }
     this.fillSkipped(segment.sequence, segment.startTime, segment.timescale);
     const duration = segment.duration / segment.timescale;
     const info: SegmentInfo = {
@@ -334,6 +346,26 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     return this.inits.get(id);
   }
 
+  /** Caption services in the video of init `id` (decided by its first segment). */
+  captionsOf(id: number): CaptionServices {
+    return this.initCaptions.get(id) ?? NO_CAPTIONS;
+  }
+
+  private scanCaptions(initId: number, frames: readonly Frame[]): void {
+    const media = this.trackOf(initId);
+    if (media?.kind !== 'video' || (media.codec !== 'avc' && media.codec !== 'hevc')) return;
+    if (this.captionScan?.initId !== initId) this.captionScan = { initId, found: NO_CAPTIONS };
+    let found = this.captionScan.found;
+    for (const f of frames) {
+      try {
+        found = mergeServices(found, captionServicesOf(f.data, media.nalLengthSize, media.codec));
+      } catch {
+        // A malformed access unit declares nothing; the muxers report it.
+      }
+    }
+    this.captionScan.found = found;
+  }
+
   /**
    * The configuration (codec string, picture size, channels) of init `id`: what a listing of the
    * segments made with that init must declare, not the current track's (a DASH Period before a
@@ -410,6 +442,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
         this.options.cache.set(`${this.options.cacheKey}/${initFileName(this.options.session, id)}`, { chunks: [bytes], byteLength: bytes.byteLength, contentType: this.initContentType });
         this.inits.delete(id);
         this.initTracks.delete(id);
+        this.initCaptions.delete(id);
       }
     }
   }

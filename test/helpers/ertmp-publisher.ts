@@ -67,7 +67,7 @@ export interface ErtmpPublisher {
   stop(): void;
 }
 
-interface TimedTag {
+export interface TimedTag {
   ms: number;
   type: number;
   payload: Uint8Array;
@@ -116,7 +116,7 @@ export async function publishErtmp(codec: ErtmpCodec, file: string, url: string,
  * until stop() or the connection closes. The loop is as long as the video (30 fps: the last frame
  * plus one), so the seam is seamless for video; audio past it is left out.
  */
-async function sendInRealTime(url: string, headers: readonly TimedTag[], all: readonly TimedTag[]): Promise<ErtmpPublisher> {
+export async function sendInRealTime(url: string, headers: readonly TimedTag[], all: readonly TimedTag[]): Promise<ErtmpPublisher> {
   const lastVideo = Math.max(...all.filter((t) => t.type === MessageType.Video).map((t) => t.ms));
   const loopMs = lastVideo + 1000 / 30;
   const tags = all.filter((t) => t.ms < loopMs - 0.5).sort((a, b) => a.ms - b.ms || a.type - b.type);

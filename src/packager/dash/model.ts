@@ -83,6 +83,8 @@ export interface AdaptationSet {
   /** §5.8.4.x SupplementalProperty, e.g. period continuity (§5.3.2.4, PERIOD_CONTINUITY). */
   readonly supplementalProperties?: readonly Descriptor[];
   readonly producerReferenceTimes?: readonly ProducerReferenceTime[];
+  /** §5.8.4.3 Accessibility, e.g. CEA-608 captions in the video (`urn:scte:dash:cc:cea-608:2015`). */
+  readonly accessibilities?: readonly Descriptor[];
   readonly roles?: readonly Descriptor[];
   readonly representations: readonly Representation[];
 }
@@ -109,6 +111,9 @@ export interface EventStream {
 }
 
 /** SCTE 214-1 §5.3.1 (via DASH-IF IOP §9.2): SCTE-35 in an MPD EventStream as binary in XML. */
+/** SCTE 214-1 §6.1 (DASH-IF IOP §6.4.3.3): CEA-608 captions carried in the video's SEI. */
+export const CEA608_SCHEME = 'urn:scte:dash:cc:cea-608:2015';
+
 export const SCTE35_XML_BIN_SCHEME = 'urn:scte:scte35:2014:xml+bin';
 export const SCTE35_NAMESPACE = 'http://www.scte.org/schemas/35/2016';
 

@@ -54,6 +54,7 @@ import { audioGroupOf, type AudioGroupEntry } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 import {
+  CEA608_SCHEME,
   CICP_CHANNEL_CONFIGURATION,
   DASH_CHANNEL_COUNT,
   PERIOD_CONTINUITY,
@@ -583,6 +584,17 @@ function colourProperties(plans: readonly TrackPlan[]): Descriptor[] {
   ];
 }
 
+/**
+ * CEA-608 captions every video Representation of the set carries in its SEI (codec/captions.ts),
+ * as the SCTE 214-1 Accessibility descriptor dash.js and Shaka read: `CC1=lang;CC3=lang` (the
+ * language is not known from the stream: `und`). Field 1 is CC1, field 2 CC3.
+ */
+function captionAccessibility(plans: readonly TrackPlan[]): Descriptor[] | undefined {
+  const services = plans.map((p) => p.track.captionsOf(p.anchor.initId));
+  const channels = [...(services.every((s) => s.field1) ? ['CC1=und'] : []), ...(services.every((s) => s.field2) ? ['CC3=und'] : [])];
+  return services.length > 0 && channels.length > 0 ? [{ schemeIdUri: CEA608_SCHEME, value: channels.join(';') }] : undefined;
+}
+
 /** EventStream timescale: milliseconds. */
 const EVENT_TIMESCALE = 1000;
 
@@ -634,10 +646,12 @@ function adaptationSetsOf(
     const video = videoAdaptationSet(pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options)));
     const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
     const properties = [...(continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : []), ...colourProperties(pp.videoPlans)];
+    const captions = captionAccessibility(pp.videoPlans);
     adaptationSets.push({
       ...video,
       par: aspectRatio(video.maxWidth ?? 0, video.maxHeight ?? 0),
       supplementalProperties: properties.length > 0 ? properties : undefined,
+      accessibilities: captions,
     });
   }
   for (const audioPlan of pp.audioPlans) {

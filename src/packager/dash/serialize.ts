@@ -160,10 +160,12 @@ function representation(depth: number, r: Representation): string {
 
 function adaptationSet(depth: number, a: AdaptationSet): string {
   const children: string[] = [];
-  // RepresentationBaseType: AudioChannelConfiguration, SupplementalProperty ... ProducerReferenceTime; then Role.
+  // RepresentationBaseType: AudioChannelConfiguration, SupplementalProperty ... ProducerReferenceTime; then Accessibility, Role.
   for (const c of a.audioChannelConfiguration ?? []) children.push(descriptor(depth + 1, 'AudioChannelConfiguration', c));
   for (const d of a.supplementalProperties ?? []) children.push(descriptor(depth + 1, 'SupplementalProperty', d));
   for (const p of a.producerReferenceTimes ?? []) children.push(producerReferenceTime(depth + 1, p));
+  // AdaptationSetType: Accessibility before Role (§5.3.3.2).
+  for (const d of a.accessibilities ?? []) children.push(descriptor(depth + 1, 'Accessibility', d));
   for (const r of a.roles ?? []) children.push(descriptor(depth + 1, 'Role', r));
   for (const r of a.representations) children.push(representation(depth + 1, r));
   return element(

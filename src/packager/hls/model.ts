@@ -79,11 +79,23 @@ export interface HlsVariant {
   /** RFC 8216bis §4.4.6.2 VIDEO-RANGE: written for PQ and HLG (absent means SDR). */
   readonly videoRange?: 'SDR' | 'PQ' | 'HLG';
   readonly audioGroup?: string;
+  /** GROUP-ID of the CLOSED-CAPTIONS renditions its video carries in-band. */
+  readonly closedCaptions?: string;
+}
+
+/** RFC 8216bis §4.4.6.1: in-band CEA-608 captions (no URI; INSTREAM-ID names the channel). */
+export interface HlsClosedCaptionsMedia {
+  readonly groupId: string;
+  readonly name: string;
+  /** CC1..CC4 (CEA-608). */
+  readonly instreamId: string;
+  readonly isDefault: boolean;
 }
 
 export interface MultivariantPlaylist {
   readonly version: number;
   readonly independentSegments: boolean;
   readonly audio: readonly HlsAudioMedia[];
+  readonly closedCaptions?: readonly HlsClosedCaptionsMedia[];
   readonly variants: readonly HlsVariant[];
 }

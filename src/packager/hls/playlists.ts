@@ -190,6 +190,9 @@ const AUDIO_GROUP_ID = 'audio';
  * audio and its alternative audio renditions (RFC 8216bis §4.4.6.1: the first is DEFAULT=YES).
  * A stream without video has its (first) audio playlist as the one variant.
  */
+/** GROUP-ID of the in-band closed captions (CEA-608 in the video SEI, codec/captions.ts). */
+const CC_GROUP_ID = 'cc';
+
 export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPlaylist {
   const group = audioGroupOf(output);
   // §4.4.6.2: BANDWIDTH covers the variant with whichever rendition of its group plays, and
@@ -198,9 +201,13 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
   const audioAverage = Math.max(0, ...group.map((a) => a.output.averageBitrate));
   const audioCodecs = [...new Set(group.map((a) => a.track.codecString))];
   const variants: HlsVariant[] = [];
+  const captions = { field1: false, field2: false };
   for (const video of output.videos.values()) {
     const vt = video.track;
     if (!vt || vt.kind !== 'video') continue;
+    const cc = video.captionsOf(video.currentInitId);
+    captions.field1 ||= cc.field1;
+    captions.field2 ||= cc.field2;
     const peak = (video.peakBitrate || UNMEASURED_BANDWIDTH) + audioPeak;
     const average = video.averageBitrate + audioAverage;
     variants.push({
@@ -212,6 +219,9 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
       frameRate: vt.fps,
       videoRange: videoRangeOf(vt.colour),
       audioGroup: group.length > 0 ? AUDIO_GROUP_ID : undefined,
+      // A variant whose video lost the captions (a transcoded rung) does not claim them; NONE
+      // is not an option while another variant has some (§4.4.6.2).
+      closedCaptions: cc.field1 || cc.field2 ? CC_GROUP_ID : undefined,
     });
   }
   const first = group[0];
@@ -230,6 +240,12 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
   return {
     version: HLS_VERSION,
     independentSegments: true,
+    closedCaptions: [
+      // DEFAULT=NO: captions stay off until the viewer (or their accessibility settings, via
+      // AUTOSELECT) turns them on.
+      ...(captions.field1 ? [{ groupId: CC_GROUP_ID, name: 'CC1', instreamId: 'CC1', isDefault: false }] : []),
+      ...(captions.field2 ? [{ groupId: CC_GROUP_ID, name: 'CC3', instreamId: 'CC3', isDefault: false }] : []),
+    ],
     audio: group.map((a) => ({
       groupId: AUDIO_GROUP_ID,
       name: a.name,

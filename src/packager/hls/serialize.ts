@@ -70,6 +70,11 @@ export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
     attrs.push(`URI=${quoted(a.uri)}`);
     out.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
   }
+  for (const c of p.closedCaptions ?? []) {
+    out.push(
+      `#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=${quoted(c.groupId)},NAME=${quoted(c.name)},DEFAULT=${c.isDefault ? 'YES' : 'NO'},AUTOSELECT=YES,INSTREAM-ID=${quoted(c.instreamId)}`,
+    );
+  }
   for (const v of p.variants) {
     const attrs = [`BANDWIDTH=${Math.round(v.bandwidth)}`];
     if (v.averageBandwidth !== undefined) attrs.push(`AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)}`);
@@ -78,6 +83,7 @@ export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
     if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
     if (v.videoRange !== undefined && v.videoRange !== 'SDR') attrs.push(`VIDEO-RANGE=${v.videoRange}`);
     if (v.audioGroup) attrs.push(`AUDIO=${quoted(v.audioGroup)}`);
+    if (v.closedCaptions) attrs.push(`CLOSED-CAPTIONS=${quoted(v.closedCaptions)}`);
     out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
   }
   return out.join('\n') + '\n';
