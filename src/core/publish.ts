@@ -222,12 +222,20 @@ export class Publisher {
     this.stream.audioRenditions.get(id)?.pushFrame(f);
   }
 
-  /** The publisher's own description of the stream (onMetaData): scalar fields only. */
-  metadata(meta: Record<string, unknown>): void {
+  private metadataSeen = false;
+
+  /**
+   * The publisher's own description of the stream (onMetaData): scalar fields only. True when
+   * it updates an earlier one (a mid-stream `@setDataFrame`), which is also timed metadata.
+   */
+  metadata(meta: Record<string, unknown>): boolean {
     const clean: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(meta)) if (typeof v !== 'object' || v === null) clean[k] = v;
     this.stream.metadata = clean;
     this.log.info({ metadata: clean }, 'stream metadata');
+    const update = this.metadataSeen;
+    this.metadataSeen = true;
+    return update;
   }
 
   /** Timed metadata the publisher sent (onCuePoint, onTextData, onCaptionInfo). */

@@ -36,25 +36,25 @@ export function publishMedia(publisher: Publisher, ingest: FlvIngest, video: boo
   }
 }
 
-const CUE_MESSAGES = new Set(['onCuePoint', 'onTextData', 'onCaptionInfo']);
+type CueMessage = 'onCuePoint' | 'onTextData' | 'onCaptionInfo' | 'onMetaData';
+const CUE_MESSAGES = new Set<string>(['onCuePoint', 'onTextData', 'onCaptionInfo', 'onMetaData']);
 
 /**
  * A data message (RTMP type 18, an FLV script tag) into the publish: `onMetaData` describes the
- * stream; `onCuePoint`, `onTextData` and `onCaptionInfo` (plain or after `@setDataFrame`) are
- * timed metadata at the message's timestamp (metadata/timed-event.ts). A malformed one is a
+ * stream; `onCuePoint`, `onTextData`, `onCaptionInfo` and every `onMetaData` after the first
+ * (plain or after `@setDataFrame`) are timed metadata at the message's timestamp (metadata/timed-event.ts). A malformed one is a
  * warning, never the end of the publish.
  */
 export function publishData(publisher: Publisher, ingest: FlvIngest, timestamp: number, values: readonly Amf0Value[]): void {
   const meta = metadataOf(values);
-  if (meta) {
-    publisher.metadata(meta);
-    return;
-  }
+  // The first onMetaData describes the stream; later ones (an encoder's mid-stream
+  // `@setDataFrame`, e.g. a new song title) are also timed metadata at their timestamp.
+  if (meta && !publisher.metadata(meta)) return;
   const i = values[0] === '@setDataFrame' ? 1 : 0;
   const name = values[i];
   if (typeof name !== 'string' || !CUE_MESSAGES.has(name)) return;
   try {
-    const event = fromAmfCuePoint(name as 'onCuePoint' | 'onTextData' | 'onCaptionInfo', values[i + 1], ingest.mediaSecondsAt(timestamp));
+    const event = fromAmfCuePoint(name as CueMessage, values[i + 1], ingest.mediaSecondsAt(timestamp));
     publisher.timedEvent(event);
   } catch (e) {
     if (!(e instanceof GatewayError)) throw e;

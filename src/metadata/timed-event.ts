@@ -168,7 +168,7 @@ function findScte35Text(obj: Record<string, Amf0Value>): string | undefined {
  * Throws GatewayError('metadata') when the body is not an object or its SCTE-35 does not parse.
  */
 export function fromAmfCuePoint(
-  name: 'onCuePoint' | 'onTextData' | 'onCaptionInfo',
+  name: 'onCuePoint' | 'onTextData' | 'onCaptionInfo' | 'onMetaData',
   value: Amf0Value,
   mediaTimeSeconds: number,
 ): TimedEvent {

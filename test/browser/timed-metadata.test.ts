@@ -39,15 +39,16 @@ describe.runIf(browserAvailable)('timed metadata in hls.js and dash.js', () => {
     await gw?.stop();
   });
 
-  it('hls.js: the DATERANGE and the emsg ID3; dash.js: the EventStream event', async () => {
+  it('hls.js: the DATERANGE and the emsg ID3 (CMAF) and the ID3 PES (MPEG-TS); dash.js: the EventStream event', async () => {
     const origin = `http://127.0.0.1:${gw.httpPort}`;
     const hlsPage = await browser.context.newPage();
+    const tsPage = await browser.context.newPage();
     const dashPage = await browser.context.newPage();
-    for (const [page, lib] of [[hlsPage, HLS_JS_PATH], [dashPage, DASH_JS_PATH]] as const) {
+    for (const [page, lib] of [[hlsPage, HLS_JS_PATH], [tsPage, HLS_JS_PATH], [dashPage, DASH_JS_PATH]] as const) {
       await page.goto(`${origin}/healthz`);
       await page.addScriptTag({ path: lib });
     }
-    await hlsPage.evaluate((url) => {
+    const watchHls = (url: string): void => {
       const seen = { dateRanges: [] as string[], id3: [] as string[], dashEvents: [] as string[] };
       (window as unknown as { __seen: typeof seen }).__seen = seen;
       const video = document.createElement('video');
@@ -64,7 +65,9 @@ describe.runIf(browserAvailable)('timed metadata in hls.js and dash.js', () => {
       hls.loadSource(url);
       hls.attachMedia(video);
       void video.play().catch(() => undefined);
-    }, `${origin}/live/meta/index.m3u8`);
+    };
+    await hlsPage.evaluate(watchHls, `${origin}/live/meta/index.m3u8`);
+    await tsPage.evaluate(watchHls, `${origin}/live/meta/ts.m3u8`);
     await dashPage.evaluate((url) => {
       const seen = { dateRanges: [] as string[], id3: [] as string[], dashEvents: [] as string[] };
       (window as unknown as { __seen: typeof seen }).__seen = seen;
@@ -77,7 +80,7 @@ describe.runIf(browserAvailable)('timed metadata in hls.js and dash.js', () => {
       player.on('https://aomedia.org/emsg/ID3', (e: { event: { id: string } }) => seen.dashEvents.push(String(e.event.id)), null, { mode: dashjs.MediaPlayer.events.EVENT_MODE_ON_RECEIVE });
       player.initialize(video, url, true);
     }, `${origin}/live/meta/index.mpd`);
-    for (const page of [hlsPage, dashPage]) await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 30_000 });
+    for (const page of [hlsPage, tsPage, dashPage]) await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 30_000 });
 
     const res = await fetch(`${origin}/api/streams/live/meta/metadata`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'Goal!', id: 'goal-1' }) });
     expect(res.status).toBe(202);
@@ -86,6 +89,8 @@ describe.runIf(browserAvailable)('timed metadata in hls.js and dash.js', () => {
       const s = (window as unknown as { __seen: Seen }).__seen;
       return s.dateRanges.includes('goal-1') && s.id3.some((t) => t.includes('Goal!'));
     }, undefined, { timeout: 20_000 });
+    // MPEG-TS: the ID3 tag in its own PES stream (stream_type 0x15), which hls.js parses.
+    await tsPage.waitForFunction(() => (window as unknown as { __seen: Seen }).__seen.id3.some((t) => t.includes('Goal!')), undefined, { timeout: 20_000 });
     // DASH Event@id is a number: the event id's (metadata/timed-event.ts numericEventId).
     const dashId = String(numericEventId({ id: 'goal-1' }));
     await dashPage.waitForFunction((id) => (window as unknown as { __seen: Seen }).__seen.dashEvents.includes(id), dashId, { timeout: 20_000 });

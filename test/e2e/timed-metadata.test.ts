@@ -1,6 +1,7 @@
 /**
  * Timed metadata end to end: a publisher's onCuePoint (an SCTE-35 cue-out in its parameters, as
- * encoders and playout systems send it) and onTextData, and an event inserted through
+ * encoders and playout systems send it), onTextData and a mid-stream onMetaData update
+ * (`@setDataFrame`), and an event inserted through
  * `POST /api/streams/APP/KEY/metadata`, appear in the HLS media playlists as EXT-X-DATERANGE at
  * their media time (START-DATE on the PROGRAM-DATE-TIME timeline), read back by m3u8-parser.
  */
@@ -46,6 +47,9 @@ describe('timed metadata', () => {
     publisher = await publishFlvWithData(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/cues`, [
       { ms: 2500, values: ['onCuePoint', { name: 'adbreak', time: 2.5, type: 'event', parameters: { scte35: cueOut } }] },
       { ms: 3000, values: ['onTextData', { text: 'Hello captions', language: 'eng' }] },
+      // The stream's description, then an update mid-stream (a radio encoder's new title).
+      { ms: 0, values: ['@setDataFrame', 'onMetaData', { title: 'Song 1', width: 1280 }] },
+      { ms: 3500, values: ['@setDataFrame', 'onMetaData', { title: 'Song 2', width: 1280 }] },
     ]);
     await live;
     await untilSourceSegments(gw, 'cues', 3);
@@ -64,6 +68,9 @@ describe('timed metadata', () => {
     expect(String(cue.scte35Out)).toMatch(/^0xFC/);
     const text = dateRanges.find((r) => r['xText'] === 'Hello captions' || r['X-TEXT'] === 'Hello captions');
     expect(text, JSON.stringify(dateRanges)).toBeDefined();
+    // onMetaData after the first is an update: timed metadata too; the first is not.
+    const titles = dateRanges.map((r) => r['xTitle'] ?? r['X-TITLE']).filter((t) => t !== undefined);
+    expect(titles, JSON.stringify(dateRanges)).toEqual(['Song 2']);
     // 2.5 s into the publish: on the PROGRAM-DATE-TIME timeline between the first segment's date and 3 s after it.
     const first = segments[0]!.dateTimeObject!.getTime();
     expect(cue.startDate.getTime() - first).toBeGreaterThanOrEqual(2000);

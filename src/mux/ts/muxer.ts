@@ -13,9 +13,12 @@ import { ADTS_HEADER_LENGTH, adtsFieldsOf, writeAdtsHeader } from '../../codec/a
 import { appendAnnexBPieces } from '../../codec/annexb.js';
 import {
   AUDIO_PID,
+  ID3_METADATA_DESCRIPTOR,
+  ID3_PID,
   PAT_PID,
   PMT_PID,
   STREAM_ID_AUDIO,
+  STREAM_ID_PRIVATE_1,
   STREAM_ID_VIDEO,
   STREAM_TYPE,
   TS_BODY_SIZE,
@@ -37,6 +40,11 @@ export interface TsSegmentInput {
   readonly video?: { readonly track: VideoTrack; readonly frames: readonly Frame[] };
   /** The audio track and the segment's frames in decode order (sample-rate ticks). */
   readonly audio?: { readonly track: AudioTrack; readonly frames: readonly Frame[] };
+  /**
+   * Timed ID3 metadata: declared in the PMT when present (a stream keeps declaring it once it
+   * had some, so its program does not change back), each tag one PES at its PTS (90 kHz).
+   */
+  readonly id3?: { readonly tags: readonly { readonly pts: number; readonly tag: Uint8Array }[] };
 }
 
 export interface TsMuxerOptions {
@@ -65,7 +73,7 @@ interface PesUnit {
   readonly payloadLength: number;
   readonly pcr: number | undefined;
   readonly randomAccess: boolean;
-  /** PES_packet_length is written for audio; video uses 0 (unbounded, §2.4.3.7). */
+  /** PES_packet_length is written for audio and metadata; video uses 0 (unbounded, §2.4.3.7). */
   readonly boundedLength: boolean;
 }
 
@@ -92,14 +100,17 @@ export class TsSegmentMuxer {
     const streams: PmtStream[] = [];
     if (video) streams.push({ streamType: video.track.codec === 'hevc' ? STREAM_TYPE.hevc : STREAM_TYPE.avc, pid: VIDEO_PID });
     if (audio) streams.push({ streamType: STREAM_TYPE.aacAdts, pid: AUDIO_PID });
+    if (input.id3) streams.push({ streamType: STREAM_TYPE.metadata, pid: ID3_PID, descriptors: ID3_METADATA_DESCRIPTOR });
     this.updatePmtVersion(pcrPid, streams);
 
     const videoUnits = video ? this.videoUnits(video.track, video.frames) : [];
     const audioUnits = audio ? this.audioUnits(audio.track, audio.frames, !video) : [];
+    const id3Units = input.id3 ? input.id3.tags.map((t) => id3Unit(t.pts, t.tag)) : [];
 
     let packets = 2; // PAT + PMT
     for (const u of videoUnits) packets += packetCount(u);
     for (const u of audioUnits) packets += packetCount(u);
+    for (const u of id3Units) packets += packetCount(u);
     const size = packets * TS_PACKET_SIZE;
     if (size > this.maxSegmentBytes) {
       throw new GatewayError('mux.ts', 'segment exceeds the size limit', { size, limit: this.maxSegmentBytes });
@@ -108,12 +119,21 @@ export class TsSegmentMuxer {
     const out = new Uint8Array(size);
     let at = writePsiPacket(out, 0, PAT_PID, this.nextCounter(PAT_PID), buildPatSection());
     at = writePsiPacket(out, at, PMT_PID, this.nextCounter(PMT_PID), buildPmtSection({ pcrPid, streams, version: this.pmtVersion }));
-    // Interleave by decode time; video first on ties so a segment opens with its keyframe.
+    // Interleave by decode time; video first on ties so a segment opens with its keyframe, and
+    // metadata after the media of its instant.
     let v = 0;
     let a = 0;
-    while (v < videoUnits.length || a < audioUnits.length) {
+    let m = 0;
+    while (v < videoUnits.length || a < audioUnits.length || m < id3Units.length) {
       const takeVideo = a >= audioUnits.length || (v < videoUnits.length && videoUnits[v]!.dts <= audioUnits[a]!.dts);
-      at = this.writeUnit(out, at, takeVideo ? videoUnits[v++]! : audioUnits[a++]!);
+      const media = takeVideo ? videoUnits[v] : audioUnits[a];
+      if (m < id3Units.length && (media === undefined || id3Units[m]!.dts < media.dts)) {
+        at = this.writeUnit(out, at, id3Units[m++]!);
+        continue;
+      }
+      at = this.writeUnit(out, at, media!);
+      if (takeVideo) v++;
+      else a++;
     }
     if (at !== size) throw new GatewayError('mux.ts', 'segment size mismatch', { written: at, size });
     return out;
@@ -265,6 +285,12 @@ export class TsSegmentMuxer {
     }
     return at;
   }
+}
+
+/** One ID3 tag as a PES of private_stream_1 with its PTS (Apple's Timed Metadata spec §3). */
+function id3Unit(pts: number, tag: Uint8Array): PesUnit {
+  if (tag.byteLength > MAX_AUDIO_PES_PAYLOAD) throw new GatewayError('mux.ts', 'ID3 tag too large for one PES', { size: tag.byteLength });
+  return { pid: ID3_PID, streamId: STREAM_ID_PRIVATE_1, pts, dts: pts, pieces: [tag], payloadLength: tag.byteLength, pcr: undefined, randomAccess: false, boundedLength: true };
 }
 
 function packetCount(unit: PesUnit): number {

@@ -21,6 +21,8 @@ export const PAT_PID = 0x0000;
 export const PMT_PID = 0x1000;
 export const VIDEO_PID = 0x100;
 export const AUDIO_PID = 0x101;
+/** Timed ID3 metadata (Apple "Timed Metadata for HTTP Live Streaming"; hls.js, Safari, ffmpeg). */
+export const ID3_PID = 0x102;
 export const PROGRAM_NUMBER = 1;
 export const TRANSPORT_STREAM_ID = 1;
 
@@ -29,11 +31,22 @@ export const STREAM_TYPE = {
   aacAdts: 0x0f,
   avc: 0x1b,
   hevc: 0x24,
+  /** Metadata carried in PES packets (§2.4.4.9; 0x15 with the ID3 metadata_descriptor). */
+  metadata: 0x15,
 } as const;
 
 /** PES stream_id (§2.4.3.7 Table 2-22): first video / first audio stream. */
 export const STREAM_ID_VIDEO = 0xe0;
 export const STREAM_ID_AUDIO = 0xc0;
+/** private_stream_1: what Apple's segmenter and ffmpeg carry timed ID3 in. */
+export const STREAM_ID_PRIVATE_1 = 0xbd;
+
+/**
+ * metadata_descriptor (§2.6.60, tag 0x26) declaring ID3 (Apple's Timed Metadata spec §2, as ffmpeg
+ * writes it): metadata_application_format 0xFFFF + 'ID3 ', metadata_format 0xFF + 'ID3 ',
+ * metadata_service_id 0, no locator record, MPEG carriage in PES ('00'), reserved bits set.
+ */
+export const ID3_METADATA_DESCRIPTOR = new Uint8Array([0x26, 13, 0xff, 0xff, 0x49, 0x44, 0x33, 0x20, 0xff, 0x49, 0x44, 0x33, 0x20, 0x00, 0x0f]);
 
 /** PTS, DTS and PCR base are 33-bit counts of the 90 kHz clock (§2.4.2.2). */
 export const TIMESTAMP_MODULO = 2 ** 33;
@@ -114,6 +127,8 @@ export function buildPatSection(programNumber = PROGRAM_NUMBER, pmtPid = PMT_PID
 export interface PmtStream {
   readonly streamType: number;
   readonly pid: number;
+  /** The ES_info descriptor loop, whole descriptors (tag, length, body). */
+  readonly descriptors?: Uint8Array;
 }
 
 export interface PmtFields {
@@ -124,10 +139,11 @@ export interface PmtFields {
   readonly version?: number;
 }
 
-/** TS_program_map_section without descriptors (§2.4.4.8). */
+/** TS_program_map_section (§2.4.4.8): no program descriptors; each stream's ES_info as given. */
 export function buildPmtSection(fields: PmtFields): Uint8Array {
   checkPid(fields.pcrPid, 'PCR PID');
-  const s = startSection(4 + 5 * fields.streams.length, 0x02, fields.programNumber ?? PROGRAM_NUMBER, fields.version ?? 0);
+  const esInfo = fields.streams.reduce((n, st) => n + (st.descriptors?.byteLength ?? 0), 0);
+  const s = startSection(4 + 5 * fields.streams.length + esInfo, 0x02, fields.programNumber ?? PROGRAM_NUMBER, fields.version ?? 0);
   s[8] = 0xe0 | (fields.pcrPid >> 8); // reserved '111' + PCR_PID
   s[9] = fields.pcrPid & 0xff;
   s[10] = 0xf0; // reserved '1111' + program_info_length 0
@@ -138,9 +154,11 @@ export function buildPmtSection(fields: PmtFields): Uint8Array {
     s[at] = stream.streamType;
     s[at + 1] = 0xe0 | (stream.pid >> 8);
     s[at + 2] = stream.pid & 0xff;
-    s[at + 3] = 0xf0; // reserved '1111' + ES_info_length 0
-    s[at + 4] = 0x00;
-    at += 5;
+    const descriptors = stream.descriptors ?? new Uint8Array(0);
+    s[at + 3] = 0xf0 | (descriptors.byteLength >> 8); // reserved '1111' + ES_info_length
+    s[at + 4] = descriptors.byteLength & 0xff;
+    s.set(descriptors, at + 5);
+    at += 5 + descriptors.byteLength;
   }
   return finishSection(s);
 }

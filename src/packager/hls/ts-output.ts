@@ -15,6 +15,8 @@ import type { SegmentCache } from '../../cache/segment-cache.js';
 import { TsSegmentMuxer, type TsMuxerOptions } from '../../mux/ts/muxer.js';
 import type { CmafPart, CmafSegment } from '../../mux/fmp4/cmaf.js';
 import { SOURCE_RENDITION, type SiblingOutput, type StreamOutput } from '../stream-output.js';
+import { buildId3Tag } from '../../metadata/id3.js';
+import type { TimedEvent } from '../../metadata/timed-event.js';
 import type { TrackOutput } from '../track-output.js';
 
 export const TS_CONTENT_TYPE = 'video/mp2t';
@@ -51,6 +53,8 @@ export interface TsRenditionOutputOptions {
   /** Segments collected without completing before the oldest is muxed with what it has (default 4). */
   readonly maxPendingSegments?: number;
   readonly muxer?: TsMuxerOptions;
+  /** The stream's timed metadata (StreamOutput.timedEvents): ID3 events go into the segments. */
+  readonly events?: () => readonly TimedEvent[];
 }
 
 export interface TsRenditionOutputEvents {
@@ -66,7 +70,8 @@ interface PendingTrack {
   /** Frame runs of the parts, in order (the parts' own arrays, not copied). */
   readonly runs: (readonly Frame[])[];
   track: Track | undefined;
-  done: { readonly duration: number; readonly discontinuity: boolean; readonly programDateTime: number } | undefined;
+  /** `start` and `duration` in seconds of media time. */
+  done: { readonly start: number; readonly duration: number; readonly discontinuity: boolean; readonly programDateTime: number } | undefined;
   /** Completed without us seeing its start (attached mid-segment): not muxable. */
   missing: boolean;
 }
@@ -210,6 +215,7 @@ export class TsRenditionOutput extends EventEmitter<TsRenditionOutputEvents> {
     if (!side.started) side.missing = true;
     else {
       side.done = {
+        start: segment.startTime / segment.timescale,
         duration: segment.duration / segment.timescale,
         discontinuity: segment.discontinuity,
         programDateTime: info && info.sequence === segment.sequence ? info.programDateTime : segment.wallclock,
@@ -249,6 +255,22 @@ export class TsRenditionOutput extends EventEmitter<TsRenditionOutputEvents> {
     }
   }
 
+  /** Once the stream has had an ID3 event its TS program declares the ID3 stream (the PMT stays put). */
+  private carriesId3 = false;
+
+  /** The ID3 events of [start, end) (media seconds) as tags at their 90 kHz PTS; undefined before any. */
+  private id3Of(start: number, end: number): { tags: { pts: number; tag: Uint8Array }[] } | undefined {
+    const events = this.options.events?.() ?? [];
+    if (!this.carriesId3 && !events.some((e) => e.kind === 'id3')) return undefined;
+    this.carriesId3 = true;
+    const tags: { pts: number; tag: Uint8Array }[] = [];
+    for (const e of events) {
+      if (e.kind === 'id3' && e.time >= start && e.time < end) tags.push({ pts: Math.round(e.time * 90_000), tag: buildId3Tag(e.frames) });
+    }
+    tags.sort((a, b) => a.pts - b.pts);
+    return { tags };
+  }
+
   private laterCompleted(sequence: number): boolean {
     for (const [s, e] of this.pending) {
       if (s > sequence && (e.video.done !== undefined || e.audio.done !== undefined)) return true;
@@ -273,6 +295,7 @@ export class TsRenditionOutput extends EventEmitter<TsRenditionOutputEvents> {
       bytes = this.muxer.mux({
         video: useVideo ? { track: videoTrack, frames: entry.video.runs.flat() } : undefined,
         audio: useAudio ? { track: audioTrack, frames: entry.audio.runs.flat() } : undefined,
+        id3: this.id3Of(lead.start, lead.start + lead.duration),
       });
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
@@ -386,6 +409,7 @@ export class TsStreamOutput implements SiblingOutput {
           cacheKey: `${this.output.path}/${id}`,
           session: this.output.session,
           muxer: this.options.muxer,
+          events: () => this.output.timedEvents,
         }),
       );
     }

@@ -263,3 +263,29 @@ describe('TsSegmentMuxer on real HEVC', () => {
     expect(Number(streams[0]!.nb_read_packets)).toBe(frames.length);
   });
 });
+
+describe('TsSegmentMuxer with timed ID3 (Apple Timed Metadata for HLS)', () => {
+  it('declares the ID3 stream in the PMT and carries each tag at its PTS: ffprobe reads a timed_id3 stream and its packets', async () => {
+    const { buildId3Tag } = await import('../../../src/metadata/id3.js');
+    const [first, second] = segments();
+    const muxer = new TsSegmentMuxer();
+    const at = first!.video!.frames[10]!.pts;
+    const tag = buildId3Tag([{ kind: 'TXXX', description: 'text', value: 'Goal!' }]);
+    const a = muxer.mux({ ...first!, id3: { tags: [{ pts: at, tag }] } });
+    // Declared on and on once the stream had metadata, even in a segment without any.
+    const b = muxer.mux({ ...second!, id3: { tags: [] } });
+    const file = join(dir, 'id3.ts');
+    writeFileSync(file, concat([a, b]));
+    const { streams } = probeStreams(file);
+    expect(streams.map((s) => s.codec_name)).toEqual(['h264', 'aac', 'timed_id3']);
+    expect(Number(streams[2]!.nb_read_packets)).toBe(1);
+    const { spawnSync } = await import('node:child_process');
+    const { ffprobeBinary } = await import('./ts-fixture.js');
+    const packets = spawnSync(ffprobeBinary(), ['-v', 'error', '-select_streams', 'd:0', '-show_entries', 'packet=pts,size', '-of', 'csv=p=0', file], { encoding: 'utf8' }).stdout.trim();
+    // ffmpeg's demuxer reads a stream_type 0x15 PES as an ISO 13818-1 §2.12.4 metadata AU cell
+    // and drops a 5-byte cell header Apple's format does not have (hls.js reads the tag whole:
+    // test/browser/timed-metadata.test.ts); the PTS is what ffprobe can vouch for.
+    expect(packets.split(',')[0]).toBe(String(at));
+    expect(decodeErrors(file)).toBe('');
+  });
+});
