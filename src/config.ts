@@ -83,6 +83,20 @@ export const SETTINGS = {
     ),
     'pull sources as JSON: {"APP/KEY": {"url": "rtmp://… | srt://… | https://…/index.m3u8", "onDemand": false}} (see README)',
   ),
+  encrypt: setting(
+    'encrypt',
+    z.preprocess(
+      (v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v),
+      z
+        .record(
+          z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}(\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127})?$/, 'APP or APP/KEY'),
+          z.object({ method: z.literal('aes-128'), rotate: z.number().int().min(0).max(1_000_000).default(0) }),
+        )
+        .optional(),
+    ),
+    'HLS AES-128 encryption as JSON: {"APP" or "APP/KEY": {"method": "aes-128", "rotate": N}} (a new key every N segments; 0: one per publish; see README)',
+  ),
+  encryptionSecret: setting('encryption-secret', z.string().min(16).optional(), 'secret the AES-128 keys are derived from (unset: random at each start, so keys change with a restart)'),
   slate: setting('slate', bool.default(false), 'stay on air: while a publisher is away (reconnect grace), the stream goes on with a "back soon" picture and silence'),
   slateImage: setting('slate-image', z.string().min(1).optional(), 'the slate picture (PNG/JPEG; default: "Back soon" on a dark background)'),
   slateSeconds: setting('slate-seconds', z.coerce.number().min(1).max(86_400).optional(), 'how long the slate stands in before the stream ends (default: the reconnect grace)'),

@@ -25,6 +25,7 @@ import { PullManager } from './pull/pull-manager.js';
 import { SlateManager } from './slate/slate-manager.js';
 import { resolveFfmpegPath } from './ladder/ffmpeg-path.js';
 import { serveMediaFast } from './http/fast-path.js';
+import { MediaKeys } from './auth/media-keys.js';
 import { servePlaylistFast, type PlaylistFastPathOptions } from './http/playlist-fast-path.js';
 import { PlaylistRateLimiter } from './http/rate-limit.js';
 import { PublishAuthorizer } from './auth/publish-auth.js';
@@ -146,6 +147,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     pull,
     rtmpPort: () => rtmpPortBound,
     ready: () => !stopRequested,
+    keys: new MediaKeys(config.encrypt ?? {}, config.encryptionSecret),
   });
 
   const https = certificates
@@ -327,6 +329,7 @@ interface HttpParts {
   readonly ready: () => boolean;
   readonly push: PushManager;
   readonly pull: PullManager;
+  readonly keys: MediaKeys;
 }
 
 /** The HTTP side: the media fast path in front of the express app, with the URL length limit. */
@@ -352,8 +355,10 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     segmentDuration: config.segmentDuration,
     partDuration: config.partDuration,
     playlistWindow: config.playlistWindow,
+    keys: parts.keys,
   });
   const fast = {
+    keys: parts.keys,
     // With playback tokens every request is checked by the express middleware: no fast path.
     enabled: !playbackAuth.enabled,
     outputs,
@@ -373,6 +378,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     rateLimiter,
     observe: (request) => viewers.observe(request),
     onAnswered: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
+    keys: parts.keys,
   };
   // HTTP and HTTPS (HTTP/1.1 and HTTP/2) requests alike: `enterExpress` is how this protocol enters the app.
   const handle: HttpHandler = (req, res, enterExpress) => {

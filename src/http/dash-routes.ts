@@ -9,6 +9,7 @@
  * every request it does not own falls through with next().
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { MediaKeys } from '../auth/media-keys.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import { segmentFileName, type SegmentInfo, type TrackOutput } from '../packager/track-output.js';
@@ -32,6 +33,8 @@ export interface DashRouteOptions {
   readonly playlistWindow: number;
   /** LL-DASH signalling in the MPD (default true; the in-progress route is always mounted). */
   readonly lowLatency?: boolean;
+  /** Streams encrypted for HLS (AES-128) have no DASH: it would hand out their media in the clear. */
+  readonly keys?: MediaKeys;
 }
 
 export type InProgressSegmentOptions = Pick<DashRouteOptions, 'outputs' | 'segmentDuration'>;
@@ -46,7 +49,13 @@ export function dashRoutes(options: DashRouteOptions): Router {
   /** How long a first MPD request waits for the stream's first segments (as the HLS master). */
   const firstSegmentWaitMs = (options.segmentDuration * 3 + 2) * 1000;
 
+  // An HLS AES-128 stream: no MPD, and its files only through the HLS route (encrypted there).
+  const encrypted = (req: Request): boolean => options.keys?.ruleFor(String(req.params['app']), String(req.params['key'])) !== undefined;
   router.get('/:app/:key/index.mpd', async (req, res) => {
+    if (encrypted(req)) {
+      res.status(403).type('text').send('this stream is encrypted for HLS (AES-128): watch index.m3u8 or ts.m3u8; DASH would need Common Encryption, not offered yet');
+      return;
+    }
     const output = findOutput(outputs, req, res);
     if (!output || !(await untilOutputReady(output, firstSegmentWaitMs, res))) return;
     const answer = mpdAnswer(options, output, timeUrlFor(req), req.get('user-agent'));
@@ -54,6 +63,7 @@ export function dashRoutes(options: DashRouteOptions): Router {
     sendText(res, answer.text, DASH_MIME, answer.cacheControl);
   });
 
+  router.get('/:app/:key/:rendition/:file', (req, _res, next) => (encrypted(req) ? next('router') : next()));
   router.get('/:app/:key/:rendition/:file', resolveTimeAddressedSegment(outputs));
   router.get('/:app/:key/:rendition/:file', serveInProgressSegment(options));
   return router;

@@ -10,6 +10,7 @@ import type { OutputRegistry } from '../packager/output-registry.js';
 import { IMMUTABLE } from './send.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { findMediaFile, parseMediaFileName, type MediaFile } from './media-files.js';
+import type { MediaKeys } from '../auth/media-keys.js';
 
 const MEDIA_PATH = /^\/([^/?]{1,128})\/([^/?]{1,128})\/([^/?]{1,128})\/((init|seg|part)-([0-9a-z]{1,16})-(\d{1,12})(?:\.(\d{1,6}))?\.(mp4|m4s))$/;
 
@@ -17,6 +18,8 @@ export interface FastPathOptions {
   readonly outputs: OutputRegistry;
   readonly cache: SegmentCache;
   readonly corsOrigin: string;
+  /** Streams encrypted for HLS (AES-128) are answered by express, which encrypts. */
+  readonly keys?: MediaKeys;
   /** Told of every answer (metrics, bytes served per stream): express middleware never sees these. */
   readonly onServed?: (route: 'init' | 'segment' | 'part', app: string, key: string, status: number, bytes: number) => void;
 }
@@ -34,7 +37,7 @@ export function serveMediaFast(options: FastPathOptions, req: IncomingMessage, r
   const url = req.url ?? '';
   if (url.length > 600 || url.includes('?')) return false;
   const m = MEDIA_PATH.exec(url);
-  if (!m) return false;
+  if (!m || options.keys?.ruleFor(m[1]!, m[2]!)) return false;
   const found = lookup(options, m);
   if (!found) return false;
   const etag = `"${m[6]}-${m[3]}-${m[4]}"`;

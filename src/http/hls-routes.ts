@@ -15,6 +15,8 @@ import { untilOutputReady, waitUntil, whenReady } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { renderedOnce } from './rendered.js';
 import { findMediaFile, liveMediaFile, parseMediaFileName } from './media-files.js';
+import { parseKeyFileName, type MediaKeys } from '../auth/media-keys.js';
+import type { HlsKey } from '../packager/hls/model.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
 
@@ -24,6 +26,14 @@ export interface HlsRouteOptions {
   readonly segmentDuration: number;
   readonly partDuration: number;
   readonly playlistWindow: number;
+  /** HLS AES-128 of the streams the config encrypts (auth/media-keys.ts). */
+  readonly keys?: MediaKeys;
+}
+
+/** A stream's AES-128 key tags for its playlists, or undefined when it is served clear. */
+export function keyTagsOf(keys: MediaKeys | undefined, output: StreamOutput): ((sequence: number) => HlsKey) | undefined {
+  const rule = keys?.ruleFor(output.app, output.key);
+  return rule && keys ? (sequence) => keys.keyTagOf(output.app, output.key, output.session, rule, sequence) : undefined;
 }
 
 
@@ -57,6 +67,7 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
   });
 
   const context: HlsRouteContext = { options, firstSegmentWaitMs, findOutput };
+  router.get('/:app/:key/:file', (req, res, next) => keyFile(options, req, res, next));
   router.get('/:app/:key/:rendition/index.m3u8', (req, res) => mediaPlaylist(context, req, res));
   router.get('/:app/:key/:rendition/:file', (req, res, next) => mediaFile(context, req, res, next));
   return router;
@@ -164,7 +175,7 @@ export const AWAY_CACHE_CONTROL = 'no-store';
  * the express route and the playlist fast path.
  */
 export function mediaPlaylistAnswer(
-  options: Pick<HlsRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow'>,
+  options: Pick<HlsRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow' | 'keys'>,
   output: StreamOutput,
   track: TrackOutput,
   request: MediaPlaylistRequest,
@@ -185,6 +196,7 @@ export function mediaPlaylistAnswer(
           fromStart: quirky,
           events: output.timedEvents,
           wallclockAt: (seconds) => output.clock.wallclockAt(Math.round(seconds * 90_000), 90_000),
+          keyOf: keyTagsOf(options.keys, output),
         },
         output.trackOutputs(),
       ),
@@ -197,6 +209,27 @@ export function mediaPlaylistAnswer(
     // an edge caches and collapses, never do (GStreamer's hlsdemux does not send them).
     vary: msn === undefined && !track.ended,
   };
+}
+
+/**
+ * `key-SESSION-INDEX.key`: a 16-byte AES-128 key of an encrypted stream (auth/media-keys.ts),
+ * behind the stream's playback token like its media (http/playback-guard.ts). Never cached by a
+ * shared cache; 404 for a stream the config does not encrypt.
+ */
+function keyFile(options: HlsRouteOptions, req: Request, res: Response, next: NextFunction): void {
+  const { app, key, file } = req.params as Record<string, string>;
+  const name = parseKeyFileName(String(file));
+  if (!name) {
+    next();
+    return;
+  }
+  const rule = NAME_PATTERN.test(app!) && NAME_PATTERN.test(key!) ? options.keys?.ruleFor(app!, key!) : undefined;
+  if (!rule || !options.keys) {
+    res.status(404).type('text').send('not found');
+    return;
+  }
+  res.set('Cache-Control', 'private, no-store');
+  res.type('application/octet-stream').send(options.keys.key(app!, key!, name.session, name.index));
 }
 
 /** Init segments, segments and parts: from the live window, or from the cache once they left it. */
@@ -222,7 +255,15 @@ async function mediaFile(context: HlsRouteContext, req: Request, res: Response, 
     if (res.writableEnded || res.destroyed) return;
     found = liveMediaFile(track, name);
   }
-  if (found) return sendChunks(req, res, found.chunks, found.byteLength, found.contentType, etag);
+  if (found) {
+    const rule = options.keys?.ruleFor(app!, key!);
+    if (rule && name.type !== 'init') {
+      // AES-128 (§4.4.4.4): the segment or part whole, with its segment's key and IV.
+      const encrypted = options.keys!.encrypt(app!, key!, name.session, rule, name.number, found.chunks);
+      return sendChunks(req, res, [encrypted], encrypted.byteLength, found.contentType, etag);
+    }
+    return sendChunks(req, res, found.chunks, found.byteLength, found.contentType, etag);
+  }
   res.status(404).type('text').send('not found');
 }
 

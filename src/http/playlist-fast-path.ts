@@ -15,6 +15,7 @@ import { AWAY_CACHE_CONTROL, blockingHold, hasPart, M3U8, mediaPlaylistAnswer, t
 import { DASH_MIME, mpdAnswer } from './dash-routes.js';
 import { whenReady } from './wait.js';
 import { cacheControlFor } from './send.js';
+import type { MediaKeys } from '../auth/media-keys.js';
 
 /** `/APP/KEY/REND/index.m3u8` or `/APP/KEY/index.mpd`, with an optional query. */
 const PLAYLIST_PATH = /^\/([^/?]{1,128})\/([^/?]{1,128})\/(?:([^/?]{1,128})\/index\.m3u8|(index\.mpd))(?:\?(.{0,200}))?$/;
@@ -30,6 +31,8 @@ export interface PlaylistFastPathOptions {
   readonly observe?: (request: ObservedRequest) => void;
   /** Told of every answer (request metrics). */
   readonly onAnswered?: (route: 'media' | 'mpd', status: number) => void;
+  /** HLS AES-128: key tags in the media playlists; no MPD here for such streams (express refuses it). */
+  readonly keys?: MediaKeys;
 }
 
 interface PlaylistQuery {
@@ -84,7 +87,7 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
   if (!output) return false;
   const track = rendition === undefined ? undefined : output.rendition(rendition);
   if (mpd !== undefined ? !output.ready : !track || (track.segments.length === 0 && !track.ended)) return false;
-  if (mpd !== undefined && queryText) return false;
+  if (mpd !== undefined && (queryText || options.keys?.ruleFor(output.app, output.key))) return false;
   if (track && query.msn !== undefined && !track.ended && tooFarAhead(track, query.msn)) return false;
   // Over the limit: express answers the 429 (its middleware finds the bucket empty too).
   const ip = req.socket.remoteAddress ?? '';

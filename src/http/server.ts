@@ -22,6 +22,7 @@ import { metadataRoutes } from './metadata-routes.js';
 import type { PushManager } from '../push/push-manager.js';
 import type { PullManager } from '../pull/pull-manager.js';
 import { thumbnailRoutes } from './thumbnail.js';
+import type { MediaKeys } from '../auth/media-keys.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -45,6 +46,8 @@ export interface HttpAppOptions {
   readonly push?: PushManager;
   /** On-demand pull sources start when their stream is first asked for. */
   readonly pull?: PullManager;
+  /** HLS AES-128 of the streams the config encrypts. */
+  readonly keys?: MediaKeys;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -96,6 +99,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       cache: options.cache,
       segmentDuration: options.segmentDuration,
       playlistWindow: options.playlistWindow,
+      keys: options.keys,
     }),
   );
   // DASH first: its in-progress (chunked) segment route must see requests before the HLS file route.
@@ -105,6 +109,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       segmentDuration: options.segmentDuration,
       partDuration: options.partDuration,
       playlistWindow: options.playlistWindow,
+      keys: options.keys,
     }),
   );
   app.use(
@@ -114,6 +119,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       segmentDuration: options.segmentDuration,
       partDuration: options.partDuration,
       playlistWindow: options.playlistWindow,
+      keys: options.keys,
     }),
   );
   app.use((_req, res) => {

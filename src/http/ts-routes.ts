@@ -18,6 +18,8 @@ import type { StreamOutput } from '../packager/stream-output.js';
 import { ENDED_LISTING, LIVE_LISTING, sendChunks, sendText } from './send.js';
 import { waitUntil } from './wait.js';
 import { NAME_PATTERN } from '../core/names.js';
+import type { MediaKeys } from '../auth/media-keys.js';
+import { keyTagsOf } from './hls-routes.js';
 
 const M3U8 = 'application/vnd.apple.mpegurl';
 const TS_FILE = /^ts-([0-9a-z]{1,16})-(\d{1,12})\.ts$/;
@@ -28,6 +30,8 @@ export interface TsRouteOptions {
   readonly segmentDuration: number;
   readonly playlistWindow: number;
   readonly muxer?: TsMuxerOptions;
+  /** HLS AES-128 of the streams the config encrypts (auth/media-keys.ts). */
+  readonly keys?: MediaKeys;
 }
 
 export function tsRoutes(options: TsRouteOptions): Router {
@@ -92,7 +96,7 @@ export function tsRoutes(options: TsRouteOptions): Router {
       res.status(404).type('text').send('rendition has no media yet');
       return;
     }
-    const playlist = buildTsMediaPlaylist(r, { window: options.playlistWindow, segmentDuration: options.segmentDuration });
+    const playlist = buildTsMediaPlaylist(r, { window: options.playlistWindow, segmentDuration: options.segmentDuration, keyOf: keyTagsOf(options.keys, found.output) });
     sendText(res, serializeMediaPlaylist(playlist), M3U8, r.ended ? ENDED_LISTING : LIVE_LISTING);
   });
 
@@ -131,9 +135,16 @@ function tsFile(options: TsRouteOptions, req: Request, res: Response, next: Next
   const etag = `"${session}-${rendition}-${file}"`;
   const output = outputs.get(app!, key!);
   const r = output?.session === session && !tsRefusal(output) ? attachTsOutputs(output, { cache, muxer: options.muxer }).rendition(rendition!) : undefined;
-  const bytes = r?.segment(sequence);
-  if (bytes) return sendChunks(req, res, [bytes], bytes.byteLength, TS_CONTENT_TYPE, etag);
-  const cached = cache.get(`${app}/${key}/${rendition}/${file}`);
-  if (cached) return sendChunks(req, res, cached.chunks, cached.byteLength, cached.contentType, etag);
+  const live = r?.segment(sequence);
+  const found = live ? { chunks: [live], byteLength: live.byteLength, contentType: TS_CONTENT_TYPE } : cache.get(`${app}/${key}/${rendition}/${file}`);
+  if (found) {
+    const rule = options.keys?.ruleFor(app!, key!);
+    if (rule) {
+      // AES-128 (RFC 8216bis §4.4.4.4): the whole TS segment, with its key and IV.
+      const encrypted = options.keys!.encrypt(app!, key!, session, rule, sequence, found.chunks);
+      return sendChunks(req, res, [encrypted], encrypted.byteLength, found.contentType, etag);
+    }
+    return sendChunks(req, res, found.chunks, found.byteLength, found.contentType, etag);
+  }
   res.status(404).type('text').send('not found');
 }

@@ -22,6 +22,14 @@ export interface HlsSegment {
   readonly programDateTime?: number;
   /** LL-HLS parts, listed for the most recent segments only. */
   readonly parts?: readonly HlsPart[];
+  /** AES-128: the key (URI) and IV of this segment and its parts (EXT-X-KEY, §4.4.4.4). */
+  readonly key?: HlsKey;
+}
+
+export interface HlsKey {
+  readonly uri: string;
+  /** 0x + 32 hex digits. */
+  readonly iv: string;
 }
 
 export interface HlsServerControl {
@@ -55,6 +63,7 @@ export interface MediaPlaylist {
   /** The segment in progress follows a discontinuity / needs a new EXT-X-MAP: said before its parts. */
   readonly openDiscontinuity?: boolean;
   readonly openMap?: string;
+  readonly openKey?: HlsKey;
   readonly preloadHintUri?: string;
   readonly renditionReports?: readonly HlsRenditionReport[];
   readonly endList: boolean;

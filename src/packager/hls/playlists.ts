@@ -9,7 +9,7 @@
 import { GatewayError } from '../../core/errors.js';
 import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event.js';
 import { videoRangeOf } from '../../codec/colour.js';
-import type { HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
+import type { HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
@@ -47,6 +47,8 @@ export interface MediaPlaylistOptions {
    */
   readonly events?: readonly TimedEvent[];
   readonly wallclockAt?: (mediaSeconds: number) => number;
+  /** AES-128: the key URI and IV of segment `sequence` (auth/media-keys.ts); unset: clear. */
+  readonly keyOf?: (sequence: number) => HlsKey;
 }
 
 /** EXT-X-DATERANGE attribute lists for the events that start in, or last into, the window. */
@@ -115,6 +117,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       gap: s.gap,
       programDateTime: s.programDateTime,
       parts: withParts ? s.parts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, s.sequence, p.index), independent: p.independent })) : undefined,
+      key: options.keyOf && !s.gap ? options.keyOf(s.sequence) : undefined,
     });
     previousInit = s.initId;
   }
@@ -122,6 +125,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   let openParts: HlsPart[] | undefined;
   let openDiscontinuity = false;
   let openMap: string | undefined;
+  let openKey: HlsKey | undefined;
   let preloadHintUri: string | undefined;
   let renditionReports: HlsRenditionReport[] | undefined;
   if (ll && track.openSequence !== undefined) {
@@ -130,6 +134,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
     if (openParts.length > 0) {
       openDiscontinuity = track.openDiscontinuity && segments.length > 0;
       if (track.openInitId !== previousInit) openMap = initFileName(track.session, track.openInitId);
+      openKey = options.keyOf?.(open);
     }
     if (options.publisherPresent !== false) preloadHintUri = partFileName(track.session, open, track.openParts.length);
     renditionReports = others
@@ -156,6 +161,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
     openParts,
     openDiscontinuity,
     openMap,
+    openKey,
     preloadHintUri,
     renditionReports,
     endList: track.ended,

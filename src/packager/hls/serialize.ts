@@ -1,5 +1,5 @@
 /** Text form of the HLS models (RFC 8216bis §4). */
-import type { HlsPart, MediaPlaylist, MultivariantPlaylist } from './model.js';
+import type { HlsKey, HlsPart, MediaPlaylist, MultivariantPlaylist } from './model.js';
 
 /** EXTINF and part durations with millisecond precision, trailing zeros kept short. */
 export function formatDuration(seconds: number): string {
@@ -31,17 +31,32 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
   if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
   if (p.skippedSegments) out.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${p.skippedSegments}`);
   for (const d of p.dateRanges ?? []) out.push(`#EXT-X-DATERANGE:${d}`);
+  // AES-128 (§4.4.4.4): a key tag applies to the segments, parts and EXT-X-MAPs after it, so
+  // each init is preceded by METHOD=NONE (inits stay clear) and each segment by its own key/IV.
+  let keyed = false;
+  const map = (uri: string): void => {
+    if (keyed) out.push('#EXT-X-KEY:METHOD=NONE');
+    keyed = false;
+    out.push(`#EXT-X-MAP:URI=${quoted(uri)}`);
+  };
+  const key = (k: HlsKey | undefined): void => {
+    if (!k) return;
+    out.push(`#EXT-X-KEY:METHOD=AES-128,URI=${quoted(k.uri)},IV=${k.iv}`);
+    keyed = true;
+  };
   for (const s of p.segments) {
     if (s.discontinuity) out.push('#EXT-X-DISCONTINUITY');
-    if (s.map) out.push(`#EXT-X-MAP:URI=${quoted(s.map)}`);
+    if (s.map) map(s.map);
     if (s.programDateTime !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
+    key(s.key);
     if (s.parts) for (const part of s.parts) out.push(partLine(part));
     if (s.gap) out.push('#EXT-X-GAP');
     out.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
   }
   if (p.openParts && p.openParts.length > 0) {
     if (p.openDiscontinuity) out.push('#EXT-X-DISCONTINUITY');
-    if (p.openMap) out.push(`#EXT-X-MAP:URI=${quoted(p.openMap)}`);
+    if (p.openMap) map(p.openMap);
+    key(p.openKey);
     for (const part of p.openParts) out.push(partLine(part));
   }
   if (p.preloadHintUri) out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI=${quoted(p.preloadHintUri)}`);

@@ -6,7 +6,7 @@
  * No LL-HLS tags and no EXT-X-MAP, so protocol version 3 suffices (RFC 8216bis §8: decimal
  * EXTINF needs 3). Serialized by the shared `serialize.ts`.
  */
-import type { HlsSegment, HlsVariant, MediaPlaylist, MultivariantPlaylist } from './model.js';
+import type { HlsKey, HlsSegment, HlsVariant, MediaPlaylist, MultivariantPlaylist } from './model.js';
 import type { StreamOutput } from '../stream-output.js';
 import { tsSegmentFileName, type TsRenditionOutput, type TsStreamOutput } from './ts-output.js';
 
@@ -18,6 +18,8 @@ const UNMEASURED_BANDWIDTH = 1_000_000;
 export interface TsMediaPlaylistOptions {
   readonly window: number;
   readonly segmentDuration: number;
+  /** AES-128: the key URI and IV of the segment cut as CMAF sequence `sequence` (its file name's). */
+  readonly keyOf?: (sequence: number) => HlsKey;
 }
 
 /** RFC 8216bis §4.4.3.1: every EXTINF rounded to the nearest integer is <= the target. */
@@ -36,6 +38,7 @@ export function buildTsMediaPlaylist(ts: TsRenditionOutput, options: TsMediaPlay
     uri: tsSegmentFileName(ts.session, s.sequence),
     discontinuity: s.discontinuity && i > 0,
     programDateTime: s.programDateTime,
+    key: options.keyOf?.(s.sequence),
   }));
   return {
     version: TS_HLS_VERSION,
