@@ -17,6 +17,7 @@ import { renderedOnce } from './rendered.js';
 import { findMediaFile, liveMediaFile, parseMediaFileName } from './media-files.js';
 import { parseKeyFileName, type MediaKeys } from '../auth/media-keys.js';
 import type { HlsKey } from '../packager/hls/model.js';
+import { buildSubtitlesPlaylist, buildWebVtt, parseVttFileName, SUBTITLES_RENDITION, textCuesOf } from '../packager/hls/subtitles.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
 
@@ -68,6 +69,31 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
 
   const context: HlsRouteContext = { options, firstSegmentWaitMs, findOutput };
   router.get('/:app/:key/:file', (req, res, next) => keyFile(options, req, res, next));
+  router.get(`/:app/:key/${SUBTITLES_RENDITION}/index.m3u8`, (req, res) => {
+    const output = findOutput(req, res);
+    if (!output) return;
+    const video = output.videos.get('src');
+    if (output.textLanguage === undefined || !video) {
+      res.status(404).type('text').send('this stream has no text (subtitles come from the publisher\'s onTextData)');
+      return;
+    }
+    const ended = video.ended;
+    sendText(res, serializeMediaPlaylist(buildSubtitlesPlaylist(video, options.playlistWindow, options.segmentDuration)), M3U8, ended ? ENDED_LISTING : LIVE_LISTING);
+  });
+  router.get(`/:app/:key/${SUBTITLES_RENDITION}/:file`, (req, res) => {
+    const output = findOutput(req, res);
+    if (!output) return;
+    const name = parseVttFileName(String(req.params['file']));
+    const video = output.videos.get('src');
+    const segment = name && video && output.session === name.session ? video.segments.find((s) => s.sequence === name.sequence) : undefined;
+    if (!segment || output.textLanguage === undefined) {
+      res.status(404).type('text').send('not found');
+      return;
+    }
+    const start = segment.startTime / segment.timescale;
+    // Short-lived: a cue that began in this segment ends when the next text comes.
+    sendText(res, buildWebVtt(textCuesOf(output.timedEvents), start, start + segment.duration), 'text/vtt; charset=utf-8', 'public, max-age=2');
+  });
   router.get('/:app/:key/:rendition/index.m3u8', (req, res) => mediaPlaylist(context, req, res));
   router.get('/:app/:key/:rendition/:file', (req, res, next) => mediaFile(context, req, res, next));
   return router;

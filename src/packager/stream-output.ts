@@ -16,6 +16,7 @@ import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
 import type { StreamSink } from '../core/stream.js';
 import { MediaClock } from './media-clock.js';
 import { TrackOutput, type SegmentInfo } from './track-output.js';
+import { isTextEvent, textCuesOf } from './hls/subtitles.js';
 
 export const SOURCE_RENDITION = 'src';
 export const AUDIO_RENDITION = MAIN_AUDIO_RENDITION;
@@ -158,9 +159,16 @@ export class StreamOutput {
   readonly timedEvents: TimedEvent[] = [];
   private eventsVersion = 0;
 
+  /**
+   * The language of the publisher's `onTextData` text, once there was some: from then on the
+   * stream has a subtitles rendition (packager/hls/subtitles.ts); `und` when it names none.
+   */
+  textLanguage: string | undefined;
+
   /** Adds a timed event (from the publisher, or POST /api/streams/APP/KEY/metadata). */
   addTimedEvent(event: TimedEvent): void {
     if (this.ended) return;
+    if (this.textLanguage === undefined && isTextEvent(event)) this.textLanguage = textCuesOf([event])[0]?.language ?? 'und';
     this.timedEvents.push(event);
     if (this.timedEvents.length > MAX_TIMED_EVENTS) this.timedEvents.splice(0, this.timedEvents.length - MAX_TIMED_EVENTS);
     this.eventsVersion++;

@@ -26,6 +26,7 @@ import { ffprobePath } from '../helpers/tools.js';
 if (!browserAvailable && process.env['REQUIRE_BROWSER'] === '1') throw new Error('REQUIRE_BROWSER=1 but no Chromium');
 
 const CAPTION = 'HELLO CC';
+const SUBTITLE = 'Hello subtitles';
 
 /** Plays `url` and records every cue text that reaches the video element's text tracks. */
 async function watchCues(page: Page, origin: string, kind: 'hls' | 'dash', url: string): Promise<void> {
@@ -81,7 +82,11 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
   beforeAll(async () => {
     gw = await startTestGateway({ transcode: true, transcodePreset: 'ultrafast', maxTranscodes: 1 });
     const live = nextPublish(gw, 'cc');
-    publisher = await publishFlvWithCaptions(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/cc`, CAPTION);
+    // And subtitles: the publisher's onTextData, twice per 10 s loop.
+    publisher = await publishFlvWithCaptions(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/cc`, CAPTION, [
+      { ms: 1000, values: ['onTextData', { text: SUBTITLE, language: 'eng' }] },
+      { ms: 6000, values: ['onTextData', { text: SUBTITLE, language: 'eng' }] },
+    ]);
     await live;
     const output = gw.outputs.get('live', 'cc')!;
     await untilUpdate(output.videos.get('src')!, () => [...output.videos.values()].some((v) => v.id !== 'src' && v.segments.length >= 2));
@@ -111,6 +116,9 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
       const probe = spawnSync(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame_side_data=side_data_type', '-of', 'csv=p=0', file]);
       expect(String(probe.stdout), variant.uri).toContain('ATSC A53 Part 4 Closed Captions');
     }
+    // onTextData: a WebVTT subtitles rendition in English, cut like the video.
+    expect(text).toMatch(/#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subtitles\/index.m3u8"/);
+    for (const variant of master.playlists!) expect(variant.attributes['SUBTITLES'], variant.uri).toBe('subs');
     const mpd = (await fetchText(`${base}/index.mpd`)).text;
     expect(mpd).toContain('<Accessibility schemeIdUri="urn:scte:dash:cc:cea-608:2015" value="CC1=und"/>');
   });
@@ -121,11 +129,14 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
     await watchCues(pages.hls, origin, 'hls', `${origin}/live/cc/index.m3u8`);
     await watchCues(pages.dash, origin, 'dash', `${origin}/live/cc/index.mpd`);
     for (const [kind, page] of Object.entries(pages)) {
-      await page.waitForFunction((caption) => (window as unknown as { __cc: { cues: string[] } }).__cc.cues.some((c) => c.includes(caption)), CAPTION, { timeout: 30_000 }).catch(() => undefined);
+      const wanted = kind === 'hls' ? [CAPTION, SUBTITLE] : [CAPTION];
+      await page
+        .waitForFunction((texts) => texts.every((t) => (window as unknown as { __cc: { cues: string[] } }).__cc.cues.some((c) => c.includes(t))), wanted, { timeout: 30_000 })
+        .catch(() => undefined);
       const state = await page.evaluate(() => (window as unknown as { __cc: { cues: string[]; tracks: string[]; errors: string[] } }).__cc);
       console.log(`${kind}: text tracks ${JSON.stringify(state.tracks)}, cues ${JSON.stringify(state.cues)}`);
       expect(state.errors, kind).toEqual([]);
-      expect(state.cues.some((c) => c.includes(CAPTION)), `${kind} cues ${JSON.stringify(state.cues)}`).toBe(true);
+      for (const t of wanted) expect(state.cues.some((c) => c.includes(t)), `${kind} cues ${JSON.stringify(state.cues)}`).toBe(true);
     }
   }, 90_000);
 });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { FLV_TAG_SCRIPT, FLV_TAG_VIDEO, FlvReader } from '../../src/flv/reader.js';
 import { concatBytes } from '../../src/core/bytes.js';
+import { encodeAmf0, type Amf0Value } from '../../src/flv/amf0.js';
 import { addEmulationPrevention } from '../../src/latency/sei.js';
 import { MessageType } from '../../src/rtmp/messages.js';
 import { sendInRealTime, type ErtmpPublisher, type TimedTag } from './ertmp-publisher.js';
@@ -69,11 +70,12 @@ const ERASE_DISPLAYED: readonly [number, number][] = [
 
 /**
  * Publishes an H.264 + AAC FLV file in real time, looping, with the pop-on caption `text`
+ * (and the data messages `data`, e.g. onTextData, at their times of each loop)
  * carried in the SEI of its video frames: one byte pair per frame from each keyframe on, erased
  * 30 frames after the keyframe, so every segment shows the caption (a player joining late sees
  * one within a segment).
  */
-export function publishFlvWithCaptions(file: string, url: string, text: string): Promise<ErtmpPublisher> {
+export function publishFlvWithCaptions(file: string, url: string, text: string, data: readonly { ms: number; values: readonly Amf0Value[] }[] = []): Promise<ErtmpPublisher> {
   const caption = popOnCaption(text);
   const headers: TimedTag[] = [];
   const tags: TimedTag[] = [];
@@ -98,5 +100,6 @@ export function publishFlvWithCaptions(file: string, url: string, text: string):
     const payload = pair ? concatBytes([tag.payload.subarray(0, 5), prependNal(tag.payload.subarray(5), captionSei([pair]))]) : tag.payload;
     tags.push({ ms: tag.timestamp, type: MessageType.Video, payload });
   }
+  for (const d of data) tags.push({ ms: d.ms, type: MessageType.DataAMF0, payload: encodeAmf0(...d.values) });
   return sendInRealTime(url, headers, tags);
 }

@@ -90,6 +90,8 @@ export interface HlsVariant {
   readonly audioGroup?: string;
   /** GROUP-ID of the CLOSED-CAPTIONS renditions its video carries in-band. */
   readonly closedCaptions?: string;
+  /** GROUP-ID of the SUBTITLES renditions that go with it. */
+  readonly subtitles?: string;
 }
 
 /** RFC 8216bis §4.4.6.1: in-band CEA-608 captions (no URI; INSTREAM-ID names the channel). */
@@ -101,10 +103,21 @@ export interface HlsClosedCaptionsMedia {
   readonly isDefault: boolean;
 }
 
+/** RFC 8216bis §4.4.6.1: a WebVTT subtitles rendition. */
+export interface HlsSubtitlesMedia {
+  readonly groupId: string;
+  readonly name: string;
+  /** RFC 5646. */
+  readonly language: string;
+  readonly uri: string;
+  readonly isDefault: boolean;
+}
+
 export interface MultivariantPlaylist {
   readonly version: number;
   readonly independentSegments: boolean;
   readonly audio: readonly HlsAudioMedia[];
   readonly closedCaptions?: readonly HlsClosedCaptionsMedia[];
+  readonly subtitles?: readonly HlsSubtitlesMedia[];
   readonly variants: readonly HlsVariant[];
 }

@@ -9,8 +9,9 @@
 import { GatewayError } from '../../core/errors.js';
 import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event.js';
 import { videoRangeOf } from '../../codec/colour.js';
+import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION } from './subtitles.js';
 import type { HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
-import { audioGroupOf } from '../audio-group.js';
+import { audioGroupOf, languageName, languageTagOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 
@@ -228,6 +229,7 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
       // A variant whose video lost the captions (a transcoded rung) does not claim them; NONE
       // is not an option while another variant has some (§4.4.6.2).
       closedCaptions: cc.field1 || cc.field2 ? CC_GROUP_ID : undefined,
+      subtitles: output.textLanguage !== undefined ? SUBTITLES_GROUP_ID : undefined,
     });
   }
   const first = group[0];
@@ -246,6 +248,10 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
   return {
     version: HLS_VERSION,
     independentSegments: true,
+    subtitles:
+      output.textLanguage !== undefined
+        ? [{ groupId: SUBTITLES_GROUP_ID, name: output.textLanguage === 'und' ? 'Text' : languageName(output.textLanguage), language: languageTagOf(output.textLanguage), uri: `${SUBTITLES_RENDITION}/index.m3u8`, isDefault: false }]
+        : undefined,
     closedCaptions: [
       // DEFAULT=NO: captions stay off until the viewer (or their accessibility settings, via
       // AUTOSELECT) turns them on.

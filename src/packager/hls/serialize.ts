@@ -90,6 +90,11 @@ export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
       `#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=${quoted(c.groupId)},NAME=${quoted(c.name)},DEFAULT=${c.isDefault ? 'YES' : 'NO'},AUTOSELECT=YES,INSTREAM-ID=${quoted(c.instreamId)}`,
     );
   }
+  for (const t of p.subtitles ?? []) {
+    out.push(
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(t.groupId)},NAME=${quoted(t.name)},LANGUAGE=${quoted(t.language)},DEFAULT=${t.isDefault ? 'YES' : 'NO'},AUTOSELECT=YES,FORCED=NO,URI=${quoted(t.uri)}`,
+    );
+  }
   for (const v of p.variants) {
     const attrs = [`BANDWIDTH=${Math.round(v.bandwidth)}`];
     if (v.averageBandwidth !== undefined) attrs.push(`AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)}`);
@@ -98,6 +103,7 @@ export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
     if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
     if (v.videoRange !== undefined && v.videoRange !== 'SDR') attrs.push(`VIDEO-RANGE=${v.videoRange}`);
     if (v.audioGroup) attrs.push(`AUDIO=${quoted(v.audioGroup)}`);
+    if (v.subtitles) attrs.push(`SUBTITLES=${quoted(v.subtitles)}`);
     if (v.closedCaptions) attrs.push(`CLOSED-CAPTIONS=${quoted(v.closedCaptions)}`);
     out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
   }

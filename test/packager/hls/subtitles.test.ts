@@ -1,0 +1,94 @@
+/**
+ * Subtitles from onTextData (packager/hls/subtitles.ts): cues last until the next text (at most
+ * MAX_CUE_SECONDS), each WebVTT file holds the cues overlapping its segment and is read back by
+ * ffmpeg's WebVTT demuxer (an independent parser); the subtitles playlist follows the video's
+ * segments, and the multivariant playlist declares the rendition (m3u8-parser).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Parser } from 'm3u8-parser';
+import { fromAmfCuePoint } from '../../../src/metadata/timed-event.js';
+import { buildMultivariantPlaylist } from '../../../src/packager/hls/playlists.js';
+import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../../../src/packager/hls/serialize.js';
+import { buildSubtitlesPlaylist, buildWebVtt, MAX_CUE_SECONDS, parseVttFileName, textCuesOf, vttFileName, vttTime } from '../../../src/packager/hls/subtitles.js';
+import { ffmpegPath } from '../../helpers/tools.js';
+import { FIRST_SEQUENCE, PACKAGER, fabricatedStreams, feedStream } from '../dash/fabricate.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sg-vtt-'));
+const fabricated = fabricatedStreams();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const text = (t: string, at: number, language?: string) => fromAmfCuePoint('onTextData', { text: t, ...(language ? { language } : {}) }, at);
+
+/** The cues of a WebVTT file as ffmpeg reads them: [start, end, text] in seconds. */
+function ffmpegCues(vtt: string): [number, number, string][] {
+  const file = join(dir, `c${Math.random().toString(36).slice(2)}.vtt`);
+  writeFileSync(file, vtt);
+  const r = spawnSync(ffmpegPath(), ['-v', 'error', '-i', file, '-f', 'srt', '-'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const seconds = (t: string): number => {
+    const [h, m, s] = t.replace(',', '.').split(':');
+    return Number(h) * 3600 + Number(m) * 60 + Number(s);
+  };
+  return r.stdout
+    .trim()
+    .split(/\n\n+/)
+    .filter((b) => b.includes('-->'))
+    .map((b) => {
+      const lines = b.split('\n');
+      const [from, to] = lines[1]!.split(' --> ');
+      return [seconds(from!), seconds(to!), lines.slice(2).join('\n')];
+    });
+}
+
+describe('WebVTT subtitles from onTextData', () => {
+  it('cues last until the next text, at most MAX_CUE_SECONDS; non-text events are not cues', () => {
+    const cues = textCuesOf([text('one', 10, 'eng'), fromAmfCuePoint('onCuePoint', { name: 'x' }, 10.5), text('two', 11.5), text('three', 30)]);
+    expect(cues).toEqual([
+      { start: 10, end: 11.5, text: 'one', language: 'eng' },
+      { start: 11.5, end: 11.5 + MAX_CUE_SECONDS, text: 'two' },
+      { start: 30, end: 30 + MAX_CUE_SECONDS, text: 'three' },
+    ]);
+    expect(vttTime(3725.5)).toBe('01:02:05.500');
+  });
+
+  it('a segment file holds the cues overlapping it, escaped; ffmpeg reads them at their media times', () => {
+    const cues = textCuesOf([text('before', 1), text('a <b> & c', 9.5), text('inside', 11)]);
+    const vtt = buildWebVtt(cues, 10, 12);
+    expect(vtt.startsWith('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:10.000\n')).toBe(true);
+    expect(vtt).not.toContain('before');
+    expect(ffmpegCues(vtt)).toEqual([
+      [9.5, 11, 'a <b> & c'],
+      [11, 15, 'inside'],
+    ]);
+    // No cue in the segment: a valid, empty file.
+    expect(ffmpegCues(buildWebVtt(cues, 100, 102))).toEqual([]);
+  });
+
+  it('the subtitles playlist follows the video segments; the multivariant playlist declares the rendition', () => {
+    const output = fabricated();
+    feedStream(output, { durations: [180_000, 180_000, 180_000] });
+    const video = output.videos.get('src')!;
+    expect(serializeMultivariantPlaylist(buildMultivariantPlaylist(output))).not.toContain('SUBTITLES');
+    output.addTimedEvent(text('hello', video.segments[1]!.startTime / 90_000 + 0.5, 'fra'));
+
+    const parser = new Parser();
+    parser.push(serializeMediaPlaylist(buildSubtitlesPlaylist(video, PACKAGER.playlistWindow, PACKAGER.segmentDuration)));
+    parser.end();
+    const media = parser.manifest as unknown as { mediaSequence: number; segments: { uri: string; duration: number }[] };
+    expect(media.mediaSequence).toBe(FIRST_SEQUENCE);
+    expect(media.segments.map((s) => s.uri)).toEqual(video.segments.map((s) => vttFileName(video.session, s.sequence)));
+    expect(media.segments.map((s) => s.duration)).toEqual(video.segments.map((s) => Number(s.duration.toFixed(3))));
+    expect(parseVttFileName(media.segments[0]!.uri)).toEqual({ session: video.session, sequence: FIRST_SEQUENCE });
+
+    const master = new Parser();
+    master.push(serializeMultivariantPlaylist(buildMultivariantPlaylist(output)));
+    master.end();
+    const m = master.manifest as unknown as { mediaGroups: { SUBTITLES: Record<string, Record<string, { language: string; uri: string; default: boolean }>> }; playlists: { attributes: Record<string, unknown> }[] };
+    expect(m.mediaGroups.SUBTITLES['subs']!['French']).toMatchObject({ language: 'fr', uri: 'subtitles/index.m3u8', default: false });
+    expect(m.playlists[0]!.attributes['SUBTITLES']).toBe('subs');
+  });
+});
