@@ -17,7 +17,8 @@ import { renderedOnce } from './rendered.js';
 import { findMediaFile, liveMediaFile, parseMediaFileName } from './media-files.js';
 import { parseKeyFileName, type MediaKeys } from '../auth/media-keys.js';
 import type { HlsKey } from '../packager/hls/model.js';
-import { buildSubtitlesPlaylist, buildWebVtt, parseVttFileName, SUBTITLES_RENDITION, textCuesOf } from '../packager/hls/subtitles.js';
+import { buildSubtitlesPlaylist, buildWebVtt, parseVttFileName, parseWvttFileName, SUBTITLES_RENDITION, textCuesOf } from '../packager/hls/subtitles.js';
+import { buildWvttInit, buildWvttSegment } from '../mux/fmp4/wvtt.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
 
@@ -83,6 +84,26 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
   router.get(`/:app/:key/${SUBTITLES_RENDITION}/:file`, (req, res) => {
     const output = findOutput(req, res);
     if (!output) return;
+    const wvtt = parseWvttFileName(String(req.params['file']));
+    if (wvtt) {
+      // DASH: the same text as WebVTT in CMAF (mux/fmp4/wvtt.ts), cut like the source video.
+      const video = output.videos.get('src');
+      const segment = !wvtt.init && video && output.session === wvtt.session ? video.segments.find((s) => s.sequence === wvtt.sequence && !s.gap) : undefined;
+      if (output.textLanguage === undefined || output.session !== wvtt.session || (!wvtt.init && !segment)) {
+        res.status(404).type('text').send('not found');
+        return;
+      }
+      if (wvtt.init) {
+        const init = buildWvttInit(wvtt.timescale, output.textLanguage);
+        return sendChunks(req, res, [init], init.byteLength, 'application/mp4', `"${wvtt.session}-wvtt-init-${wvtt.timescale}"`);
+      }
+      const ts = segment!.timescale;
+      const cues = textCuesOf(output.timedEvents).map((c) => ({ start: Math.round(c.start * ts), end: Math.round(c.end * ts), text: c.text }));
+      const bytes = buildWvttSegment(cues, segment!.startTime, segment!.durationTicks, segment!.sequence);
+      res.setHeader('Cache-Control', 'public, max-age=2');
+      res.type('application/mp4').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return;
+    }
     const name = parseVttFileName(String(req.params['file']));
     const video = output.videos.get('src');
     const segment = name && video && output.session === name.session ? video.segments.find((s) => s.sequence === name.sequence) : undefined;

@@ -121,6 +121,9 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
     for (const variant of master.playlists!) expect(variant.attributes['SUBTITLES'], variant.uri).toBe('subs');
     const mpd = (await fetchText(`${base}/index.mpd`)).text;
     expect(mpd).toContain('<Accessibility schemeIdUri="urn:scte:dash:cc:cea-608:2015" value="CC1=und"/>');
+    // And the subtitles as a WebVTT-in-CMAF text AdaptationSet.
+    expect(mpd).toMatch(/<AdaptationSet id="100" contentType="text" mimeType="application\/mp4" lang="en"[^>]*>/);
+    expect(mpd).toMatch(/<Representation id="subtitles" bandwidth="1000" codecs="wvtt">/);
   });
 
   it('hls.js and dash.js show the caption on a text track', async () => {
@@ -129,7 +132,7 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
     await watchCues(pages.hls, origin, 'hls', `${origin}/live/cc/index.m3u8`);
     await watchCues(pages.dash, origin, 'dash', `${origin}/live/cc/index.mpd`);
     for (const [kind, page] of Object.entries(pages)) {
-      const wanted = kind === 'hls' ? [CAPTION, SUBTITLE] : [CAPTION];
+      const wanted = [CAPTION, SUBTITLE];
       await page
         .waitForFunction((texts) => texts.every((t) => (window as unknown as { __cc: { cues: string[] } }).__cc.cues.some((c) => c.includes(t))), wanted, { timeout: 30_000 })
         .catch(() => undefined);

@@ -71,7 +71,7 @@ export interface ProducerReferenceTime {
 
 export interface AdaptationSet {
   readonly id: number;
-  readonly contentType: 'video' | 'audio';
+  readonly contentType: 'video' | 'audio' | 'text';
   readonly mimeType: string;
   readonly lang?: string;
   readonly segmentAlignment: boolean;

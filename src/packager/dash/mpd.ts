@@ -50,7 +50,8 @@ import { buildId3Tag } from '../../metadata/id3.js';
 import { ID3_SCHEME, ID3_SCHEME_VALUE } from '../../mux/fmp4/emsg.js';
 import { sameColour } from '../../codec/colour.js';
 import type { Track } from '../../core/media.js';
-import { audioGroupOf, type AudioGroupEntry } from '../audio-group.js';
+import { audioGroupOf, languageTagOf, type AudioGroupEntry } from '../audio-group.js';
+import { SUBTITLES_RENDITION, wvttInitFileName, wvttSegmentTemplate } from '../hls/subtitles.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
 import {
@@ -584,6 +585,47 @@ function colourProperties(plans: readonly TrackPlan[]): Descriptor[] {
   ];
 }
 
+/** AdaptationSet@id of the subtitles (after the audio sets' ids). */
+export const SUBTITLES_ADAPTATION_SET_ID = 100;
+
+/**
+ * The publisher's onTextData as a WebVTT-in-CMAF text track (`wvtt`, ISO/IEC 14496-30; what
+ * dash.js and Shaka read in live DASH), once the stream has text (packager/hls/subtitles.ts): its
+ * segments are the source video's, same numbers, timescale and times, so it needs no timeline of
+ * its own; only complete segments are listed (the text of one in progress is not known yet).
+ */
+function subtitlesAdaptationSet(output: StreamOutput, pp: PeriodPlan, periodMediaStart: number): AdaptationSet | undefined {
+  const plan = pp.videoPlans.find((p) => p.track.id === 'src');
+  const language = output.textLanguage;
+  if (!plan || language === undefined || plan.segments.length === 0 || hasNumberingHole(plan.segments)) return undefined;
+  const ts = plan.anchor.timescale;
+  const session = plan.track.session;
+  return {
+    id: SUBTITLES_ADAPTATION_SET_ID,
+    contentType: 'text',
+    mimeType: 'application/mp4',
+    lang: language === 'und' ? undefined : languageTagOf(language),
+    segmentAlignment: true,
+    startWithSap: 1,
+    roles: [{ schemeIdUri: ROLE_SCHEME, value: 'subtitle' }],
+    representations: [
+      {
+        id: SUBTITLES_RENDITION,
+        bandwidth: 1000,
+        codecs: 'wvtt',
+        segmentTemplate: {
+          timescale: ts,
+          media: `$RepresentationID$/${wvttSegmentTemplate(session)}`,
+          initialization: `$RepresentationID$/${wvttInitFileName(session, ts)}`,
+          startNumber: plan.segments[0]!.sequence,
+          presentationTimeOffset: Math.round(periodMediaStart * ts),
+          timeline: timelineOf(plan.segments.map((s) => ({ start: s.startTime, duration: s.durationTicks }))),
+        },
+      },
+    ],
+  };
+}
+
 /**
  * CEA-608 captions every video Representation of the set carries in its SEI (codec/captions.ts),
  * as the SCTE 214-1 Accessibility descriptor dash.js and Shaka read: `CC1=lang;CC3=lang` (the
@@ -664,6 +706,8 @@ function adaptationSetsOf(
       supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
     });
   }
+  const subtitles = subtitlesAdaptationSet(output, pp, periodMediaStart);
+  if (subtitles) adaptationSets.push(subtitles);
   if (ll && adaptationSets.length > 0) {
     // §5.12: ties the first AdaptationSet's media time to the wall clock frames arrived at.
     const anchor = (pp.videoPlans[0] ?? pp.audioPlans[0])!.anchor;

@@ -31,6 +31,23 @@ export function vttFileName(session: string, sequence: number): string {
   return `vtt-${session}-${sequence}.vtt`;
 }
 
+/** DASH: the WebVTT-in-CMAF init (per session and timescale) and segments (mux/fmp4/wvtt.ts). */
+export function wvttInitFileName(session: string, timescale: number): string {
+  return `wvtt-init-${session}-${timescale}.mp4`;
+}
+
+export function wvttSegmentTemplate(session: string): string {
+  return `wvtt-${session}-$Number$.m4s`;
+}
+
+const WVTT_FILE = /^wvtt-(?:init-([0-9a-z]{1,16})-(\d{1,9})\.mp4|([0-9a-z]{1,16})-(\d{1,12})\.m4s)$/;
+
+export function parseWvttFileName(file: string): { session: string; init: true; timescale: number } | { session: string; init: false; sequence: number } | undefined {
+  const m = WVTT_FILE.exec(file);
+  if (!m) return undefined;
+  return m[1] !== undefined ? { session: m[1], init: true, timescale: Number(m[2]) } : { session: m[3]!, init: false, sequence: Number(m[4]) };
+}
+
 export function parseVttFileName(file: string): { session: string; sequence: number } | undefined {
   const m = VTT_FILE.exec(file);
   return m ? { session: m[1]!, sequence: Number(m[2]) } : undefined;

@@ -92,3 +92,42 @@ describe('WebVTT subtitles from onTextData', () => {
     expect(m.playlists[0]!.attributes['SUBTITLES']).toBe('subs');
   });
 });
+
+describe('WebVTT in CMAF (wvtt) for DASH', () => {
+  it('mp4box reads a wvtt track whose samples tile each segment: the cues shown, or vtte', async () => {
+    const { buildWvttInit, buildWvttSegment } = await import('../../../src/mux/fmp4/wvtt.js');
+    const { parseMp4 } = await import('../../mux/fmp4/media-fixture.js');
+    const { concatBytes } = await import('../../../src/core/bytes.js');
+    const ts = 90_000;
+    const cues = [
+      { start: 10.5 * ts, end: 11.5 * ts, text: 'one' },
+      { start: 11 * ts, end: 13 * ts, text: 'two' },
+    ];
+    const file = concatBytes([buildWvttInit(ts, 'eng'), buildWvttSegment(cues, 10 * ts, 2 * ts, 5), buildWvttSegment(cues, 12 * ts, 2 * ts, 6)]);
+    const parsed = parseMp4(file, { withData: true });
+    expect(parsed.errors).toEqual([]);
+    const track = parsed.info.tracks[0]!;
+    expect([track.codec, track.timescale, track.language]).toEqual(['wvtt', ts, 'eng']);
+    const samples = parsed.samples.get(track.id)!;
+    // Payload texts of a sample: each vttc > payl, or none for vtte.
+    const texts = (data: Uint8Array): string[] => {
+      const out: string[] = [];
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      for (let at = 0; at < data.byteLength; ) {
+        const size = view.getUint32(at);
+        const type = new TextDecoder().decode(data.subarray(at + 4, at + 8));
+        if (type === 'vttc') out.push(new TextDecoder().decode(data.subarray(at + 16, at + size)));
+        at += size;
+      }
+      return out;
+    };
+    expect(samples.map((s) => [s.dts / ts, s.duration / ts, texts(s.data!)])).toEqual([
+      [10, 0.5, []],
+      [10.5, 0.5, ['one']],
+      [11, 0.5, ['one', 'two']],
+      [11.5, 0.5, ['two']],
+      [12, 1, ['two']],
+      [13, 1, []],
+    ]);
+  });
+});
