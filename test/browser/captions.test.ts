@@ -119,6 +119,11 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
     // onTextData: a WebVTT subtitles rendition in English, cut like the video.
     expect(text).toMatch(/#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subtitles\/index.m3u8"/);
     for (const variant of master.playlists!) expect(variant.attributes['SUBTITLES'], variant.uri).toBe('subs');
+    // The MPEG-TS multivariant playlist declares the same (TS carries the SEI too).
+    const tsText = (await fetchText(`${base}/ts.m3u8`)).text;
+    expect(tsText).toContain('#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID="cc",NAME="CC1",DEFAULT=NO,AUTOSELECT=YES,INSTREAM-ID="CC1"');
+    expect(tsText).toContain('URI="subtitles/index.m3u8"');
+    for (const variant of parseM3u8(tsText).playlists!) expect([variant.attributes['CLOSED-CAPTIONS'], variant.attributes['SUBTITLES']], variant.uri).toEqual(['cc', 'subs']);
     const mpd = (await fetchText(`${base}/index.mpd`)).text;
     expect(mpd).toContain('<Accessibility schemeIdUri="urn:scte:dash:cc:cea-608:2015" value="CC1=und"/>');
     // And the subtitles as a WebVTT-in-CMAF text AdaptationSet.

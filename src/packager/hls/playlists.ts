@@ -10,7 +10,7 @@ import { GatewayError } from '../../core/errors.js';
 import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event.js';
 import { videoRangeOf } from '../../codec/colour.js';
 import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION } from './subtitles.js';
-import type { HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
+import type { HlsClosedCaptionsMedia, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf, languageName, languageTagOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
@@ -200,6 +200,46 @@ const AUDIO_GROUP_ID = 'audio';
 /** GROUP-ID of the in-band closed captions (CEA-608 in the video SEI, codec/captions.ts). */
 const CC_GROUP_ID = 'cc';
 
+/**
+ * The text renditions of a stream for a multivariant playlist (CMAF or MPEG-TS): in-band
+ * CEA-608 captions (CLOSED-CAPTIONS; a variant whose video lost them, e.g. a transcoded rung,
+ * does not claim them, and NONE is not an option while another variant has some, §4.4.6.2) and
+ * the onTextData subtitles (SUBTITLES).
+ */
+export function textRenditionsOf(output: StreamOutput): {
+  readonly closedCaptions: HlsClosedCaptionsMedia[];
+  readonly subtitles: HlsSubtitlesMedia[] | undefined;
+  /** The CLOSED-CAPTIONS and SUBTITLES attributes of the variant of video rendition `id`. */
+  readonly groupsOf: (id: string) => Pick<HlsVariant, 'closedCaptions' | 'subtitles'>;
+} {
+  let field1 = false;
+  let field2 = false;
+  const withCaptions = new Set<string>();
+  for (const video of output.videos.values()) {
+    const cc = video.captionsOf(video.currentInitId);
+    field1 ||= cc.field1;
+    field2 ||= cc.field2;
+    if (cc.field1 || cc.field2) withCaptions.add(video.id);
+  }
+  const language = output.textLanguage;
+  return {
+    // DEFAULT=NO: captions stay off until the viewer (or their accessibility settings, via
+    // AUTOSELECT) turns them on.
+    closedCaptions: [
+      ...(field1 ? [{ groupId: CC_GROUP_ID, name: 'CC1', instreamId: 'CC1', isDefault: false }] : []),
+      ...(field2 ? [{ groupId: CC_GROUP_ID, name: 'CC3', instreamId: 'CC3', isDefault: false }] : []),
+    ],
+    subtitles:
+      language !== undefined
+        ? [{ groupId: SUBTITLES_GROUP_ID, name: language === 'und' ? 'Text' : languageName(language), language: languageTagOf(language), uri: `${SUBTITLES_RENDITION}/index.m3u8`, isDefault: false }]
+        : undefined,
+    groupsOf: (id) => ({
+      closedCaptions: withCaptions.has(id) ? CC_GROUP_ID : undefined,
+      subtitles: language !== undefined ? SUBTITLES_GROUP_ID : undefined,
+    }),
+  };
+}
+
 export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPlaylist {
   const group = audioGroupOf(output);
   // §4.4.6.2: BANDWIDTH covers the variant with whichever rendition of its group plays, and
@@ -208,13 +248,10 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
   const audioAverage = Math.max(0, ...group.map((a) => a.output.averageBitrate));
   const audioCodecs = [...new Set(group.map((a) => a.track.codecString))];
   const variants: HlsVariant[] = [];
-  const captions = { field1: false, field2: false };
+  const text = textRenditionsOf(output);
   for (const video of output.videos.values()) {
     const vt = video.track;
     if (!vt || vt.kind !== 'video') continue;
-    const cc = video.captionsOf(video.currentInitId);
-    captions.field1 ||= cc.field1;
-    captions.field2 ||= cc.field2;
     const peak = (video.peakBitrate || UNMEASURED_BANDWIDTH) + audioPeak;
     const average = video.averageBitrate + audioAverage;
     variants.push({
@@ -226,10 +263,7 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
       frameRate: vt.fps,
       videoRange: videoRangeOf(vt.colour),
       audioGroup: group.length > 0 ? AUDIO_GROUP_ID : undefined,
-      // A variant whose video lost the captions (a transcoded rung) does not claim them; NONE
-      // is not an option while another variant has some (§4.4.6.2).
-      closedCaptions: cc.field1 || cc.field2 ? CC_GROUP_ID : undefined,
-      subtitles: output.textLanguage !== undefined ? SUBTITLES_GROUP_ID : undefined,
+      ...text.groupsOf(video.id),
     });
   }
   const first = group[0];
@@ -248,16 +282,8 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
   return {
     version: HLS_VERSION,
     independentSegments: true,
-    subtitles:
-      output.textLanguage !== undefined
-        ? [{ groupId: SUBTITLES_GROUP_ID, name: output.textLanguage === 'und' ? 'Text' : languageName(output.textLanguage), language: languageTagOf(output.textLanguage), uri: `${SUBTITLES_RENDITION}/index.m3u8`, isDefault: false }]
-        : undefined,
-    closedCaptions: [
-      // DEFAULT=NO: captions stay off until the viewer (or their accessibility settings, via
-      // AUTOSELECT) turns them on.
-      ...(captions.field1 ? [{ groupId: CC_GROUP_ID, name: 'CC1', instreamId: 'CC1', isDefault: false }] : []),
-      ...(captions.field2 ? [{ groupId: CC_GROUP_ID, name: 'CC3', instreamId: 'CC3', isDefault: false }] : []),
-    ],
+    subtitles: text.subtitles,
+    closedCaptions: text.closedCaptions,
     audio: group.map((a) => ({
       groupId: AUDIO_GROUP_ID,
       name: a.name,

@@ -8,6 +8,7 @@
  */
 import type { HlsKey, HlsSegment, HlsVariant, MediaPlaylist, MultivariantPlaylist } from './model.js';
 import type { StreamOutput } from '../stream-output.js';
+import { textRenditionsOf } from './playlists.js';
 import { tsSegmentFileName, type TsRenditionOutput, type TsStreamOutput } from './ts-output.js';
 
 export const TS_HLS_VERSION = 3;
@@ -56,6 +57,8 @@ export function buildTsMediaPlaylist(ts: TsRenditionOutput, options: TsMediaPlay
 export function buildTsMultivariantPlaylist(output: StreamOutput, ts: TsStreamOutput): MultivariantPlaylist {
   const audioTrack = output.audio.track?.kind === 'audio' ? output.audio.track : undefined;
   const variants: HlsVariant[] = [];
+  // Captions travel in the video's SEI in TS as well; the subtitles playlist is shared.
+  const text = textRenditionsOf(output);
   for (const r of ts.withMedia()) {
     const vt = r.videoTrack;
     const codecs = [vt?.codecString, audioTrack?.codecString].filter((c): c is string => c !== undefined).join(',');
@@ -66,8 +69,9 @@ export function buildTsMultivariantPlaylist(output: StreamOutput, ts: TsStreamOu
       codecs,
       resolution: vt ? { width: vt.width, height: vt.height } : undefined,
       frameRate: vt?.fps,
+      ...text.groupsOf(r.id),
     });
   }
   variants.sort((a, b) => b.bandwidth - a.bandwidth);
-  return { version: TS_HLS_VERSION, independentSegments: true, audio: [], variants };
+  return { version: TS_HLS_VERSION, independentSegments: true, audio: [], closedCaptions: text.closedCaptions, subtitles: text.subtitles, variants };
 }
