@@ -174,8 +174,8 @@ export function mdhd(timescale: number, language = 'und'): Uint8Array {
   });
 }
 
-/** hdlr (§8.4.3): handler_type and a null-terminated UTF-8 (here ASCII) name. */
-export function hdlr(handlerType: 'vide' | 'soun', name: string): Uint8Array {
+/** hdlr (§8.4.3): handler_type and a null-terminated UTF-8 (here ASCII) name ('text': WebVTT, 14496-30 §7.3). */
+export function hdlr(handlerType: 'vide' | 'soun' | 'text', name: string): Uint8Array {
   return allocFullBox(FULL_BOX_HEADER_SIZE + 20 + name.length + 1, 'hdlr', 0, 0, (view, at) => {
     // pre_defined 0
     writeFourCC(view, at + 4, handlerType);

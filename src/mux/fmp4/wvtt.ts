@@ -7,7 +7,7 @@
  */
 import { buildFileType } from './init.js';
 import { buildFragment, buildSegmentHeader } from './fragment.js';
-import { containerBox, dinf, mdhd, mvhd, rawBox, stbl, tkhd, trex } from './boxes.js';
+import { containerBox, dinf, hdlr, mdhd, mvhd, rawBox, stbl, tkhd, trex } from './boxes.js';
 import { concatBytes } from '../../core/bytes.js';
 
 export interface WvttCue {
@@ -23,15 +23,6 @@ function stringBox(type: string, text: string): Uint8Array {
   return rawBox(type, utf8.encode(text));
 }
 
-/** hdlr 'text' (§8.4.3 with ISO/IEC 14496-30 §7.3: WebVTT tracks use the 'text' handler). */
-function textHandler(): Uint8Array {
-  const name = 'TextHandler';
-  const body = new Uint8Array(4 + 20 + name.length + 1);
-  body.set(utf8.encode('text'), 8);
-  body.set(utf8.encode(name), 24);
-  return rawBox('hdlr', body);
-}
-
 /** The init segment of a WebVTT track of timescale `timescale`, language ISO 639-2 `language`. */
 export function buildWvttInit(timescale: number, language = 'und'): Uint8Array {
   // PlainTextSampleEntry('wvtt'): SampleEntry's 6 reserved bytes + data_reference_index 1, then
@@ -41,7 +32,7 @@ export function buildWvttInit(timescale: number, language = 'und'): Uint8Array {
   const sampleEntry = containerBox('wvtt', [entryHead, stringBox('vttC', 'WEBVTT'), stringBox('vlab', 'streamgate:onTextData')]);
   const nmhd = rawBox('nmhd', new Uint8Array(4));
   const minf = containerBox('minf', [nmhd, dinf(), stbl(sampleEntry)]);
-  const mdia = containerBox('mdia', [mdhd(timescale, /^[a-z]{3}$/.test(language) ? language : 'und'), textHandler(), minf]);
+  const mdia = containerBox('mdia', [mdhd(timescale, /^[a-z]{3}$/.test(language) ? language : 'und'), hdlr('text', 'TextHandler'), minf]);
   const trak = containerBox('trak', [tkhd(1, { width: 0, height: 0, volume: 0 }), mdia]);
   const moov = containerBox('moov', [mvhd(1000, 2), trak, containerBox('mvex', [trex(1)])]);
   return concatBytes([buildFileType(), moov]);

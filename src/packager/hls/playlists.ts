@@ -10,6 +10,7 @@ import { GatewayError } from '../../core/errors.js';
 import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event.js';
 import { videoRangeOf } from '../../codec/colour.js';
 import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION } from './subtitles.js';
+import { listedWindow, targetDurationOf } from './window.js';
 import type { HlsClosedCaptionsMedia, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf, languageName, languageTagOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
@@ -76,9 +77,7 @@ export function dateRangesOf(events: readonly TimedEvent[], windowStart: number,
 }
 
 
-export function targetDurationOf(track: TrackOutput, segmentDuration: number): number {
-  return Math.max(Math.ceil(segmentDuration), Math.round(track.maxSegmentDuration));
-}
+export { targetDurationOf } from './window.js';
 
 /** PART-TARGET: the configured part duration, or the longest part seen when a frame rate made it longer. */
 export function partTargetOf(track: TrackOutput, partDuration: number): number {
@@ -89,14 +88,12 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   // From the very first playlist on, so MEDIA-SEQUENCE never goes back when history begins.
   const fromStart = options.fromStart === true;
   const all = fromStart ? [...track.history, ...track.segments] : track.segments;
-  const listed = fromStart ? all : all.slice(Math.max(0, all.length - options.window));
+  const { listed, discontinuitySequence } = listedWindow(all, fromStart ? Infinity : options.window, fromStart ? track.historyDroppedDiscontinuities : track.droppedDiscontinuities);
   const targetDuration = targetDurationOf(track, options.segmentDuration);
   const ll = options.lowLatency && !track.ended;
   const partTarget = partTargetOf(track, options.partDuration);
   const canSkipUntil = targetDuration * 6;
 
-  let discontinuitySequence = fromStart ? track.historyDroppedDiscontinuities : track.droppedDiscontinuities;
-  for (let i = 0; i < all.length - listed.length; i++) if (all[i]!.discontinuity) discontinuitySequence++;
 
   const skipped = ll && options.skip ? skippableCount(listed, canSkipUntil) : 0;
 

@@ -11,6 +11,7 @@
 import type { TimedEvent } from '../../metadata/timed-event.js';
 import type { HlsSegment, MediaPlaylist } from './model.js';
 import type { SegmentInfo, TrackOutput } from '../track-output.js';
+import { listedWindow, targetDurationOf } from './window.js';
 
 export const SUBTITLES_RENDITION = 'subtitles';
 export const SUBTITLES_GROUP_ID = 'subs';
@@ -117,10 +118,7 @@ export function buildWebVtt(cues: readonly TextCue[], start: number, end: number
  * durations, discontinuities and dates), so players align it with the media (§6.2.1).
  */
 export function buildSubtitlesPlaylist(video: TrackOutput, window: number, segmentDuration: number): MediaPlaylist {
-  const all = video.segments;
-  const listed = all.slice(Math.max(0, all.length - window));
-  let discontinuitySequence = video.droppedDiscontinuities;
-  for (let i = 0; i < all.length - listed.length; i++) if (all[i]!.discontinuity) discontinuitySequence++;
+  const { listed, discontinuitySequence } = listedWindow(video.segments, window, video.droppedDiscontinuities);
   const segments: HlsSegment[] = listed.map((s: SegmentInfo, i) => ({
     sequence: s.sequence,
     duration: s.duration,
@@ -128,11 +126,10 @@ export function buildSubtitlesPlaylist(video: TrackOutput, window: number, segme
     discontinuity: s.discontinuity && i > 0,
     programDateTime: s.programDateTime,
   }));
-  const longest = Math.max(0, ...listed.map((s) => s.duration));
   return {
     version: 6,
-    // §4.4.3.1: every EXTINF rounded to the nearest integer is at most the target.
-    targetDuration: Math.max(1, Math.ceil(segmentDuration), Math.round(longest)),
+    // The video's own target: the same segments.
+    targetDuration: targetDurationOf(video, segmentDuration),
     mediaSequence: listed[0]?.sequence ?? 0,
     discontinuitySequence,
     independentSegments: true,

@@ -9,6 +9,7 @@
 import type { HlsKey, HlsSegment, HlsVariant, MediaPlaylist, MultivariantPlaylist } from './model.js';
 import type { StreamOutput } from '../stream-output.js';
 import { textRenditionsOf } from './playlists.js';
+import { listedWindow, targetDurationOf } from './window.js';
 import { tsSegmentFileName, type TsRenditionOutput, type TsStreamOutput } from './ts-output.js';
 
 export const TS_HLS_VERSION = 3;
@@ -23,16 +24,8 @@ export interface TsMediaPlaylistOptions {
   readonly keyOf?: (sequence: number) => HlsKey;
 }
 
-/** RFC 8216bis §4.4.3.1: every EXTINF rounded to the nearest integer is <= the target. */
-export function tsTargetDuration(ts: TsRenditionOutput, segmentDuration: number): number {
-  return Math.max(Math.ceil(segmentDuration), Math.round(ts.maxSegmentDuration));
-}
-
 export function buildTsMediaPlaylist(ts: TsRenditionOutput, options: TsMediaPlaylistOptions): MediaPlaylist {
-  const all = ts.segments;
-  const listed = all.slice(Math.max(0, all.length - options.window));
-  let discontinuitySequence = ts.droppedDiscontinuities;
-  for (let i = 0; i < all.length - listed.length; i++) if (all[i]!.discontinuity) discontinuitySequence++;
+  const { listed, discontinuitySequence } = listedWindow(ts.segments, options.window, ts.droppedDiscontinuities);
   const segments: HlsSegment[] = listed.map((s, i) => ({
     sequence: s.mediaSequence,
     duration: s.duration,
@@ -43,7 +36,7 @@ export function buildTsMediaPlaylist(ts: TsRenditionOutput, options: TsMediaPlay
   }));
   return {
     version: TS_HLS_VERSION,
-    targetDuration: tsTargetDuration(ts, options.segmentDuration),
+    targetDuration: targetDurationOf(ts, options.segmentDuration),
     mediaSequence: listed.length > 0 ? listed[0]!.mediaSequence : 0,
     discontinuitySequence,
     // Each TS segment starts with PAT, PMT and an IDR with its parameter sets.
