@@ -23,11 +23,13 @@ import { audioSamplesOf, type AudioSamples } from '../codec/audio-samples.js';
 import type { DolbyConfig } from '../codec/ac3.js';
 import { defaultOpusHead } from '../codec/opus.js';
 import { RtmpClock } from './clock.js';
-import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec, type SingleVideoTagBody } from './tag.js';
+import { MAX_AUDIO_RENDITIONS } from '../core/audio-renditions.js';
+import { parseAudioTagBody, parseVideoTagBody, type FlvVideoCodec, type SingleAudioTagBody, type SingleVideoTagBody } from './tag.js';
 
 /**
- * `trackId` marks a further video track of an Enhanced RTMP multitrack publish (the encoder's own
- * ladder); events without it belong to the main tracks.
+ * `trackId` marks a further track of an Enhanced RTMP multitrack publish: a video track (the
+ * encoder's own ladder) or an audio track (an alternative audio rendition), told apart by the
+ * track's or frame's kind; events without it belong to the main tracks (track 0).
  */
 export type IngestEvent =
   | { type: 'track'; track: Track; trackId?: number }
@@ -36,6 +38,8 @@ export type IngestEvent =
 
 /** Further video tracks of a multitrack publish taken at most (OBS sends up to 4 in all). */
 const MAX_EXTRA_VIDEO_TRACKS = 7;
+/** Further audio tracks taken at most: a stream carries MAX_AUDIO_RENDITIONS audio tracks in all. */
+const MAX_EXTRA_AUDIO_TRACKS = MAX_AUDIO_RENDITIONS - 1;
 
 export interface FlvIngestOptions {
   /** A timestamp step larger than this (either way) re-bases the clock. Default 10 s. */
@@ -54,6 +58,15 @@ interface AudioState extends AudioTimingState {
   track: AudioTrack;
 }
 
+/** One audio track's state: the main audio (track 0) or a multitrack publish's further track. */
+interface AudioLane {
+  state: AudioState | undefined;
+  /** E-RTMP v2 MultichannelConfig's channel count, for an Opus sequence start that came empty. */
+  multichannelCount: number | undefined;
+  /** The AC-3 / E-AC-3 configuration the track was made from (DolbyConfig.layout). */
+  dolbyLayout: string | undefined;
+}
+
 export class FlvIngest {
   private readonly clock: RtmpClock;
   private video: VideoState | undefined;
@@ -61,11 +74,8 @@ export class FlvIngest {
   private readonly extraVideo = new Map<number, VideoState>();
   /** VP9 records waiting for a key frame (their picture size), by track id. */
   private readonly pendingVp9 = new Map<number, Uint8Array>();
-  private audio: AudioState | undefined;
-  /** E-RTMP v2 MultichannelConfig's channel count, for an Opus sequence start that came empty. */
-  private multichannelCount: number | undefined;
-  /** The AC-3 / E-AC-3 configuration the audio track was made from (DolbyConfig.layout). */
-  private dolbyLayout: string | undefined;
+  /** Audio by track id: 0 is the main audio, others a multitrack publish's further tracks. */
+  private readonly audioLanes = new Map<number, AudioLane>([[0, newAudioLane()]]);
   private readonly warnedOnce = new Set<string>();
   /** E-RTMP colorInfo by track id, applied to the track's configuration. */
   private readonly colours = new Map<number, ColourInfo>();
@@ -79,7 +89,7 @@ export class FlvIngest {
   }
 
   get audioTrack(): AudioTrack | undefined {
-    return this.audio?.track;
+    return this.audioLanes.get(0)!.state?.track;
   }
 
   /** A data message's RTMP timestamp on the media timeline (seconds), as its frames' would be. */
@@ -118,7 +128,13 @@ export class FlvIngest {
         this.warnOnce(events, `unsupported-video-${body.codecId}`, 'unsupported-codec', `video codec ${body.codecId} is not supported; video dropped`);
         return;
       case 'ignored':
+        return;
       case 'end-of-sequence':
+        // E-RTMP v2 SequenceEnd (legacy AVC end of sequence) carries no data, and is not passed on
+        // (README, "HEVC, AV1 and VP9"): players relay from our tracks, get a new sequence start
+        // when the configuration changes, and are told of the publish's end by StreamEOF and
+        // NetStream.Play.UnpublishNotify; FLV demuxers (mpegts.js, flv.js, ffmpeg) skip it anyway.
+        // The track stays: a SequenceStart with the same record after it is no new track.
         return;
       case 'colour-info':
         this.onColourInfo(trackId, body.colour, events);
@@ -175,40 +191,65 @@ export class FlvIngest {
     const events: IngestEvent[] = [];
     const body = parsedOrWarned(parseAudioTagBody, payload, 'malformed-audio-tag', events);
     if (!body) return events;
+    // One clock reading per message, shared by the tracks of a multitrack message.
+    let ms: number | undefined;
+    const clock = (): number => (ms ??= this.readClock(timestamp32, events));
+    if (body.kind !== 'multitrack') {
+      this.audioPacket(0, body, clock, wallclock, events);
+      return events;
+    }
+    for (const { trackId, body: packet } of body.tracks) {
+      if (trackId !== 0 && !this.audioLanes.has(trackId) && this.audioLanes.size > MAX_EXTRA_AUDIO_TRACKS) {
+        this.warnOnce(events, 'too-many-audio-tracks', 'extra-track', `more than ${MAX_EXTRA_AUDIO_TRACKS + 1} audio tracks: track ${trackId} and any further one dropped`);
+        continue;
+      }
+      this.audioPacket(trackId, packet, clock, wallclock, events);
+    }
+    return events;
+  }
+
+  /** One audio track's packet: track 0 is the main audio (E-RTMP v2's default track). */
+  private audioPacket(trackId: number, body: SingleAudioTagBody, clock: () => number, wallclock: number, events: IngestEvent[]): void {
+    let lane = this.audioLanes.get(trackId);
+    if (!lane) {
+      lane = newAudioLane();
+      this.audioLanes.set(trackId, lane);
+    }
+    const ofTrack = trackId === 0 ? '' : ` (track ${trackId})`;
     switch (body.kind) {
       case 'sequence-header':
-        this.onAudioConfig(body.codec, body.config, events);
-        return events;
+        this.onAudioConfig(trackId, lane, body.codec, body.config, events);
+        return;
       case 'multichannel-config':
-        this.multichannelCount = body.channels;
-        return events;
+        lane.multichannelCount = body.channels;
+        return;
       case 'unsupported':
-        this.warnOnce(events, `unsupported-audio-${body.soundFormat}`, 'unsupported-codec', unsupportedAudio(body.soundFormat));
-        return events;
+        this.warnOnce(events, `unsupported-audio-${body.soundFormat}-${trackId}`, 'unsupported-codec', `${unsupportedAudio(body.soundFormat)}${ofTrack}`);
+        return;
       case 'ignored':
-        return events;
+        return;
       case 'frame':
         break;
     }
-    if (body.data.byteLength === 0) return events;
+    if (body.data.byteLength === 0) return;
     let parsed: AudioSamples;
     try {
-      parsed = audioSamplesOf(body.codec, body.data, this.audio?.track.samplesPerFrame ?? 0);
+      parsed = audioSamplesOf(body.codec, body.data, lane.state?.track.samplesPerFrame ?? 0);
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
-      events.push(warning('malformed-audio-frame', e.message));
-      return events;
+      events.push(warning('malformed-audio-frame', `${e.message}${ofTrack}`));
+      return;
     }
     // AC-3 and E-AC-3 have no sequence start: the first syncframe (or a changed one) makes the track.
-    if (parsed.dolby) this.onDolbyConfig(parsed.dolby, events);
-    const state = this.audio;
+    if (parsed.dolby) this.onDolbyConfig(trackId, lane, parsed.dolby, events);
+    const state = lane.state;
     // An `ec-3` body of plain AC-3 syncframes (bsid <= 8) is an AC-3 track: the syncframes say so.
     const codec = parsed.dolby?.codec ?? body.codec;
     if (!state || state.track.codec !== codec) {
-      this.warnOnce(events, `audio-before-header-${codec}`, 'no-sequence-header', `${AUDIO_NAMES[codec]} frame before its sequence header dropped`);
-      return events;
+      this.warnOnce(events, `audio-before-header-${codec}-${trackId}`, 'no-sequence-header', `${AUDIO_NAMES[codec]} frame before its sequence header dropped${ofTrack}`);
+      return;
     }
-    const ms = this.readClock(timestamp32, events);
+    const ms = clock();
     const { sampleRate } = state.track;
     // The message's first sample sits at its RTMP time; the others (FLAC, AC-3 bodies of several
     // frames) follow it seamlessly.
@@ -217,19 +258,18 @@ export class FlvIngest {
       const placed = placeAudioFrame(state, anchor, sample.duration, sampleRate);
       anchor = undefined;
       if (placed.dts === undefined) {
-        if (placed.behindMs !== undefined) events.push(warning('audio-resync', `audio timestamp ${placed.behindMs} ms behind the audio clock; dropping until it catches up`));
-        return events;
+        if (placed.behindMs !== undefined) events.push(warning('audio-resync', `audio timestamp ${placed.behindMs} ms behind the audio clock; dropping until it catches up${ofTrack}`));
+        return;
       }
-      if (placed.forwardMs !== undefined) events.push(warning('audio-resync', `audio re-anchored ${placed.forwardMs} ms forward to the RTMP timestamp`));
+      if (placed.forwardMs !== undefined) events.push(warning('audio-resync', `audio re-anchored ${placed.forwardMs} ms forward to the RTMP timestamp${ofTrack}`));
       const dts = placed.dts;
       // Codecs whose frames vary in length carry each one's duration (core/media.ts Frame.duration).
       const frame: Frame =
         codec === 'aac'
           ? { kind: 'audio', dts, pts: dts, key: true, data: sample.data, wallclock }
           : { kind: 'audio', dts, pts: dts, key: true, data: sample.data, duration: sample.duration, wallclock };
-      events.push({ type: 'frame', frame });
+      events.push(trackId === 0 ? { type: 'frame', frame } : { type: 'frame', frame, trackId });
     }
-    return events;
   }
 
   private readClock(timestamp32: number, events: IngestEvent[]): number {
@@ -317,10 +357,10 @@ export class FlvIngest {
     return state;
   }
 
-  private onAudioConfig(codec: AudioCodec, received: Uint8Array, events: IngestEvent[]): void {
+  private onAudioConfig(trackId: number, lane: AudioLane, codec: AudioCodec, received: Uint8Array, events: IngestEvent[]): void {
     // E-RTMP v2: an empty Opus sequence start means mono/stereo, from MultichannelConfig if sent.
-    const config = codec === 'opus' && received.byteLength === 0 ? defaultOpusHead(this.multichannelCount ?? 2) : received;
-    const current = this.audio?.track;
+    const config = codec === 'opus' && received.byteLength === 0 ? defaultOpusHead(lane.multichannelCount ?? 2) : received;
+    const current = lane.state?.track;
     if (current && current.codec === codec && sameBytes(current.config, config)) return;
     // AC-3 and E-AC-3 have no sequence start (tag.ts ignores one): their tracks come from frames.
     if (codec === 'ac3' || codec === 'eac3') return;
@@ -330,26 +370,26 @@ export class FlvIngest {
       track = codec === 'opus' ? buildOpusTrack(owned) : codec === 'flac' ? buildFlacTrack(owned) : buildAudioTrack(owned);
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
-      events.push(warning('bad-sequence-header', e.message));
+      events.push(warning('bad-sequence-header', `${e.message}${trackId === 0 ? '' : ` (audio track ${trackId})`}`));
       return;
     }
-    this.dolbyLayout = undefined;
-    this.setAudioTrack(track, events);
+    lane.dolbyLayout = undefined;
+    this.setAudioTrack(trackId, lane, track, events);
   }
 
   /** AC-3 / E-AC-3: a track from the syncframes' own configuration, made again when that changes. */
-  private onDolbyConfig(config: DolbyConfig, events: IngestEvent[]): void {
-    if (this.audio?.track.codec === config.codec && this.dolbyLayout === config.layout) return;
-    this.dolbyLayout = config.layout;
-    this.setAudioTrack(buildDolbyTrack(config), events);
+  private onDolbyConfig(trackId: number, lane: AudioLane, config: DolbyConfig, events: IngestEvent[]): void {
+    if (lane.state?.track.codec === config.codec && lane.dolbyLayout === config.layout) return;
+    lane.dolbyLayout = config.layout;
+    this.setAudioTrack(trackId, lane, buildDolbyTrack(config), events);
   }
 
-  private setAudioTrack(track: AudioTrack, events: IngestEvent[]): void {
-    const current = this.audio?.track;
+  private setAudioTrack(trackId: number, lane: AudioLane, track: AudioTrack, events: IngestEvent[]): void {
+    const current = lane.state;
     // A new sample rate is a new timescale: the previous dts values mean nothing in it.
-    const keep = current && current.sampleRate === track.sampleRate ? this.audio : undefined;
-    this.audio = { track, lastDts: keep?.lastDts, nextDts: keep?.nextDts, dropping: false };
-    events.push({ type: 'track', track });
+    const keep = current && current.track.sampleRate === track.sampleRate ? current : undefined;
+    lane.state = { track, lastDts: keep?.lastDts, nextDts: keep?.nextDts, dropping: false };
+    events.push(trackId === 0 ? { type: 'track', track } : { type: 'track', track, trackId });
   }
 
   private warnOnce(events: IngestEvent[], key: string, code: string, message: string): void {
@@ -377,6 +417,10 @@ function unsupportedAudio(format: number | string): string {
   return typeof format === 'string'
     ? `Enhanced RTMP audio FourCC '${format}' is not supported (carried: mp4a, Opus, fLaC, ac-3, ec-3); audio dropped`
     : `audio format ${format} is not supported (carried: AAC, and over Enhanced RTMP Opus, FLAC, AC-3, E-AC-3); audio dropped`;
+}
+
+function newAudioLane(): AudioLane {
+  return { state: undefined, multichannelCount: undefined, dolbyLayout: undefined };
 }
 
 function warning(code: string, message: string): IngestEvent {

@@ -7,6 +7,8 @@ import { decodeAmf0, isAmf0Object, type Amf0Object, type Amf0Value } from './amf
 import type { FlvIngest } from './ingest.js';
 import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO } from './reader.js';
 import type { Publisher } from '../core/publish.js';
+import type { AudioTrack } from '../core/media.js';
+import { MAX_AUDIO_RENDITIONS } from '../core/audio-renditions.js';
 import { GatewayError } from '../core/errors.js';
 import { fromAmfCuePoint } from '../metadata/timed-event.js';
 
@@ -26,14 +28,32 @@ export function publishMedia(publisher: Publisher, ingest: FlvIngest, video: boo
   for (const event of events) {
     if (event.type === 'frame') {
       if (event.trackId === undefined) publisher.frame(event.frame);
+      else if (event.frame.kind === 'audio') publisher.audioRenditionFrame(multitrackAudioRendition(event.trackId), event.frame);
       else publisher.renditionFrame(event.trackId, event.frame);
     } else if (event.type === 'track') {
       if (event.trackId === undefined) publisher.track(event.track);
+      else if (event.track.kind === 'audio') multitrackAudioTrack(publisher, event.trackId, event.track, now);
       else publisher.renditionTrack(event.trackId, event.track);
     } else {
       publisher.warning(event.code, event.message, now);
     }
   }
+}
+
+/**
+ * The alternative audio rendition an Enhanced RTMP v2 audio track feeds (track 0, the spec's
+ * default track, is the stream's audio). E-RTMP names no language, so the rule of
+ * core/audio-renditions.ts for a track without one applies: `audio-N`, N its place counting
+ * from 1 — the track id + 1.
+ */
+export function multitrackAudioRendition(trackId: number): string {
+  return `audio-${trackId + 1}`;
+}
+
+/** A further E-RTMP audio track as an alternative rendition, or a warning when the stream has no room. */
+function multitrackAudioTrack(publisher: Publisher, trackId: number, track: AudioTrack, at: number): void {
+  if (publisher.audioRenditionTrack(multitrackAudioRendition(trackId), track, undefined)) return;
+  publisher.warning('extra-track', `audio track ${trackId} dropped: at most ${MAX_AUDIO_RENDITIONS} audio tracks per stream are carried`, at);
 }
 
 type CueMessage = 'onCuePoint' | 'onTextData' | 'onCaptionInfo' | 'onMetaData';

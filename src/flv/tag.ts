@@ -46,7 +46,15 @@ export type SingleVideoTagBody =
 /** The audio codecs carried: AAC (legacy, or E-RTMP `mp4a`) and the E-RTMP v2 FourCCs `Opus`, `fLaC`, `ac-3`, `ec-3`. */
 export type FlvAudioCodec = AudioCodec;
 
-export type AudioTagBody =
+/** One track's packet of a multitrack audio message (E-RTMP v2): track 0 is the default track. */
+export interface AudioTrackPacket {
+  readonly trackId: number;
+  readonly body: SingleAudioTagBody;
+}
+
+export type AudioTagBody = SingleAudioTagBody | { kind: 'multitrack'; tracks: AudioTrackPacket[] };
+
+export type SingleAudioTagBody =
   /** AAC: AudioSpecificConfig; Opus: OpusHead (may be empty, E-RTMP v2); FLAC: `fLaC` + STREAMINFO block (or the bare STREAMINFO). */
   | { kind: 'sequence-header'; codec: FlvAudioCodec; config: Uint8Array }
   | { kind: 'frame'; codec: FlvAudioCodec; data: Uint8Array }
@@ -277,11 +285,61 @@ export function parseAudioTagBody(payload: Uint8Array): AudioTagBody {
 function parseExAudioTagBody(p: Uint8Array): AudioTagBody {
   const prelude = skipModEx(p, 1, p[0]! & 0x0f, 'enhanced audio');
   const packetType = prelude.packetType;
-  let off = prelude.offset;
-  if (packetType === AudioPacketType.Multitrack) return { kind: 'ignored', reason: 'multitrack audio' };
+  const off = prelude.offset;
+  if (packetType === AudioPacketType.Multitrack) return parseMultitrackAudio(p, off);
   if (off + 4 > p.byteLength) throw truncated('enhanced audio FourCC', off, p.byteLength);
   const fourcc = fourCc(p, off);
-  off += 4;
+  return exAudioPacket(p.subarray(off + 4), packetType, fourcc, off + 4);
+}
+
+/**
+ * Enhanced RTMP v2 multitrack audio ("ExAudioTagBody" with AudioPacketType.Multitrack), laid out
+ * as multitrack video is: `AvMultitrackType(4) AudioPacketType(4) [FourCC]` then, per track,
+ * `[FourCC (ManyTracksManyCodecs)] TrackId(UI8) [Size(UI24) (not OneTrack)] body`. The spec makes
+ * track 0 the default track; the packet type applies to every track of the message.
+ */
+function parseMultitrackAudio(p: Uint8Array, off: number): AudioTagBody {
+  if (off + 1 > p.byteLength) throw truncated('multitrack audio header', off, p.byteLength);
+  const multitrackType = p[off]! >> 4;
+  const packetType = p[off]! & 0x0f;
+  off += 1;
+  if (multitrackType > AvMultitrackType.ManyTracksManyCodecs) return { kind: 'ignored', reason: `unknown AvMultitrackType ${multitrackType}` };
+  // The spec forbids nesting: a Multitrack (or ModEx) packet type inside one is not a body.
+  if (packetType === AudioPacketType.Multitrack || packetType === AudioPacketType.ModEx) return { kind: 'ignored', reason: 'nested multitrack audio' };
+  let fourcc = '';
+  if (multitrackType !== AvMultitrackType.ManyTracksManyCodecs) {
+    if (off + 4 > p.byteLength) throw truncated('multitrack audio FourCC', off, p.byteLength);
+    fourcc = fourCc(p, off);
+    off += 4;
+  }
+  const tracks: AudioTrackPacket[] = [];
+  while (off < p.byteLength) {
+    if (multitrackType === AvMultitrackType.ManyTracksManyCodecs) {
+      if (off + 4 > p.byteLength) throw truncated('multitrack audio FourCC', off, p.byteLength);
+      fourcc = fourCc(p, off);
+      off += 4;
+    }
+    if (off + 1 > p.byteLength) throw truncated('multitrack audio track id', off, p.byteLength);
+    const trackId = p[off]!;
+    off += 1;
+    let end = p.byteLength;
+    if (multitrackType !== AvMultitrackType.OneTrack) {
+      if (off + 3 > p.byteLength) throw truncated('multitrack audio track size', off, p.byteLength);
+      end = off + 3 + readU24(p, off);
+      off += 3;
+      if (end > p.byteLength) throw truncated(`multitrack audio track ${trackId}`, off, p.byteLength);
+    }
+    const body = exAudioPacket(p.subarray(off, end), packetType, fourcc, off);
+    if (body.kind !== 'ignored') tracks.push({ trackId, body });
+    off = end;
+    if (multitrackType === AvMultitrackType.OneTrack) break;
+  }
+  return { kind: 'multitrack', tracks };
+}
+
+/** One enhanced audio packet body after its FourCC (`p` starts after the FourCC, at `base` in the message). */
+function exAudioPacket(p: Uint8Array, packetType: number, fourcc: string, base: number): SingleAudioTagBody {
+  const off = 0;
   const codec = AUDIO_FOURCC[fourcc];
   if (codec === undefined) return { kind: 'unsupported', soundFormat: fourcc };
   switch (packetType) {
@@ -292,10 +350,11 @@ function parseExAudioTagBody(p: Uint8Array): AudioTagBody {
     case AudioPacketType.CodedFrames:
       return { kind: 'frame', codec, data: p.subarray(off) };
     case AudioPacketType.SequenceEnd:
+      // Not passed on, as the video SequenceEnd (flv/ingest.ts says why).
       return { kind: 'ignored', reason: 'audio sequence end' };
     case AudioPacketType.MultichannelConfig:
       // audioChannelOrder(UI8) channelCount(UI8) [mapping or flags]: only the count is kept.
-      if (off + 2 > p.byteLength) throw truncated('audio MultichannelConfig', off, p.byteLength);
+      if (off + 2 > p.byteLength) throw truncated('audio MultichannelConfig', base + off, base + p.byteLength);
       return { kind: 'multichannel-config', codec, channels: p[off + 1]! };
     default:
       return { kind: 'ignored', reason: `unknown AudioPacketType ${packetType}` };

@@ -48,8 +48,9 @@ export function parseConnect(values: readonly Amf0Value[]): ConnectCommand {
  * Enhanced RTMP v2 "Enhancing NetConnection connect Command": the server answers an enhanced
  * client with what it takes. FourCcInfoMask: CanDecode 0x01, CanEncode 0x02, CanForward 0x04.
  * We forward (package and relay) every codec listed; H.264 is also decoded (the ladder).
- * capsEx: Multitrack 0x02 (further video tracks become renditions), ModEx 0x04 (ModEx packets
- * are read; their TimestampOffsetNano is not needed at 90 kHz).
+ * capsEx: Multitrack 0x02 (further video tracks become renditions, further audio tracks
+ * alternative audio renditions: flv/ingest.ts), ModEx 0x04 (ModEx packets are read; their
+ * TimestampOffsetNano is not needed at 90 kHz).
  */
 const FOURCC_CAN_DECODE = 0x01;
 const FOURCC_CAN_FORWARD = 0x04;

@@ -20,6 +20,8 @@ export interface SrtIngestOptions {
   readonly latencyMs: number;
   /** Callers must present it (AES, SRTO_PASSPHRASE); absent: unencrypted. */
   readonly passphrase?: string;
+  /** AES key length in bytes, 16, 24 or 32 (SRTO_PBKEYLEN), with the passphrase; absent: libsrt's 16. */
+  readonly pbkeylen?: number;
   /** SRT callers at once. */
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -65,6 +67,7 @@ export class SrtIngest {
       host: this.options.host,
       latencyMs: this.options.latencyMs,
       passphrase: this.options.passphrase,
+      ...(this.options.pbkeylen !== undefined ? { pbkeylen: this.options.pbkeylen } : {}),
       maxConns: this.options.maxConnections,
     });
     this.boundPort = relay.port;

@@ -5,7 +5,9 @@
  * in Chromium; RTMP play relays E-RTMP tags with the FourCC; MPEG-TS, which carries neither, is
  * not offered. Enhanced RTMP v2 audio (Opus, FLAC, AC-3 beside `avc1` video) reaches CMAF HLS and
  * DASH with the codec string ffprobe agrees with, RTMP play as E-RTMP audio tags, and hls.js in
- * Chromium decodes the Opus.
+ * Chromium decodes the Opus. HEVC (`hvc1`) reaches CMAF HLS and DASH with the Annex E codec string
+ * ffmpeg's own reader derives from the served SPS, and MPEG-TS HLS, both decoding cleanly (its
+ * playback in Chromium, where the browser can decode HEVC, is test/browser/hevc.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
@@ -20,7 +22,9 @@ import { decodeErrors, downloadRendition, probe } from '../helpers/media-check.j
 import { playDashIn, playHlsIn } from '../helpers/players.js';
 import { untilSourceSegments } from '../helpers/events.js';
 import { run } from '../helpers/process.js';
-import { ffprobePath } from '../helpers/tools.js';
+import { ffmpegPath, ffprobePath } from '../helpers/tools.js';
+import { hevcCodecStringOf } from '../helpers/hevc-trace.js';
+import { publishMultitrackAudio } from '../helpers/ertmp-multitrack-audio.js';
 
 /** What ffprobe calls each codec, and the codec string expected from its profile and level. */
 const EXPECT: Record<'av1' | 'vp9', { name: string; fourcc: string; codecs: (level: number) => RegExp }> = {
@@ -106,6 +110,97 @@ describe.each(['av1', 'vp9'] as const)('%s over Enhanced RTMP', (codec) => {
     expect(dash.played).toBeGreaterThanOrEqual(3);
     expect(dash.videoWidth).toBe(640);
   }, 90_000);
+});
+
+/** ffprobe's HEVC profile names -> general_profile_idc (ITU-T H.265 Annex A.3). */
+const HEVC_PROFILE_IDC: Record<string, number> = { Main: 1, 'Main 10': 2, 'Main Still Picture': 3, Rext: 4 };
+
+describe('HEVC over Enhanced RTMP (hvc1, as OBS 30+ sends it)', () => {
+  let gw: RunningGateway;
+  let publisher: ErtmpPublisher;
+  let base: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    const live = nextPublish(gw, 'hevc');
+    publisher = await publishErtmp('hevc', await ertmpFixture('hevc'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/hevc`);
+    await live;
+    const output = gw.outputs.get('live', 'hevc')!;
+    await untilSourceSegments(gw, 'hevc', 3, () => output.audio.segments.length >= 3);
+    base = `http://127.0.0.1:${gw.httpPort}/live/hevc`;
+  }, 120_000);
+  afterAll(async () => {
+    publisher?.stop();
+    await gw?.stop();
+  });
+
+  it('CODECS and @codecs are the Annex E string of the served SPS, agreeing with ffprobe\'s profile and level; the CMAF decodes cleanly', async () => {
+    const master = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
+    const variant = master.playlists![0]!;
+    const [videoCodec, audioCodec] = variant.attributes.CODECS!.split(',');
+    expect(audioCodec).toBe('mp4a.40.2');
+    expect(variant.attributes.RESOLUTION).toEqual({ width: 640, height: 360 });
+    const rendition = await downloadRendition(new URL(variant.uri, `${base}/index.m3u8`).href);
+    expect(await decodeErrors(rendition.file)).toBe('');
+    const [stream] = (await probe(rendition.file)).streams;
+    expect(stream!.codec_name).toBe('hevc');
+    // hvc1.PROFILE.COMPAT.TIERLEVEL.CONSTRAINTS (ISO/IEC 14496-15 Annex E.3): the profile and the
+    // level are ffprobe's; the whole string is what ffmpeg's own reader finds in the SPS served.
+    const profileIdc = HEVC_PROFILE_IDC[stream!.profile!];
+    expect(profileIdc, `ffprobe profile ${stream!.profile}`).toBeDefined();
+    expect(videoCodec).toMatch(new RegExp(`^hvc1\\.${profileIdc}\\.[0-9A-F]+\\.[LH]${stream!.level}(\\.[0-9A-F]{1,2})*$`));
+    expect(videoCodec).toBe(await hevcCodecStringOf(rendition.file));
+    const mpd = (await fetchText(`${base}/index.mpd`)).text;
+    expect(mpd).toContain(`codecs="${videoCodec}"`);
+  }, 60_000);
+
+  it('ts.m3u8 carries the HEVC in MPEG-TS, which ffprobe reads and ffmpeg decodes cleanly', async () => {
+    const ts = await fetchText(`${base}/ts.m3u8`);
+    expect(ts.status).toBe(200);
+    const probed = await run(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', `${base}/ts.m3u8`], 60_000);
+    expect(probed.code, probed.stderr).toBe(0);
+    expect((JSON.parse(probed.stdout) as { streams: { codec_name: string; width: number }[] }).streams[0]).toMatchObject({ codec_name: 'hevc', width: 640 });
+    const decoded = await run(ffmpegPath(), ['-v', 'error', '-nostdin', '-i', `${base}/ts.m3u8`, '-t', '2', '-f', 'null', '-'], 60_000);
+    expect(decoded.stderr.trim()).toBe('');
+    expect(decoded.code).toBe(0);
+  }, 90_000);
+});
+
+describe('Enhanced RTMP v2 multitrack audio (ManyTracks): track 0 is the stream audio, track 1 an alternative audio rendition', () => {
+  let gw: RunningGateway;
+  let publisher: ErtmpPublisher;
+  let base: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    const live = nextPublish(gw, 'mta');
+    publisher = await publishMultitrackAudio(await ertmpFixture('avc'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/mta`);
+    await live;
+    const output = gw.outputs.get('live', 'mta')!;
+    await untilSourceSegments(gw, 'mta', 3, () => output.audio.segments.length >= 3 && (output.audioRenditions.get('audio-2')?.segments.length ?? 0) >= 3);
+    base = `http://127.0.0.1:${gw.httpPort}/live/mta`;
+  }, 120_000);
+  afterAll(async () => {
+    publisher?.stop();
+    await gw?.stop();
+  });
+
+  it('the HLS audio group and the MPD list both tracks; each audio rendition decodes as AAC', async () => {
+    const master = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
+    const group = master.mediaGroups!.AUDIO!['audio']!;
+    expect(Object.values(group).map((a) => [a.default, a.uri])).toEqual([
+      [true, 'audio/index.m3u8'],
+      [false, 'audio-2/index.m3u8'],
+    ]);
+    for (const rendition of ['audio', 'audio-2']) {
+      const downloaded = await downloadRendition(`${base}/${rendition}/index.m3u8`);
+      expect(await decodeErrors(downloaded.file)).toBe('');
+      expect((await probe(downloaded.file)).streams.map((s) => [s.codec_type, s.codec_name])).toEqual([['audio', 'aac']]);
+    }
+    const mpd = (await fetchText(`${base}/index.mpd`)).text;
+    expect(mpd.match(/<AdaptationSet [^>]*contentType="audio"/g)).toHaveLength(2);
+    expect(mpd).toMatch(/<Representation id="audio-2"[^>]*codecs="mp4a.40.2"/);
+  }, 60_000);
 });
 
 describe('HEVC, AV1 and VP9 sources get a transcoded ladder (ffmpeg reads them as fragmented MP4)', () => {

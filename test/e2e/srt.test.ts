@@ -4,10 +4,14 @@
  * hls.js; the streamid forms select the stream; a wrong passphrase and a refused key are turned
  * away while the others go on; the publisher coming back within the grace continues the playlists;
  * a TS with two audio languages offers both as audio renditions (HLS audio group, DASH
- * AdaptationSets), read by m3u8-parser, mpd-parser, ffmpeg and hls.js.
+ * AdaptationSets), read by m3u8-parser, mpd-parser, ffmpeg and hls.js. `--srt-pbkeylen` reaches
+ * the libsrt relay; publish auth (token, webhook), the connection limits and the ingest checker
+ * apply to SRT publishes as to RTMP ones.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseMpd } from 'mpd-parser';
@@ -22,7 +26,8 @@ import { playHlsIn } from '../helpers/players.js';
 import { untilSourceSegments, untilUpdate } from '../helpers/events.js';
 import { exited, run } from '../helpers/process.js';
 import { ffmpegPath } from '../helpers/tools.js';
-import { srtMissing } from '../helpers/srt.js';
+import { freeUdpPort, srtMissing } from '../helpers/srt.js';
+import { mintToken, subjectOf, unixNow } from '../../src/auth/token.js';
 
 const missing = await srtMissing('SRT ingest tests');
 
@@ -257,4 +262,158 @@ describe.skipIf(missing !== undefined)('SRT ingest with a passphrase and publish
     expect(await refused.done).not.toBe(0);
     expect(gw.streams.get('live', 'intruder')).toBeUndefined();
   }, 60_000);
+});
+
+/**
+ * The relay helper's command line, found among this process's children by its UDP port: what
+ * the gateway's settings made of it (a caller with another pbkeylen still connects: libsrt lets
+ * the sending side's length win, and only logs the conflict on the caller's side).
+ */
+function relayArgs(port: number): string[] | undefined {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let args: string[];
+    let ppid: number;
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
+      // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      continue; // the process ended meanwhile
+    }
+    if (ppid !== process.pid || !args[0]?.endsWith('srt-relay')) continue;
+    const at = args.indexOf('--port');
+    if (at >= 0 && args[at + 1] === String(port)) return args;
+  }
+  return undefined;
+}
+
+describe.skipIf(missing !== undefined)('SRT key length (--srt-pbkeylen)', () => {
+  afterAll(() => {
+    for (const p of publishers) p.process.kill('SIGKILL');
+  });
+  it('the relay listens with the configured AES key length, and a caller with pbkeylen=32 and the passphrase publishes', async () => {
+    const port = await freeUdpPort();
+    const gw = await startTestGateway({ srt: true, srtPort: port, srtPassphrase: 'correcthorsebattery', srtPbkeylen: 32 });
+    try {
+      const args = relayArgs(gw.srtPort!);
+      expect(args, 'srt-relay child on the SRT port').toBeDefined();
+      expect(args![args!.indexOf('--pbkeylen') + 1]).toBe('32');
+      const live = nextPublish(gw, 'aes256');
+      started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/aes256&passphrase=correcthorsebattery&pbkeylen=32`));
+      await live;
+      await untilSourceSegments(gw, 'aes256', 1);
+      // libsrt's own word: a caller that insists on 16 is told the listener's key length is 32
+      // (the sender keeps its own; a caller that sets none takes the listener's).
+      const other = started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/aes128&passphrase=correcthorsebattery&pbkeylen=16`, 1));
+      await other.done;
+      expect(other.stderr()).toMatch(/peer-advertised PBKEYLEN 32/);
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
+
+  it('without the setting the relay is given no key length (libsrt\'s 16)', async () => {
+    const port = await freeUdpPort();
+    const gw = await startTestGateway({ srt: true, srtPort: port, srtPassphrase: 'correcthorsebattery' });
+    try {
+      expect(relayArgs(gw.srtPort!)).toBeDefined();
+      expect(relayArgs(gw.srtPort!)).not.toContain('--pbkeylen');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+/** Issue 13 item 5: publish auth, limits and the ingest checker apply to SRT as to RTMP. */
+describe.skipIf(missing !== undefined)('SRT ingest goes through the same publish auth, limits and ingest checker as RTMP', () => {
+  afterAll(() => {
+    for (const p of publishers) p.process.kill('SIGKILL');
+  });
+  const SECRET = 'a-publish-secret-of-some-length';
+
+  it('token auth: no token and a tampered token are refused; a valid token in the stream id publishes', async () => {
+    const gw = await startTestGateway({ srt: true, publishAuth: 'token', publishSecret: SECRET });
+    try {
+      const good = mintToken({ secret: SECRET, subject: subjectOf('publish', 'live', 'cam'), expiresAt: unixNow() + 600 });
+      const url = (query: string): string => `srt://127.0.0.1:${gw.srtPort}?streamid=live/cam${query}`;
+      for (const query of ['', `?token=${good.slice(0, -2)}xx`]) {
+        const refused = started(publishSrt(await fixture('av360p-short'), url(query), 30));
+        expect(await refused.done, `streamid live/cam${query.slice(0, 8)}`).not.toBe(0);
+        expect(gw.streams.get('live', 'cam')).toBeUndefined();
+      }
+      const live = nextPublish(gw, 'cam');
+      started(publishSrt(await fixture('av360p-short'), url(`?token=${good}`)));
+      await live;
+      await untilSourceSegments(gw, 'cam', 1);
+    } finally {
+      await gw.stop();
+    }
+  }, 90_000);
+
+  it('webhook auth: a publish the on_publish hook answers 403 is refused, one it answers 200 publishes', async () => {
+    const names: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const name = new URLSearchParams(body).get('name') ?? '';
+        names.push(name);
+        res.statusCode = name === 'allowed' ? 200 : 403;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const gw = await startTestGateway({ srt: true, publishAuth: 'webhook', onPublishUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/on_publish`, webhookTimeout: 2 });
+    try {
+      const denied = started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/denied`, 30));
+      expect(await denied.done).not.toBe(0);
+      expect(gw.streams.get('live', 'denied')).toBeUndefined();
+      const live = nextPublish(gw, 'allowed');
+      started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/allowed`));
+      await live;
+      expect(names).toEqual(['denied', 'allowed']);
+    } finally {
+      await gw.stop();
+      hook.closeAllConnections();
+      hook.close();
+    }
+  }, 90_000);
+
+  it.each([
+    ['max-connections-per-ip', { maxConnectionsPerIp: 1 }],
+    ['max-connections', { maxConnections: 1 }],
+  ] as const)('beyond %s (1) a second SRT caller is refused while the first goes on', async (_name, limit) => {
+    const gw = await startTestGateway({ srt: true, ...limit });
+    try {
+      const live = nextPublish(gw, 'first');
+      const first = started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/first`));
+      await live;
+      const second = started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/second`, 30));
+      expect(await second.done).not.toBe(0);
+      expect(gw.streams.get('live', 'second')).toBeUndefined();
+      expect(gw.streams.get('live', 'first')).toBeDefined();
+      expect(first.process.exitCode).toBeNull();
+    } finally {
+      await gw.stop();
+    }
+  }, 90_000);
+
+  it('the ingest checker reports a 5 s keyframe interval and B-frames of an SRT publish in /api/streams', async () => {
+    const gw = await startTestGateway({ srt: true });
+    try {
+      const live = nextPublish(gw, 'checkme');
+      started(publishSrt(await fixture('gop5s-bframes'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/checkme`));
+      await live;
+      // Two keyframes 5 s apart make one complete (long) segment; the checker has seen both.
+      await untilSourceSegments(gw, 'checkme', 1);
+      const view = (await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/streams/live/checkme`)).json()) as { warnings: { code: string; obs: string }[] };
+      const codes = view.warnings.map((w) => w.code);
+      expect(codes).toContain('keyframe-interval');
+      expect(codes).toContain('b-frames');
+      expect(view.warnings.find((w) => w.code === 'keyframe-interval')!.obs).toMatch(/Keyframe Interval/i);
+    } finally {
+      await gw.stop();
+    }
+  }, 90_000);
 });

@@ -193,6 +193,8 @@ describe('FlvIngest: Enhanced RTMP audio', () => {
       b(SEQUENCE_START, 'Opus', OPUS_HEAD), b(CODED_FRAMES, 'Opus', OPUS_20MS), b(CODED_FRAMES, 'Opus', OPUS_60MS),
       b(SEQUENCE_START, 'fLaC', FLAC_START), b(CODED_FRAMES, 'fLaC', flacFrame(0, 192, [1]), flacFrame(1, 64, [2])),
       b(CODED_FRAMES, 'ac-3', AC3_FRAME), b(MULTICHANNEL_CONFIG, 'Opus', 1, 2, 0, 0, 0, 3), b(SEQUENCE_START, 'Opus'),
+      // E-RTMP v2 multitrack (ManyTracksManyCodecs): an Opus track 0 and an AC-3 track 1 in one message.
+      b(0x95, 0x20, 'Opus', 0, 0, 0, OPUS_HEAD.byteLength, OPUS_HEAD), b(0x95, 0x21, 'Opus', 0, 0, 0, 3, OPUS_20MS, 'ac-3', 1, 0x00, 0x03, 0x00, AC3_FRAME),
     ];
     fc.assert(
       fc.property(
@@ -200,16 +202,17 @@ describe('FlvIngest: Enhanced RTMP audio', () => {
         (seq) => {
           const ingest = new FlvIngest();
           let ms = 0;
-          let last = -1;
+          // Per track: multitrack messages time each track on its own.
+          const last = new Map<number, number>();
           for (const [m, step, edits] of seq) {
             const msg = m.slice();
             for (const [p, v] of edits) msg[p % msg.byteLength] = v;
             ms += step;
             for (const e of ingest.pushAudio(ms, msg, 0)) {
-              if (e.type === 'track') last = -1;
+              if (e.type === 'track') last.set(e.trackId ?? 0, -1);
               if (e.type === 'frame') {
-                expect(e.frame.dts).toBeGreaterThan(last);
-                last = e.frame.dts;
+                expect(e.frame.dts).toBeGreaterThan(last.get(e.trackId ?? 0) ?? -1);
+                last.set(e.trackId ?? 0, e.frame.dts);
               }
             }
           }

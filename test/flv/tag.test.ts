@@ -144,13 +144,14 @@ describe('parseAudioTagBody', () => {
     expect(parseAudioTagBody(b(0x7e))).toEqual({ kind: 'unsupported', soundFormat: 7 }); // G.711 A-law
   });
 
-  it('enhanced audio: mp4a sequence start / coded frames, unknown FourCC unsupported, multitrack ignored', () => {
+  it('enhanced audio: mp4a sequence start / coded frames, unknown FourCC unsupported, multitrack parsed (test/flv/multitrack-audio.test.ts)', () => {
     expect(parseAudioTagBody(b(0x90, 'mp4a', 0x11, 0x90))).toMatchObject({ kind: 'sequence-header', codec: 'aac' });
     const f = parseAudioTagBody(b(0x91, 'mp4a', 0xde));
     if (f.kind === 'frame') expect(hexOf(f.data)).toBe('de');
     else throw new Error('expected frame');
     expect(parseAudioTagBody(b(0x91, '.mp3', 1))).toEqual({ kind: 'unsupported', soundFormat: '.mp3' });
-    expect(parseAudioTagBody(b(0x95, 0, 'mp4a'))).toMatchObject({ kind: 'ignored' });
+    // Multitrack OneTrack announcing an AAC SequenceStart, but no track after its header.
+    expect(parseAudioTagBody(b(0x95, 0, 'mp4a'))).toEqual({ kind: 'multitrack', tracks: [] });
     expect(parseAudioTagBody(b(0x97, 0, 0, 0x01, 'mp4a', 0xde))).toMatchObject({ kind: 'frame' });
   });
 
@@ -161,7 +162,7 @@ describe('parseAudioTagBody', () => {
 
 describe('fuzz', () => {
   it('random and mutated tag bodies throw only GatewayError', () => {
-    const seeds = [b(0x17, 1, 0, 0, 0x42, 0, 0, 0, 2, 0x65, 0x88), b(0x97, 2, 0, 1, 0xf4, 0x01, 'hvc1', 0, 0, 5, 0xaa), b(0xaf, 1, 0x21), b(0x97, 0, 0, 0x01, 'mp4a', 0xde)];
+    const seeds = [b(0x17, 1, 0, 0, 0x42, 0, 0, 0, 2, 0x65, 0x88), b(0x97, 2, 0, 1, 0xf4, 0x01, 'hvc1', 0, 0, 5, 0xaa), b(0xaf, 1, 0x21), b(0x97, 0, 0, 0x01, 'mp4a', 0xde), b(0x95, 0x10, 'mp4a', 0, 0, 0, 2, 0x11, 0x90, 1, 0, 0, 1, 0x12), b(0x95, 0x21, 'mp4a', 0, 0, 0, 1, 0xde, 'Opus', 1, 0, 0, 1, 0xfc)];
     fc.assert(
       fc.property(
         fc.oneof(
