@@ -30,8 +30,24 @@ export interface MetricsSources {
   readonly cache: Pick<SegmentCache, 'stats'>;
   /** HTTP viewer sessions; without it only RTMP/FLV players are counted (as `rtmp`). */
   readonly viewers?: ViewerTracker;
-  /** Push targets' states, counted at scrape time. */
-  readonly push?: { all(): readonly { state: string; dropped: number }[] };
+  /** Push targets, read at scrape time. */
+  readonly push?: { all(): readonly PushTargetSample[] };
+}
+
+/** What /metrics shows of one push target (src/push/push-target.ts's view, with its stream). */
+export interface PushTargetSample {
+  /** APP/KEY. */
+  readonly stream: string;
+  readonly id: string;
+  /** Already redacted: the stream key in it is `…` (as /api/streams shows it). */
+  readonly url: string;
+  readonly rendition: string;
+  readonly state: string;
+  readonly bytes: number;
+  readonly bitrate: number;
+  /** Relay messages (audio/video frames) skipped because the target's queue was full. */
+  readonly dropped: number;
+  readonly reconnects: number;
 }
 
 export interface GatewayMetricsOptions {
@@ -164,18 +180,7 @@ export class GatewayMetrics {
       },
     });
     this.transcoderRestarts = new Counter({ name: `${p}transcoder_restarts_total`, help: 'Transcoder (ffmpeg) processes restarted after failing', labelNames: ['app'], registers });
-    this.pushBytes = new Counter({ name: `${p}push_bytes_total`, help: 'Bytes written to push targets (restreaming to other RTMP/RTMPS servers)', registers });
-    new Gauge({
-      name: `${p}push_targets`,
-      help: 'Push targets by state (waiting: stream not live; connecting; live; retrying: lost, reconnecting with back-off)',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        const counts: Record<string, number> = { waiting: 0, connecting: 0, live: 0, retrying: 0 };
-        for (const t of self.sources?.push?.all() ?? []) if (t.state in counts) counts[t.state]!++;
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
+    this.pushBytes = this.registerPushMetrics(p, registers);
     // The event-loop lag monitor samples every eventLoopMonitoringPrecision ms, also when idle:
     // prom-client's 10 ms default alone costs ~0.8 % of a core; 100 ms still resolves lag well.
     if (this.options.defaultMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
@@ -209,6 +214,83 @@ export class GatewayMetrics {
         for (const [app, n] of byApp) this.set({ app }, n);
       },
     });
+  }
+
+  /**
+   * Push targets: the count by state and the bytes of all (kept from before per-target series
+   * existed), and one series per target, labelled `stream` (APP/KEY), `id` (two targets may
+   * share a redacted URL: same server, different keys) and `target` (the redacted URL). Targets
+   * are few (at most 16 per stream by default) and their series go when they are removed;
+   * still, only the first `maxStreamLabels` streams' targets get series.
+   */
+  private registerPushMetrics(p: string, registers: Registry[]): Counter {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    const pushBytes = new Counter({ name: `${p}push_bytes_total`, help: 'Bytes written to push targets (restreaming to other RTMP/RTMPS/SRT servers)', registers });
+    new Gauge({
+      name: `${p}push_targets`,
+      help: 'Push targets by state (waiting: stream not live; connecting; live; retrying: lost, reconnecting with back-off)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts: Record<string, number> = { waiting: 0, connecting: 0, live: 0, retrying: 0 };
+        for (const t of self.sources?.push?.all() ?? []) if (t.state in counts) counts[t.state]!++;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    const labelNames = ['stream', 'id', 'target'] as const;
+    const labelsOf = (t: PushTargetSample): Record<(typeof labelNames)[number], string> => ({ stream: t.stream, id: t.id, target: t.url });
+    // The targets keep their own counts: mirrored at scrape time, as the cache's are.
+    const perTargetCounter = (name: string, help: string, read: (t: PushTargetSample) => number): void => {
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const t of self.pushSamples()) this.inc(labelsOf(t), read(t));
+        },
+      });
+    };
+    perTargetCounter('push_target_bytes_total', 'Bytes written to this push target since it was added', (t) => t.bytes);
+    perTargetCounter('push_target_dropped_total', 'Messages (audio/video frames) not sent to this push target because its queue was full (it skips to the next keyframe)', (t) => t.dropped);
+    perTargetCounter('push_target_reconnects_total', 'Times this push target lost its connection and retried', (t) => t.reconnects);
+    new Gauge({
+      name: `${p}push_target_bitrate_bits_per_second`,
+      help: 'Bitrate sent to this push target over the last few seconds',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of self.pushSamples()) this.set(labelsOf(t), t.bitrate);
+      },
+    });
+    new Gauge({
+      name: `${p}push_target_info`,
+      help: 'One per push target (value 1): its state (waiting, connecting, live, retrying) and rendition',
+      labelNames: [...labelNames, 'rendition', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of self.pushSamples()) this.set({ ...labelsOf(t), rendition: t.rendition, state: t.state }, 1);
+      },
+    });
+    return pushBytes;
+  }
+
+  /** The push targets that get per-target series: those of the first `maxStreamLabels` streams. */
+  private pushSamples(): PushTargetSample[] {
+    const streams = new Set<string>();
+    const samples: PushTargetSample[] = [];
+    for (const t of this.sources?.push?.all() ?? []) {
+      if (!streams.has(t.stream)) {
+        if (streams.size >= this.options.maxStreamLabels) continue;
+        streams.add(t.stream);
+      }
+      samples.push(t);
+    }
+    return samples;
   }
 
   /** What the gateway holds: the LRU (bytes, entries, hits, evictions) and the live windows. */

@@ -190,9 +190,9 @@ export class PushManager {
     return [...(this.targets.get(`${app}/${key}`)?.values() ?? [])].map((t) => t.view());
   }
 
-  /** Every target's view, for metrics. */
-  all(): PushTargetView[] {
-    return [...this.targets.values()].flatMap((m) => [...m.values()].map((t) => t.view()));
+  /** Every target's view with its stream (APP/KEY), for metrics. */
+  all(): (PushTargetView & { readonly stream: string })[] {
+    return [...this.targets].flatMap(([stream, m]) => [...m.values()].map((t) => ({ stream, ...t.view() })));
   }
 
   close(): void {

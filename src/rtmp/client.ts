@@ -63,7 +63,8 @@ export class RtmpClientConnection {
   closed = false;
 
   constructor(private readonly target: RtmpTarget) {
-    this.socket = target.tls ? tls.connect({ port: target.port, host: target.host, servername: target.host }) : net.connect(target.port, target.host);
+    // SNI names hosts, never addresses (RFC 6066 §3): an IP target sends none.
+    this.socket = target.tls ? tls.connect({ port: target.port, host: target.host, ...(net.isIP(target.host) ? {} : { servername: target.host }) }) : net.connect(target.port, target.host);
     this.socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
       this.socket.once('error', reject);

@@ -1,20 +1,26 @@
 /**
  * The slate, encoded once: one GOP (a keyframe and the frames up to the next one) of the "back
- * soon" picture at a live stream's size, frame rate and keyframe interval, and one AAC frame of
- * silence in its audio format, as FLV tag bodies. Played by SlateFeed in real time, looping the
- * GOP (a still picture loops seamlessly) with the silence frame repeated every 1024 samples, so
- * the slate is on the air the moment a publisher drops, not after an encoder has started.
+ * soon" picture at a live stream's size, frame rate and keyframe interval, and one frame of
+ * silence in its audio codec and format (AAC from this encode; Opus, AC-3 and E-AC-3 from
+ * slate-silence.ts), as FLV tag bodies. Played by SlateFeed in real time, looping the GOP (a still
+ * picture loops seamlessly) with the silence frame repeated, so the slate is on the air the
+ * moment a publisher drops, not after an encoder has started.
  *
  * Clips are kept per format (size, rate, audio, picture): streams of the same format share one.
  */
 import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO } from '../flv/reader.js';
 import { parseAudioTagBody, parseVideoTagBody } from '../flv/tag.js';
 import { spawnFlvFeed } from '../pull/flv-feed.js';
+import type { AudioCodec } from '../core/media.js';
 
 export interface SlateFormat {
   readonly width: number;
   readonly height: number;
   readonly fps: number;
+  /** The slate picture's codec: the live one for H.264 and HEVC, else H.264 (the default). */
+  readonly videoCodec?: 'avc' | 'hevc';
+  /** The live audio's codec (AAC when absent); no audio when sampleRate is absent. */
+  readonly audioCodec?: AudioCodec;
   readonly sampleRate?: number;
   readonly channels?: number;
 }
@@ -31,10 +37,13 @@ export interface SlateClip {
   readonly video: readonly SlateTag[];
   /** ms from one loop to the next: the GOP's frame count over the frame rate. */
   readonly loopMs: number;
+  /** The audio SequenceStart (none for AC-3 / E-AC-3, whose frames describe themselves). */
   readonly audioHeader?: Uint8Array;
-  /** One AAC frame of silence (1024 samples), repeated. */
+  /** One frame of silence, repeated every `silenceSamples`. */
   readonly silence?: Uint8Array;
   readonly sampleRate?: number;
+  /** Samples one silence frame lasts: 1024 for AAC (the default), 960 for 20 ms Opus, 1536 for AC-3. */
+  readonly silenceSamples?: number;
 }
 
 /** The most the clip may hold: a still picture's GOP is a few tens of kilobytes. */
@@ -70,7 +79,7 @@ export function encodeSlateClip(ffmpegPath: string, encodeArgs: readonly string[
         videoHeader,
         video: frames,
         loopMs: (frames.length * 1000) / fps,
-        ...(audioHeader && silence && format.sampleRate ? { audioHeader, silence, sampleRate: format.sampleRate } : {}),
+        ...(audioHeader && silence && format.sampleRate ? { audioHeader, silence, sampleRate: format.sampleRate, silenceSamples: 1024 } : {}),
       });
     };
     const feed = spawnFlvFeed(

@@ -1,8 +1,8 @@
 /**
  * Plays a SlateClip in real time as FLV tags: the sequence headers at 0 ms, then the GOP's video
- * tags looped (each loop `loopMs` after the previous one) and the silence frame every 1024
- * samples, in timestamp order, each when its time has come on the wall clock (like an encoder
- * with `-re`). Starts at once: nothing is encoded while the players wait.
+ * tags looped (each loop `loopMs` after the previous one) and the silence frame every
+ * `silenceSamples` (AAC: 1024), in timestamp order, each when its time has come on the wall clock
+ * (like an encoder with `-re`). Starts at once: nothing is encoded while the players wait.
  */
 import { FLV_TAG_AUDIO, FLV_TAG_VIDEO } from '../flv/reader.js';
 import type { OnTag, TagFeed } from '../pull/flv-feed.js';
@@ -17,7 +17,7 @@ export function playSlateClip(clip: SlateClip, onTag: OnTag): TagFeed {
   let videoIndex = 0;
   let loop = 0;
   let audioFrames = 0;
-  const audioMs = clip.silence && clip.sampleRate ? (AAC_FRAME_SAMPLES * 1000) / clip.sampleRate : undefined;
+  const audioMs = clip.silence && clip.sampleRate ? ((clip.silenceSamples ?? AAC_FRAME_SAMPLES) * 1000) / clip.sampleRate : undefined;
   onTag(FLV_TAG_VIDEO, 0, clip.videoHeader);
   if (clip.audioHeader && audioMs !== undefined) onTag(FLV_TAG_AUDIO, 0, clip.audioHeader);
   const nextVideoMs = (): number => loop * clip.loopMs + clip.video[videoIndex]!.ms;

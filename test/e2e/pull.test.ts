@@ -1,9 +1,13 @@
 /**
  * Pull sources: a gateway fed from another gateway's RTMP URL (our RTMP client), from its HLS
  * URL and from an SRT listener (ffmpeg as the transport), always on, plays in hls.js like any published stream; an
- * on-demand source starts when its first viewer asks and that request is answered.
+ * on-demand source starts when its first viewer asks and that request is answered. An rtmps://
+ * source with a self-signed certificate is pulled by a gateway process started with
+ * NODE_EXTRA_CA_CERTS (and refused, naming the certificate, by one without).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
 import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/browser.js';
@@ -12,7 +16,9 @@ import { fetchText, publish, startTestGateway, type Publisher } from '../helpers
 import { playHlsIn } from '../helpers/players.js';
 import { untilSourceSegments, untilUpdate } from '../helpers/events.js';
 import { freeUdpPort, srtMissing } from '../helpers/srt.js';
-import { ffmpegPath } from '../helpers/tools.js';
+import { ffmpegPath, ffprobePath } from '../helpers/tools.js';
+import { run } from '../helpers/process.js';
+import { makeSelfSignedCertificate, startGatewayProcess, type GatewayProcess } from '../push/gateway-process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const noSrt = await srtMissing('SRT pull tests');
@@ -133,4 +139,65 @@ describe('pull sources', () => {
     expect(r.text).toContain('#EXT-X-STREAM-INF');
     expect(puller.streams.get('live', 'ondemand')).toBeDefined();
   }, 60_000);
+});
+
+describe('pull from an rtmps:// source with a self-signed certificate (trusted through NODE_EXTRA_CA_CERTS)', () => {
+  let tlsDir: string;
+  let cert: string;
+  let secureOrigin: RunningGateway;
+  let feed: Publisher | undefined;
+  const started: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    tlsDir = mkdtempSync(join(tmpdir(), 'pull-rtmps-'));
+    const made = makeSelfSignedCertificate(tlsDir);
+    cert = made.cert;
+    secureOrigin = await startTestGateway({ tlsCert: made.cert, tlsKey: made.key, rtmpsPort: 0, httpsPort: 0 });
+    const live = new Promise<void>((resolve) => secureOrigin.streams.on('publish', () => resolve()));
+    feed = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${secureOrigin.rtmpPort}/live/orig`, { loop: true });
+    await live;
+  }, 60_000);
+  afterAll(async () => {
+    feed?.process.kill('SIGKILL');
+    for (const p of started) await p.stop();
+    await secureOrigin?.stop();
+    rmSync(tlsDir, { recursive: true, force: true });
+  });
+
+  const pullConfig = (): string => JSON.stringify({ 'live/secure': { url: `rtmps://127.0.0.1:${secureOrigin.rtmpsPort}/live/orig` } });
+
+  it('without the certificate trusted, the pull fails with the certificate error', async () => {
+    const gw = await startGatewayProcess(['--pull', pullConfig()]);
+    started.push(gw);
+    const line = await gw.logLine(/pull source lost/);
+    expect(line).toMatch(/self[- ]signed certificate/i);
+    await gw.stop();
+  }, 60_000);
+
+  it('a gateway process started with NODE_EXTRA_CA_CERTS pulls it into a live stream with playable HLS', async () => {
+    const gw = await startGatewayProcess(['--pull', pullConfig()], { NODE_EXTRA_CA_CERTS: cert });
+    started.push(gw);
+    await gw.logLine(/pull started/);
+    const api = `http://127.0.0.1:${gw.httpPort}/api/streams/live/secure`;
+    // The other process's segments are seen only through HTTP: polled.
+    const deadline = Date.now() + 30_000;
+    let info: { pull: { state: string; lastError: string | null }; renditions: { codec: string }[] } | undefined;
+    for (;;) {
+      const r = await fetchText(api);
+      if (r.status === 200) {
+        info = JSON.parse(r.text) as typeof info;
+        const playlist = await fetchText(`http://127.0.0.1:${gw.httpPort}/live/secure/index.m3u8`);
+        if (info!.pull.state === 'live' && playlist.status === 200) {
+          const media = /^(?!#)(.+\.m3u8.*)$/m.exec(playlist.text)?.[1];
+          if (media && ((await fetchText(new URL(media, `http://127.0.0.1:${gw.httpPort}/live/secure/`).href)).text.match(/#EXTINF/g)?.length ?? 0) >= 2) break;
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`no live pulled stream with 2 segments: ${JSON.stringify(info)}\n${gw.log()}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(info!.pull.lastError).toBeNull();
+    expect(info!.renditions.map((r) => r.codec.split('.')[0]).sort()).toEqual(['avc1', 'mp4a']);
+    const probe = await run(ffprobePath(), ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', `http://127.0.0.1:${gw.httpPort}/live/secure/index.m3u8`], 30_000);
+    expect([...new Set(probe.stdout.split('\n').map((l) => l.trim()).filter(Boolean))].sort()).toEqual(['aac', 'h264']);
+  }, 90_000);
 });

@@ -3,9 +3,13 @@
  * and to Debian's nginx-rtmp (from the config), both serving playable HLS (ffprobe reads them);
  * the pushed stream starts from the keyframe the source had when the target was added; killing
  * one receiver leaves the other and the local viewers going, and the target comes back by itself
- * when its receiver does.
+ * when its receiver does. Per-target series in /metrics. A per-app (`APP`) config entry applies to
+ * a new publish; a target that takes the stream and stops reading drops frames and never holds up
+ * the local playlist. An rtmps:// receiver with a self-signed certificate is pushed to by a gateway
+ * process started with NODE_EXTRA_CA_CERTS (and refused, naming the certificate, without it).
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +21,7 @@ import { untilUpdate } from '../helpers/events.js';
 import { run } from '../helpers/process.js';
 import { ffprobePath } from '../helpers/tools.js';
 import { srtMissing } from '../helpers/srt.js';
+import { makeSelfSignedCertificate, startGatewayProcess, type GatewayProcess } from '../push/gateway-process.js';
 
 const missing = peerMissing('nginx-rtmp');
 if (missing && process.env['REQUIRE_BROWSER'] === '1') throw new Error(`REQUIRE_BROWSER=1 (CI): ${missing}`);
@@ -48,6 +53,10 @@ async function targets(): Promise<PushView[]> {
 async function probe(url: string): Promise<string[]> {
   const r = await run(ffprobePath(), ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', url], 30_000);
   return [...new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean))].sort();
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Polls `check` until it holds: the other server's state is seen only through HTTP. */
@@ -151,7 +160,17 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
     expect(bad.status).toBe(400);
     const rung = await fetch(`${api}/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'rtmp://127.0.0.1:1/live/x', rendition: '../360p' }) });
     expect(rung.status).toBe(400);
-    expect((await fetchText(`http://127.0.0.1:${source.httpPort}/metrics`)).text).toMatch(/^streamgate_push_targets\{state="live"\} 1$/m);
+    const metrics = (await fetchText(`http://127.0.0.1:${source.httpPort}/metrics`)).text;
+    expect(metrics).toMatch(/^streamgate_push_targets\{state="live"\} 1$/m);
+    // The configured nginx-rtmp target's own series, its key hidden as in /api/streams.
+    const n = nginx.targets[0]!;
+    const labels = `stream="live/src",id="1",target="rtmp://127.0.0.1:${n.port}/live/…"`;
+    expect(Number(new RegExp(`^streamgate_push_target_bytes_total\\{${escapeRegExp(labels)}\\} (\\d+)$`, 'm').exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toContain(`streamgate_push_target_info{${labels},rendition="src",state="live"} 1`);
+    expect(metrics).toMatch(new RegExp(`^streamgate_push_target_dropped_total\\{${escapeRegExp(labels)}\\} 0$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^streamgate_push_target_reconnects_total\\{${escapeRegExp(labels)}\\} 0$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^streamgate_push_target_bitrate_bits_per_second\\{${escapeRegExp(labels)}\\} [1-9]\\d*$`, 'm'));
+    expect(metrics).not.toContain(n.key);
   }, 60_000);
 
   it.skipIf(noSrt !== undefined)("pushes to an SRT listener (another gateway's SRT ingest, with a passphrase); the secrets in its URL stay hidden", async () => {
@@ -184,5 +203,167 @@ describe.runIf(!missing)('push targets (restreaming)', () => {
     } finally {
       await srtReceiver.stop();
     }
+  }, 90_000);
+});
+
+/** Bounds a push target: a receiver that takes the publish and then stops reading (a proxy in front of a gateway that stops forwarding). */
+interface StallingProxy {
+  readonly port: number;
+  /** From now on nothing more is read from the pushing side: its socket's queue grows. */
+  stall(): void;
+  close(): Promise<void>;
+}
+
+async function stallingProxy(upstreamPort: number): Promise<StallingProxy> {
+  const clients = new Set<net.Socket>();
+  let stalled = false;
+  const server = net.createServer((client) => {
+    clients.add(client);
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      clients.delete(client);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    if (stalled) client.pause();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    stall: () => {
+      stalled = true;
+      for (const c of clients) {
+        c.unpipe();
+        c.pause();
+      }
+    },
+    close: async () => {
+      for (const c of clients) c.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('push targets from a per-app config entry; a target that stops reading', () => {
+  let origin: RunningGateway;
+  let sink: RunningGateway;
+  let proxy: StallingProxy;
+  let feed: Publisher;
+  const pushList = async (): Promise<PushView[]> => ((await (await fetch(`http://127.0.0.1:${origin.httpPort}/api/streams/live/cam/push`)).json()) as { push: (PushView & { dropped: number })[] }).push;
+
+  beforeAll(async () => {
+    sink = await startTestGateway();
+    proxy = await stallingProxy(sink.rtmpPort);
+    // `live`, not `live/cam`: the entry applies to every key of the app. A small queue bound
+    // (the smallest allowed) makes a stalled target drop within seconds.
+    origin = await startTestGateway({ push: { live: [{ url: `rtmp://127.0.0.1:${proxy.port}/sink/slow` }] }, maxPlayerQueueBytes: 64 * 1024 });
+  }, 60_000);
+  afterAll(async () => {
+    feed?.process.kill('SIGKILL');
+    await origin?.stop();
+    await proxy?.close();
+    await sink?.stop();
+  });
+
+  it("an app's config entry (APP, not APP/KEY) is applied to a new publish of any key", async () => {
+    expect(await pushList()).toEqual([]);
+    const arrived = nextPublish(sink, 'slow');
+    const live = nextPublish(origin, 'cam');
+    feed = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${origin.rtmpPort}/live/cam`, { loop: true });
+    await live;
+    await arrived;
+    const [target] = await eventually(pushList, (t) => t.length === 1 && t[0]!.state === 'live' && t[0]!.bytes > 0, 'the configured target live');
+    expect(target!.source).toBe('config');
+    expect(target!.url).toBe(`rtmp://127.0.0.1:${proxy.port}/sink/…`);
+  }, 60_000);
+
+  it('a target that takes the stream and then stops reading drops frames, and the local playlist never waits for it', async () => {
+    const video = origin.outputs.get('live', 'cam')!.videos.get('src')!;
+    await untilUpdate(video, () => video.segments.length >= 1);
+    proxy.stall();
+    const stalledAt = Date.now();
+    // When each local segment is announced from the stall on: none may wait for the target.
+    const announced: number[] = [];
+    const onSegment = (): number => announced.push(Date.now());
+    video.on('segment', onSegment);
+    try {
+      // The kernel's socket buffers fill, then the queue passes the bound: the target skips to
+      // keyframes (drops) instead of queueing, and stays connected.
+      const dropping = await eventually(pushList, (t) => (t[0] as PushView & { dropped: number }).dropped > 0, 'the stalled target dropping', 60_000);
+      expect(dropping[0]!.state).toBe('live');
+      const dropped = (dropping[0] as PushView & { dropped: number }).dropped;
+      const atDrop = video.segments[video.segments.length - 1]!.sequence;
+      await untilUpdate(video, () => video.segments[video.segments.length - 1]!.sequence >= atDrop + 2);
+      await eventually(pushList, (t) => (t[0] as PushView & { dropped: number }).dropped > dropped, 'drops still growing');
+      // 2 s segments of a real-time publish: one every ~2 s all along, never held up.
+      const elapsed = (Date.now() - stalledAt) / 1000;
+      expect(announced.length).toBeGreaterThanOrEqual(Math.floor(elapsed / 2) - 1);
+      const gaps = announced.slice(1).map((t, i) => (t - announced[i]!) / 1000);
+      expect(Math.max(...gaps)).toBeLessThan(3.5);
+      expect(video.segments.some((s) => s.gap)).toBe(false);
+      console.log(`stalled push target: ${elapsed.toFixed(1)} s stalled, dropping; ${announced.length} local segments meanwhile, longest gap ${Math.max(...gaps).toFixed(2)} s`);
+    } finally {
+      video.off('segment', onSegment);
+    }
+    const metrics = (await fetchText(`http://127.0.0.1:${origin.httpPort}/metrics`)).text;
+    expect(Number(/^streamgate_push_target_dropped_total\{stream="live\/cam",id="1",target="[^"]+"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+  }, 90_000);
+});
+
+describe('push to an rtmps:// target with a self-signed certificate (trusted through NODE_EXTRA_CA_CERTS)', () => {
+  let tlsDir: string;
+  let receiverTls: RunningGateway;
+  let pusher: GatewayProcess | undefined;
+  let feed: Publisher | undefined;
+
+  beforeAll(async () => {
+    tlsDir = mkdtempSync(join(tmpdir(), 'push-rtmps-'));
+    const { cert, key } = makeSelfSignedCertificate(tlsDir);
+    receiverTls = await startTestGateway({ tlsCert: cert, tlsKey: key, rtmpsPort: 0, httpsPort: 0 });
+  }, 60_000);
+  afterAll(async () => {
+    feed?.process.kill('SIGKILL');
+    await pusher?.stop();
+    await receiverTls?.stop();
+    rmSync(tlsDir, { recursive: true, force: true });
+  });
+
+  it('without the certificate trusted, the target fails with the certificate error and keeps retrying', async () => {
+    // This test process was started without NODE_EXTRA_CA_CERTS: its gateways trust only the system CAs.
+    const plain = await startTestGateway();
+    try {
+      const res = await fetch(`http://127.0.0.1:${plain.httpPort}/api/streams/live/x/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: `rtmps://127.0.0.1:${receiverTls.rtmpsPort}/live/x` }) });
+      expect(res.status).toBe(201);
+      const live = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${plain.rtmpPort}/live/x`, { loop: true });
+      try {
+        const read = async (): Promise<PushView[]> => ((await (await fetch(`http://127.0.0.1:${plain.httpPort}/api/streams/live/x/push`)).json()) as { push: PushView[] }).push;
+        const [t] = await eventually(read, (v) => v[0]?.state === 'retrying', 'the untrusted rtmps target retrying');
+        expect(t!.lastError).toMatch(/self[- ]signed certificate/i);
+      } finally {
+        live.process.kill('SIGKILL');
+      }
+    } finally {
+      await plain.stop();
+    }
+  }, 60_000);
+
+  it('a gateway process started with NODE_EXTRA_CA_CERTS pushes to the rtmps:// receiver, which serves it', async () => {
+    const ca = join(tlsDir, 'cert.pem');
+    const pushConfig = JSON.stringify({ live: [{ url: `rtmps://127.0.0.1:${receiverTls.rtmpsPort}/live/overtls` }] });
+    pusher = await startGatewayProcess(['--push', pushConfig], { NODE_EXTRA_CA_CERTS: ca });
+    const arrived = nextPublish(receiverTls, 'overtls');
+    feed = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${pusher.rtmpPort}/live/cam`, { loop: true });
+    await Promise.race([arrived, feed.done.then((code) => Promise.reject(new Error(`ffmpeg exited ${code}: ${feed!.stderr()}`)))]);
+    const copied = receiverTls.outputs.get('live', 'overtls')!.videos.get('src')!;
+    await untilUpdate(copied, () => copied.segments.length >= 2);
+    expect(await probe(`http://127.0.0.1:${receiverTls.httpPort}/live/overtls/index.m3u8`)).toEqual(['aac', 'h264']);
+    const read = async (): Promise<PushView[]> => ((await (await fetch(`http://127.0.0.1:${pusher!.httpPort}/api/streams/live/cam/push`)).json()) as { push: PushView[] }).push;
+    const [t] = await eventually(read, (v) => v[0]?.state === 'live' && v[0].bytes > 0, 'the rtmps target live');
+    expect(t!.url).toBe(`rtmps://127.0.0.1:${receiverTls.rtmpsPort}/live/…`);
+    expect(t!.lastError).toBeNull();
   }, 90_000);
 });

@@ -8,7 +8,7 @@ import { metricsRoutes } from '../../src/http/metrics-routes.js';
 import { OutputRegistry } from '../../src/packager/output-registry.js';
 import { AvailabilityTracker } from '../../src/observe/availability.js';
 import { SlidingByteRate } from '../../src/observe/byte-rate.js';
-import { GatewayMetrics } from '../../src/observe/metrics.js';
+import { GatewayMetrics, type PushTargetSample } from '../../src/observe/metrics.js';
 import { ViewerTracker } from '../../src/observe/viewers.js';
 import { AUDIO, fabricateAv, VIDEO } from './media.js';
 
@@ -131,6 +131,42 @@ describe('GatewayMetrics', () => {
     expect(s.get('streamgate_ingest_frames_total{app="a",kind="audio"}')).toBe(1);
     expect(s.get('streamgate_ingest_frames_total{app="other",kind="audio"}')).toBe(2);
     expect(s.get('streamgate_publishers{app="other"}')).toBe(2);
+    outputs.close();
+    metrics.detach();
+  });
+
+  it('shows each push target: bytes, bitrate, drops, reconnects and state, labelled by stream and redacted URL', async () => {
+    const { streams, cache, outputs } = gatewayParts();
+    const sample = (over: Partial<PushTargetSample>): PushTargetSample => ({ stream: 'live/cam', id: '1', url: 'rtmp://a.example/live2/…', rendition: 'src', state: 'live', bytes: 0, bitrate: 0, dropped: 0, reconnects: 0, ...over });
+    let targets: PushTargetSample[] = [
+      sample({ id: '1', bytes: 123_456, bitrate: 2_500_000, dropped: 7, reconnects: 2 }),
+      // Same server, another key: the same redacted URL, told apart by id.
+      sample({ id: '2', rendition: '480p', state: 'retrying', bytes: 10, dropped: 0, reconnects: 5 }),
+      sample({ stream: 'live/other', id: '3', url: 'srt://b.example:9000?…', state: 'waiting' }),
+    ];
+    const metrics = new GatewayMetrics({ defaultMetrics: false, maxStreamLabels: 1 }).attach({ streams, outputs, cache, push: { all: () => targets } });
+    const s = parseExposition(await metrics.text());
+    const one = 'stream="live/cam",id="1",target="rtmp://a.example/live2/…"';
+    const two = 'stream="live/cam",id="2",target="rtmp://a.example/live2/…"';
+    expect(s.get(`streamgate_push_target_bytes_total{${one}}`)).toBe(123_456);
+    expect(s.get(`streamgate_push_target_bitrate_bits_per_second{${one}}`)).toBe(2_500_000);
+    expect(s.get(`streamgate_push_target_dropped_total{${one}}`)).toBe(7);
+    expect(s.get(`streamgate_push_target_reconnects_total{${one}}`)).toBe(2);
+    expect(s.get(`streamgate_push_target_info{${one},rendition="src",state="live"}`)).toBe(1);
+    expect(s.get(`streamgate_push_target_reconnects_total{${two}}`)).toBe(5);
+    expect(s.get(`streamgate_push_target_info{${two},rendition="480p",state="retrying"}`)).toBe(1);
+    // The per-state count covers every target; per-target series only the first maxStreamLabels streams.
+    expect(s.get('streamgate_push_targets{state="live"}')).toBe(1);
+    expect(s.get('streamgate_push_targets{state="retrying"}')).toBe(1);
+    expect(s.get('streamgate_push_targets{state="waiting"}')).toBe(1);
+    expect([...s.keys()].some((k) => k.includes('live/other'))).toBe(false);
+    // A state change replaces the info series; a removed target's series go.
+    targets = [sample({ id: '1', bytes: 200_000, state: 'retrying', reconnects: 3 })];
+    const after = parseExposition(await metrics.text());
+    expect(after.get(`streamgate_push_target_bytes_total{${one}}`)).toBe(200_000);
+    expect(after.get(`streamgate_push_target_info{${one},rendition="src",state="live"}`)).toBeUndefined();
+    expect(after.get(`streamgate_push_target_info{${one},rendition="src",state="retrying"}`)).toBe(1);
+    expect([...after.keys()].some((k) => k.includes('id="2"'))).toBe(false);
     outputs.close();
     metrics.detach();
   });

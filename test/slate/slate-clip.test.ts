@@ -8,6 +8,8 @@ import { FlvIngest } from '../../src/flv/ingest.js';
 import { FLV_TAG_AUDIO, FLV_TAG_VIDEO } from '../../src/flv/reader.js';
 import { parseVideoTagBody } from '../../src/flv/tag.js';
 import { encodeSlateClip, type SlateClip } from '../../src/slate/slate-clip.js';
+import { encodeSlateClipTs } from '../../src/slate/slate-clip-ts.js';
+import type { Track } from '../../src/core/media.js';
 import { playSlateClip } from '../../src/slate/slate-feed.js';
 import { slateArgs } from '../../src/slate/slate-manager.js';
 import { ffmpegPath } from '../helpers/tools.js';
@@ -27,6 +29,35 @@ describe('slate clip', () => {
     expect(clip.video.slice(1).every((t) => parseVideoTagBody(t.payload).kind === 'frame' && !(parseVideoTagBody(t.payload) as { key: boolean }).key)).toBe(true);
     expect(clip.sampleRate).toBe(44_100);
     expect(clip.silence?.byteLength).toBeGreaterThan(2);
+  }, 60_000);
+
+  it('of an HEVC stream is HEVC (x265 through MPEG-TS into Enhanced RTMP tags), and the ingest reads it as such', async () => {
+    const format = { videoCodec: 'hevc' as const, width: 320, height: 180, fps: 25, sampleRate: 48_000, channels: 2 };
+    const clip = await encodeSlateClipTs(ffmpegPath(), slateArgs(format, { segmentDuration: 2 }), format, 50);
+    expect(clip.video.length).toBe(50);
+    expect(clip.loopMs).toBe(2000);
+    expect(clip.video.map((t) => t.ms)).toEqual(Array.from({ length: 50 }, (_, i) => i * 40));
+    expect(parseVideoTagBody(clip.videoHeader)).toMatchObject({ kind: 'sequence-header', codec: 'hevc' });
+    const ingest = new FlvIngest();
+    const tracks: Track[] = [];
+    const keys: boolean[] = [];
+    const warnings: string[] = [];
+    const take = (events: ReturnType<FlvIngest['pushVideo']>): void => {
+      for (const e of events) {
+        if (e.type === 'track') tracks.push(e.track);
+        if (e.type === 'frame' && e.frame.kind === 'video') keys.push(e.frame.key);
+        if (e.type === 'warning') warnings.push(e.message);
+      }
+    };
+    take(ingest.pushVideo(0, clip.videoHeader, 0));
+    take(ingest.pushAudio(0, clip.audioHeader!, 0));
+    for (const t of clip.video) take(ingest.pushVideo(t.ms, t.payload, 0));
+    take(ingest.pushAudio(0, clip.silence!, 0));
+    expect(warnings).toEqual([]);
+    expect(tracks.find((t) => t.kind === 'video')).toMatchObject({ codec: 'hevc', width: 320, height: 180 });
+    expect(tracks.find((t) => t.kind === 'audio')).toMatchObject({ codec: 'aac', sampleRate: 48_000, channels: 2 });
+    expect(keys).toEqual([true, ...new Array<boolean>(49).fill(false)]);
+    expect(clip.silenceSamples).toBe(1024);
   }, 60_000);
 
   it('plays looped, in timestamp order, at once; the ingest takes it without a warning', () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
 import { browserAvailable, openBrowser, type BrowserSession } from '../helpers/browser.js';
 import { fixture } from '../helpers/fixtures.js';
-import { publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { nextPublish, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { composeApp, type ComposedApp } from './compose.js';
 import { mintToken, subjectOf, unixNow } from '../../src/auth/token.js';
 
@@ -104,7 +104,9 @@ describe.runIf(browserAvailable)('web page of a protected gateway (playback toke
   let origin: string;
 
   beforeAll(async () => {
-    protectedGw = await startTestGateway({ playbackSecret: PLAY, apiToken: API });
+    // One small rung for live/paid (a push target can send it); the app the page pushes to is passthrough.
+    const ladder = { default: 'passthrough' as const, keys: { 'live/paid': [{ name: '144p', height: 144, maxBitrate: 100_000, profile: 'baseline' as const }] } };
+    protectedGw = await startTestGateway({ playbackSecret: PLAY, apiToken: API, transcode: true, transcodePreset: 'ultrafast', maxTranscodes: 1, ladder });
     origin = `http://127.0.0.1:${protectedGw.httpPort}`;
     const live = new Promise<void>((resolve) => protectedGw.streams.on('publish', () => resolve()));
     feed = publish(await fixture('av360p-short'), `rtmp://127.0.0.1:${protectedGw.rtmpPort}/live/paid`, { loop: true });
@@ -160,4 +162,33 @@ describe.runIf(browserAvailable)('web page of a protected gateway (playback toke
     await item.locator('button').click();
     await expect.poll(() => page.textContent('#push-list'), { timeout: 10_000 }).toMatch(/No push targets/);
   }, 60_000);
+
+  it('pushes a chosen rung: the POST carries the rendition, and the target row shows bytes sent and drops', async () => {
+    const { page } = session;
+    await page.goto(`${origin}/watch/live/paid?protocol=hls`);
+    // The rung is offered once the ladder made it (the API token is still in this tab's storage).
+    const rung = page.locator('#push-rendition option[value="144p"]');
+    await rung.waitFor({ state: 'attached', timeout: 30_000 });
+    expect(await page.locator('#push-rendition option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['src', '144p']);
+    expect(await page.textContent('label[for="push-url"]')).toMatch(/rtmp:\/\/.*rtmps:\/\/.*srt:\/\//);
+    await page.selectOption('#push-rendition', '144p');
+    // The gateway pushes the rung to itself, under another (passthrough) app.
+    const arrived = nextPublish(protectedGw, 'rung');
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/streams/live/paid/push'));
+    await page.fill('#push-url', `rtmp://127.0.0.1:${protectedGw.rtmpPort}/copy/rung`);
+    await page.click('#push-form button');
+    expect(JSON.parse((await posted).postData() ?? '{}')).toEqual({ url: `rtmp://127.0.0.1:${protectedGw.rtmpPort}/copy/rung`, rendition: '144p' });
+    const copy = await arrived;
+    const item = page.locator('#push-list li[data-push]');
+    await expect.poll(() => item.getAttribute('data-push'), { timeout: 10_000 }).toBeTruthy();
+    await expect.poll(async () => Number(await item.locator('.push-bytes').getAttribute('data-bytes')), { timeout: 15_000 }).toBeGreaterThan(0);
+    const text = (await item.textContent()) ?? '';
+    expect(text).toMatch(/^live rtmp:\/\/127\.0\.0\.1:\d+\/copy\/… \(144p\) · .+ · sent [\d.]+ (B|kB|MB) · 0 dropped/);
+    expect(await item.locator('.push-dropped').getAttribute('data-dropped')).toBe('0');
+    // What arrived is the rung, not the source.
+    await expect.poll(() => copy.video?.height, { timeout: 10_000 }).toBe(144);
+    await page.screenshot({ path: `${ARTIFACTS}/web-push-rung.png`, fullPage: true });
+    await item.locator('button').click();
+    await expect.poll(() => page.textContent('#push-list'), { timeout: 10_000 }).toMatch(/No push targets/);
+  }, 90_000);
 });
