@@ -31,6 +31,7 @@ export const SETTINGS = {
   srt: setting('srt', bool.default(true), 'SRT ingest on srt-port (needs libsrt when building: apt-get install -y libsrt-gnutls-dev pkg-config gcc)'),
   srtPort: setting('srt-port', port.default(8890), 'SRT listen port (UDP): srt://HOST:PORT?streamid=APP/KEY'),
   srtPassphrase: setting('srt-passphrase', z.string().min(10).max(79).optional(), 'SRT callers must use this passphrase (AES encryption, 10 to 79 characters); unset: unencrypted'),
+  srtPbkeylen: setting('srt-pbkeylen', z.coerce.number().int().refine((n) => n === 16 || n === 24 || n === 32, 'must be 16, 24 or 32').optional(), 'SRT AES key length in bytes with srt-passphrase: 16, 24 or 32 (SRTO_PBKEYLEN; unset: 16, libsrt\'s default)'),
   srtLatency: setting('srt-latency', z.coerce.number().int().min(20).max(8000).default(120), 'SRT receive latency in ms (retransmission window; raise it on lossy links)'),
   host: setting('host', z.string().min(1).default('0.0.0.0'), 'interface to listen on (both servers)'),
   segmentDuration: setting('segment-duration', positive.max(30).default(2), 'target segment duration in seconds (cuts at the first keyframe after it)'),
@@ -66,7 +67,7 @@ export const SETTINGS = {
     'push',
     z.preprocess(
       (v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v),
-      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^(rtmps?:\/\/[^/]+\/.+\/.+|srt:\/\/[^/?]+:\d+)/, 'an rtmp:// or rtmps:// URL with /APP/KEY, or srt://HOST:PORT?streamid=…'), rendition: z.literal('src').optional() }))).optional(),
+      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^(rtmps?:\/\/[^/]+\/.+\/.+|srt:\/\/[^/?]+:\d+)/, 'an rtmp:// or rtmps:// URL with /APP/KEY, or srt://HOST:PORT?streamid=…'), rendition: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, '"src" or a rendition name such as "480p"').optional() }))).optional(),
     ),
     'push targets as JSON: {"APP": [{"url": "rtmp://HOST/APP/KEY"}], "APP/KEY": [...]} (every stream of APP, or one stream; see README)',
   ),
@@ -90,13 +91,20 @@ export const SETTINGS = {
       z
         .record(
           z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}(\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127})?$/, 'APP or APP/KEY'),
-          z.object({ method: z.literal('aes-128'), rotate: z.number().int().min(0).max(1_000_000).default(0) }),
+          z.discriminatedUnion('method', [
+            z.object({ method: z.literal('aes-128'), rotate: z.number().int().min(0).max(1_000_000).default(0) }),
+            z.object({
+              method: z.literal('cbcs'),
+              keyServer: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URL').optional(),
+              licenseUrl: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URL').optional(),
+            }),
+          ]),
         )
         .optional(),
     ),
-    'HLS AES-128 encryption as JSON: {"APP" or "APP/KEY": {"method": "aes-128", "rotate": N}} (a new key every N segments; 0: one per publish; see README)',
+    'media encryption as JSON: {"APP" or "APP/KEY": {"method": "aes-128", "rotate": N}} (HLS AES-128, a new key every N segments; 0: one per publish) or {"method": "cbcs"[, "keyServer": URL][, "licenseUrl": URL]} (Common Encryption for HLS SAMPLE-AES and DASH ClearKey/DRM); see README',
   ),
-  encryptionSecret: setting('encryption-secret', z.string().min(16).optional(), 'secret the AES-128 keys are derived from (unset: random at each start, so keys change with a restart)'),
+  encryptionSecret: setting('encryption-secret', z.string().min(16).optional(), 'secret the AES-128 and cbcs keys are derived from (unset: random at each start, so keys change with a restart)'),
   slate: setting('slate', bool.default(false), 'stay on air: while a publisher is away (reconnect grace), the stream goes on with a "back soon" picture and silence'),
   slateImage: setting('slate-image', z.string().min(1).optional(), 'the slate picture (PNG/JPEG; default: "Back soon" on a dark background)'),
   slateSeconds: setting('slate-seconds', z.coerce.number().min(1).max(86_400).optional(), 'how long the slate stands in before the stream ends (default: the reconnect grace)'),

@@ -30,7 +30,7 @@ import { servePlaylistFast, type PlaylistFastPathOptions } from './http/playlist
 import { PlaylistRateLimiter } from './http/rate-limit.js';
 import { PublishAuthorizer } from './auth/publish-auth.js';
 import { PlaybackAuthorizer } from './auth/playback.js';
-import { PublishPath, type PublishRequest } from './core/publish.js';
+import { PublishPath, type PublishDecision, type PublishRequest } from './core/publish.js';
 import { checkerOf } from './observe/ingest-checker.js';
 import { GatewayMetrics } from './observe/metrics.js';
 import { ViewerTracker } from './observe/viewers.js';
@@ -76,7 +76,9 @@ export interface RunningGateway {
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const streams = new StreamRegistry();
   const cache = new SegmentCache(config.cacheMaxBytes);
-  const outputs = new OutputRegistry(streams, config, cache, logger.child({ component: 'packager' }));
+  // Media encryption: AES-128 at the HLS routes, Common Encryption ('cbcs') in the CMAF store.
+  const keys = new MediaKeys(config.encrypt ?? {}, config.encryptionSecret);
+  const outputs = new OutputRegistry(streams, { ...config, protectionOf: (app, key, session) => keys.contentKey(app, key, session) }, cache, logger.child({ component: 'packager' }));
   if (config.recordDir) recordEveryOutput(outputs, config, logger);
   const relays = new RelayRegistry(streams, config.relayBatchMs);
   // After the relays: a stream's hub exists when the push targets hear of its publish. Bytes
@@ -96,7 +98,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   streams.on('publish', (s) => logger.info({ stream: s.path }, 'stream live'));
   streams.on('unpublish', (s) => logger.info({ stream: s.path }, 'stream ended'));
 
-  const { publishAuth, publishPath } = createPublishPath(config, streams);
+  const { publishAuth, publishPath } = createPublishPath(config, streams, keys);
   const slate = config.slate
     ? new SlateManager(outputs, {
         image: config.slateImage,
@@ -147,7 +149,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     pull,
     rtmpPort: () => rtmpPortBound,
     ready: () => !stopRequested,
-    keys: new MediaKeys(config.encrypt ?? {}, config.encryptionSecret),
+    keys,
   });
 
   const https = certificates
@@ -289,7 +291,7 @@ function createLadders(config: Config, outputs: OutputRegistry, metrics: Gateway
 }
 
 /** Who may publish (keys, tokens, webhook) in front of the one publish path every ingest uses. */
-function createPublishPath(config: Config, streams: StreamRegistry): { publishAuth: PublishAuthorizer; publishPath: PublishPath } {
+function createPublishPath(config: Config, streams: StreamRegistry, keys: MediaKeys): { publishAuth: PublishAuthorizer; publishPath: PublishPath } {
   const publishAuth = new PublishAuthorizer({
     mode: config.publishAuth,
     keys: config.publishKeys,
@@ -299,11 +301,22 @@ function createPublishPath(config: Config, streams: StreamRegistry): { publishAu
         ? { onPublish: config.onPublishUrl, onPublishDone: config.onPublishDoneUrl, onUpdate: config.onUpdateUrl, timeoutMs: config.webhookTimeout * 1000 }
         : undefined,
   });
+  // A stream whose content key comes from a key server gets it before the publish goes ahead:
+  // without it the stream would go out clear or not at all, so a failure refuses the publish.
+  const withContentKey = async (req: PublishRequest, decision: PublishDecision): Promise<PublishDecision> => {
+    if (!decision.ok) return decision;
+    try {
+      await keys.prepare(req.app, req.key);
+      return decision;
+    } catch (err) {
+      return { ok: false, reason: `no content key from the key server: ${(err as Error).message}`, status: 'NetStream.Publish.Unauthorized' };
+    }
+  };
   const gate =
-    publishAuth.isOpen && !config.onPublishDoneUrl && !config.onUpdateUrl
+    publishAuth.isOpen && !config.onPublishDoneUrl && !config.onUpdateUrl && !keys.needsKeyServer
       ? undefined
       : {
-          authorize: (req: PublishRequest) => publishAuth.authorize(req),
+          authorize: async (req: PublishRequest) => withContentKey(req, await publishAuth.authorize(req)),
           publishDone: (req: PublishRequest) => void publishAuth.publishDone(req),
           publishUpdate: (req: PublishRequest, elapsed: number) => publishAuth.publishUpdate(req, elapsed),
         };
@@ -413,6 +426,7 @@ function createSrtIngest(config: Config, publishPath: PublishPath, logger: Logge
     host: config.host,
     latencyMs: config.srtLatency,
     passphrase: config.srtPassphrase,
+    pbkeylen: config.srtPbkeylen,
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
   });

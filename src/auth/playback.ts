@@ -112,6 +112,11 @@ const MPD_URL_ELEMENT = /<(SegmentTemplate|SegmentURL|Initialization|Representat
 const MPD_URL_ATTRIBUTE = /(\s)(media|initialization|index|sourceURL)=("([^"]*)"|'([^']*)')/g;
 /** MPD.Location (§5.3.1.2): where a dynamic MPD is reloaded from. */
 const MPD_LOCATION = /(<Location\b[^>]*>)([^<]*)(<\/Location>)/g;
+/**
+ * A ClearKey licence URL (DASH-IF IOP `dashif:Laurl`) of the gateway's own licence route: it needs
+ * the token like the media. A DRM's licence URL never gets it.
+ */
+const MPD_OWN_LICENSE_URL = /(<dashif:Laurl>)([^<]*\/clearkey\.json)(<\/dashif:Laurl>)/g;
 
 function xmlUnescape(text: string): string {
   return text.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (m, e: string) => {
@@ -154,5 +159,6 @@ export function tokenizeMpdText(xml: string, token: string): string {
       );
       return `<${name}${rewritten}>`;
     })
-    .replace(MPD_LOCATION, (_m, open: string, url: string, close: string) => `${open}${tokenized(url.trim())}${close}`);
+    .replace(MPD_LOCATION, (_m, open: string, url: string, close: string) => `${open}${tokenized(url.trim())}${close}`)
+    .replace(MPD_OWN_LICENSE_URL, (_m, open: string, url: string, close: string) => `${open}${tokenized(url.trim())}${close}`);
 }

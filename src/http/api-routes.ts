@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
+import { CLEARKEY_LICENSE_FILE } from '../auth/media-keys.js';
 import { observationsOf } from '../observe/stream-observations.js';
 import type { ViewerTracker } from '../observe/viewers.js';
 
@@ -41,7 +42,7 @@ export interface StreamView {
   startedAt: string;
   uptimeSeconds: number;
   renditions: RenditionView[];
-  urls: { hls: string; dash: string; hlsTs: string; flv: string; thumbnail: string };
+  urls: { hls: string; dash: string; hlsTs: string; flv: string; thumbnail: string; license?: string };
 }
 
 export function streamView(output: StreamOutput, extras: ApiExtras = {}): StreamView & Record<string, unknown> {
@@ -61,7 +62,15 @@ export function streamView(output: StreamOutput, extras: ApiExtras = {}): Stream
     startedAt: new Date(output.startedAt).toISOString(),
     uptimeSeconds: Math.round((end - output.startedAt) / 1000),
     renditions,
-    urls: { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv`, thumbnail: `/api/streams${base}/thumbnail.jpg` },
+    urls: {
+      hls: `${base}/index.m3u8`,
+      dash: `${base}/index.mpd`,
+      hlsTs: `${base}/ts.m3u8`,
+      flv: `${base}.flv`,
+      thumbnail: `/api/streams${base}/thumbnail.jpg`,
+      // Common Encryption: where players get the licence (the gateway's ClearKey route, or a DRM's).
+      ...(output.protection ? { license: output.protection.licenseUrl ?? `${base}/${CLEARKEY_LICENSE_FILE}` } : {}),
+    },
     ...observationsOf(output.stream, extras.viewers),
     ...(extras.ladder ? { ladder: extras.ladder(output) } : {}),
     ...(extras.push ? { push: extras.push(output) } : {}),

@@ -9,7 +9,7 @@
  * every request it does not own falls through with next().
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { MediaKeys } from '../auth/media-keys.js';
+import { CLEARKEY_LICENSE_FILE, type MediaKeys } from '../auth/media-keys.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import { segmentFileName, type SegmentInfo, type TrackOutput } from '../packager/track-output.js';
@@ -50,7 +50,8 @@ export function dashRoutes(options: DashRouteOptions): Router {
   const firstSegmentWaitMs = (options.segmentDuration * 3 + 2) * 1000;
 
   // An HLS AES-128 stream: no MPD, and its files only through the HLS route (encrypted there).
-  const encrypted = (req: Request): boolean => options.keys?.ruleFor(String(req.params['app']), String(req.params['key'])) !== undefined;
+  // A Common Encryption stream's store is encrypted already: DASH serves it as it is.
+  const encrypted = (req: Request): boolean => options.keys?.aes128For(String(req.params['app']), String(req.params['key'])) !== undefined;
   router.get('/:app/:key/index.mpd', async (req, res) => {
     if (encrypted(req)) {
       res.status(403).type('text').send('this stream is encrypted for HLS (AES-128): watch index.m3u8 or ts.m3u8; DASH would need Common Encryption, not offered yet');
@@ -58,7 +59,7 @@ export function dashRoutes(options: DashRouteOptions): Router {
     }
     const output = findOutput(outputs, req, res);
     if (!output || !(await untilOutputReady(output, firstSegmentWaitMs, res))) return;
-    const answer = mpdAnswer(options, output, timeUrlFor(req), req.get('user-agent'));
+    const answer = mpdAnswer(options, output, timeUrlFor(req), req.get('user-agent'), licenseUrlFor(req, output));
     if (answer.vary) res.setHeader('Vary', 'User-Agent');
     sendText(res, answer.text, DASH_MIME, answer.cacheControl);
   });
@@ -79,9 +80,10 @@ export function mpdAnswer(
   output: StreamOutput,
   utcTimingUrl: string,
   userAgent: string | undefined,
+  licenseUrl?: string,
 ): PlaylistAnswer {
   const timelineFromZero = listsFromStart(userAgent);
-  const { text, dynamic } = renderedOnce(output, `mpd/${timelineFromZero ? 'q' : ''}/${utcTimingUrl}`, () => {
+  const { text, dynamic } = renderedOnce(output, `mpd/${timelineFromZero ? 'q' : ''}/${utcTimingUrl}/${licenseUrl ?? ''}`, () => {
     const mpd = buildMpd(output, {
       segmentDuration: options.segmentDuration,
       partDuration: options.partDuration,
@@ -89,6 +91,7 @@ export function mpdAnswer(
       utcTimingUrl,
       lowLatency: options.lowLatency ?? true,
       timelineFromZero,
+      licenseUrl,
     });
     return { text: serializeMpd(mpd), dynamic: mpd.type === 'dynamic' };
   });
@@ -100,6 +103,20 @@ export function mpdAnswer(
 function timeUrlFor(req: Request): string {
   const host = req.get('host');
   return host ? `${req.protocol}://${host}/api/time` : '/api/time';
+}
+
+/**
+ * The licence URL of a Common Encryption stream's MPD: the DRM's when its rule names one, else
+ * the gateway's ClearKey route as this client reached us (absolute: players resolve a licence
+ * URL against the page, not the MPD). The playback guard adds the token to it.
+ */
+function licenseUrlFor(req: Request, output: StreamOutput): string | undefined {
+  const protection = output.protection;
+  if (!protection) return undefined;
+  if (protection.licenseUrl) return protection.licenseUrl;
+  const host = req.get('host');
+  const path = `/${output.app}/${output.key}/${CLEARKEY_LICENSE_FILE}`;
+  return host ? `${req.protocol}://${host}${path}` : path;
 }
 
 function findOutput(outputs: OutputRegistry, req: Request, res: Response): StreamOutput | undefined {

@@ -7,7 +7,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import type { TrackOutput } from '../packager/track-output.js';
-import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurationOf, partTargetOf } from '../packager/hls/playlists.js';
+import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurationOf, partTargetOf, sampleAesKeysOf } from '../packager/hls/playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { ENDED_LISTING, LIVE_LISTING, sendChunks, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
@@ -34,7 +34,7 @@ export interface HlsRouteOptions {
 
 /** A stream's AES-128 key tags for its playlists, or undefined when it is served clear. */
 export function keyTagsOf(keys: MediaKeys | undefined, output: StreamOutput): ((sequence: number) => HlsKey) | undefined {
-  const rule = keys?.ruleFor(output.app, output.key);
+  const rule = keys?.aes128For(output.app, output.key);
   return rule && keys ? (sequence) => keys.keyTagOf(output.app, output.key, output.session, rule, sequence) : undefined;
 }
 
@@ -244,6 +244,7 @@ export function mediaPlaylistAnswer(
           events: output.timedEvents,
           wallclockAt: (seconds) => output.clock.wallclockAt(Math.round(seconds * 90_000), 90_000),
           keyOf: keyTagsOf(options.keys, output),
+          sampleAesKeys: sampleAesKeysOf(output.protection),
         },
         output.trackOutputs(),
       ),
@@ -270,7 +271,7 @@ function keyFile(options: HlsRouteOptions, req: Request, res: Response, next: Ne
     next();
     return;
   }
-  const rule = NAME_PATTERN.test(app!) && NAME_PATTERN.test(key!) ? options.keys?.ruleFor(app!, key!) : undefined;
+  const rule = NAME_PATTERN.test(app!) && NAME_PATTERN.test(key!) ? options.keys?.aes128For(app!, key!) : undefined;
   if (!rule || !options.keys) {
     res.status(404).type('text').send('not found');
     return;
@@ -303,7 +304,7 @@ async function mediaFile(context: HlsRouteContext, req: Request, res: Response, 
     found = liveMediaFile(track, name);
   }
   if (found) {
-    const rule = options.keys?.ruleFor(app!, key!);
+    const rule = options.keys?.aes128For(app!, key!);
     if (rule && name.type !== 'init') {
       // AES-128 (§4.4.4.4): the segment or part whole, with its segment's key and IV.
       const encrypted = options.keys!.encrypt(app!, key!, name.session, rule, name.number, found.chunks);

@@ -1,12 +1,12 @@
 /**
  * Playback tokens over HTTP: every media request (playlists, MPD, init, segments, parts, TS,
- * FLV, AES-128 keys, WebVTT) needs a valid `?token=`, and the token is carried into every URI the playlists and MPD
+ * FLV, AES-128 keys, WebVTT, ClearKey licences) needs a valid `?token=`, and the token is carried into every URI the playlists and MPD
  * name, so players and CDN edges work unchanged.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { PlaybackAuthorizer } from '../auth/playback.js';
 
-const MEDIA = /\.(m3u8|mpd|m4s|mp4|ts|flv|key|vtt)$/;
+const MEDIA = /\.(m3u8|mpd|m4s|mp4|ts|flv|key|vtt)$|^\/[^/]+\/[^/]+\/clearkey\.json$/;
 
 export function playbackGuard(auth: PlaybackAuthorizer) {
   return (req: Request, res: Response, next: NextFunction): void => {

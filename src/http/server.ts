@@ -22,7 +22,8 @@ import { metadataRoutes } from './metadata-routes.js';
 import type { PushManager } from '../push/push-manager.js';
 import type { PullManager } from '../pull/pull-manager.js';
 import { thumbnailRoutes } from './thumbnail.js';
-import type { MediaKeys } from '../auth/media-keys.js';
+import { CLEARKEY_LICENSE_FILE, type MediaKeys } from '../auth/media-keys.js';
+import { licenseRoutes } from './license-routes.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -50,6 +51,11 @@ export interface HttpAppOptions {
   readonly keys?: MediaKeys;
 }
 
+/** `/APP/KEY/clearkey.json`: the ClearKey licence route of a Common Encryption stream. */
+function isLicenseRequest(path: string): boolean {
+  return path.endsWith(`/${CLEARKEY_LICENSE_FILE}`) && path.split('/').length === 4;
+}
+
 export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -60,7 +66,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       res.setHeader('Access-Control-Expose-Headers', 'Content-Length, ETag, Date');
     }
     if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+      res.setHeader('Access-Control-Allow-Methods', isLicenseRequest(req.path) ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS');
       res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? '*');
       res.setHeader('Access-Control-Max-Age', '86400');
       res.status(204).end();
@@ -73,7 +79,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use((req, res, next) => {
     // Changes go through the API only (push targets, ...): everything else is read-only.
     const change = (req.method === 'POST' || req.method === 'DELETE') && req.path.startsWith('/api/');
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !change) {
+    // A ClearKey licence request is a POST that changes nothing (license-routes.ts).
+    const license = req.method === 'POST' && isLicenseRequest(req.path);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !change && !license) {
       res.status(405).setHeader('Allow', 'GET, HEAD, OPTIONS').end();
       return;
     }
@@ -92,6 +100,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(apiRoutes(options.outputs, { ...options.apiExtras, maySee }));
   if (options.push) app.use(pushRoutes(options.push, maySee));
   app.use(metadataRoutes(options.outputs));
+  app.use(licenseRoutes(options.outputs));
   app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
   app.use(
     tsRoutes({

@@ -114,6 +114,8 @@ const AUDIO_NAMES: Readonly<Record<string, string>> = { opus: 'Opus', flac: 'FLA
  * without its audio would be worse than none.
  */
 function tsRefusal(output: StreamOutput): string | undefined {
+  // The TS muxer reads the clear frames: a Common Encryption stream is never muxed to TS.
+  if (output.protection) return 'this stream is protected with Common Encryption (cbcs): no MPEG-TS; use index.m3u8 (CMAF, SAMPLE-AES) or index.mpd';
   const video = output.videos.get('src')?.track?.codec;
   if (video === 'av1' || video === 'vp9') return `MPEG-TS does not carry ${video.toUpperCase()}: use index.m3u8 (CMAF) or index.mpd`;
   const audio = output.audio.track?.codec;
@@ -138,7 +140,7 @@ function tsFile(options: TsRouteOptions, req: Request, res: Response, next: Next
   const live = r?.segment(sequence);
   const found = live ? { chunks: [live], byteLength: live.byteLength, contentType: TS_CONTENT_TYPE } : cache.get(`${app}/${key}/${rendition}/${file}`);
   if (found) {
-    const rule = options.keys?.ruleFor(app!, key!);
+    const rule = options.keys?.aes128For(app!, key!);
     if (rule) {
       // AES-128 (RFC 8216bis §4.4.4.4): the whole TS segment, with its key and IV.
       const encrypted = options.keys!.encrypt(app!, key!, session, rule, sequence, found.chunks);

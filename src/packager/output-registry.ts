@@ -14,6 +14,7 @@ import { isAudioRendition } from '../core/audio-renditions.js';
 import type { LiveStream, StreamRegistry } from '../core/stream.js';
 import type { Logger } from 'pino';
 import { StreamOutput, type PackagerConfig } from './stream-output.js';
+import type { CencProtection } from '../mux/fmp4/cenc.js';
 
 export interface OutputRegistryEvents {
   output: [output: StreamOutput];
@@ -26,7 +27,7 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
   private readonly outputs = new Map<string, StreamOutput>();
   private readonly endedTtlMs: number;
   private readonly cache: SegmentCache;
-  private readonly config: PackagerConfig;
+  private readonly config: PackagerConfig & { protectionOf?: (app: string, key: string, session: string) => CencProtection | undefined };
   private sweepTimer: NodeJS.Timeout | undefined;
 
   private readonly graceMs: number;
@@ -38,7 +39,13 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
 
   constructor(
     streams: StreamRegistry,
-    config: PackagerConfig & { endedStreamTtl: number; reconnectGrace?: number; siblingPattern?: string },
+    config: PackagerConfig & {
+      endedStreamTtl: number;
+      reconnectGrace?: number;
+      siblingPattern?: string;
+      /** The content key of a stream whose config asks for Common Encryption (auth/media-keys.ts). */
+      protectionOf?: (app: string, key: string, session: string) => CencProtection | undefined;
+    },
     cache: SegmentCache,
     logger?: Logger,
   ) {
@@ -69,7 +76,7 @@ export class OutputRegistry extends EventEmitter<OutputRegistryEvents> {
     }
     // A new publish of a key replaces whatever ended output it had.
     previous?.detachOutputs();
-    const output = new StreamOutput(stream, this.config, this.cache);
+    const output = new StreamOutput(stream, this.config, this.cache, this.config.protectionOf);
     output.onPublisherGone = (o) => this.publisherGone(o);
     output.onRenditionProblem = (id, problem) => this.logger?.warn({ stream: output.path, rendition: id }, problem);
     // MPEG-TS is not muxed here: the TS routes attach it on a stream's first TS request

@@ -8,6 +8,7 @@
  */
 import type { Frame, Track } from '../core/media.js';
 import type { StreamSink } from '../core/stream.js';
+import type { CencProtection } from '../mux/fmp4/cenc.js';
 import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
 import { TrackSegmenter } from '../segmenter/track-segmenter.js';
 import type { PackagerConfig } from './stream-output.js';
@@ -44,6 +45,8 @@ export class RenditionJoin implements StreamSink {
     /** The rendition id existed before (a reconnected publisher's new transcoder). */
     private readonly resumed: boolean,
     private readonly report: (problem: string | undefined) => void,
+    /** The stream's Common Encryption, applied to this rendition as to every other. */
+    private readonly protection?: CencProtection,
   ) {}
 
   onTrack(track: Track): void {
@@ -87,7 +90,7 @@ export class RenditionJoin implements StreamSink {
   }
 
   private newSegmenter(firstSequence: number, discontinuity: boolean): TrackSegmenter {
-    return new TrackSegmenter('video', new CmafMuxer('video', this.output), {
+    return new TrackSegmenter('video', new CmafMuxer('video', this.output, this.protection), {
       segmentDuration: this.config.segmentDuration,
       partDuration: this.config.partDuration,
       firstSequence,

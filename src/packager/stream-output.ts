@@ -13,6 +13,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
 import { RenditionJoin, type SourceView } from './rendition-join.js';
 import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
+import type { CencProtection } from '../mux/fmp4/cenc.js';
 import type { StreamSink } from '../core/stream.js';
 import { MediaClock } from './media-clock.js';
 import { TrackOutput, type SegmentInfo } from './track-output.js';
@@ -122,7 +123,13 @@ export class StreamOutput {
   /** Called when the publisher leaves; decides between finishing now and waiting for a reconnect. */
   onPublisherGone: (output: StreamOutput) => void = (output) => output.finish();
 
-  constructor(stream: LiveStream, config: PackagerConfig, cache: SegmentCache) {
+  /**
+   * Common Encryption ('cbcs') of every CMAF track of the stream, when the config asks for it:
+   * one key for the output's life (a reconnect keeps it), so HLS and DASH serve one encrypted store.
+   */
+  readonly protection: CencProtection | undefined;
+
+  constructor(stream: LiveStream, config: PackagerConfig, cache: SegmentCache, protectionOf?: (app: string, key: string, session: string) => CencProtection | undefined) {
     this.stream = stream;
     this.app = stream.app;
     this.key = stream.key;
@@ -131,6 +138,7 @@ export class StreamOutput {
     this.cache = cache;
     this.startedAt = stream.startedAt;
     this.session = stream.startedAt.toString(36);
+    this.protection = protectionOf?.(this.app, this.key, this.session);
     const source = this.createTrackOutput(SOURCE_RENDITION, 'video');
     this.audio = this.createTrackOutput(AUDIO_RENDITION, 'audio');
     this.videos.set(SOURCE_RENDITION, source);
@@ -196,7 +204,7 @@ export class StreamOutput {
     const firstSequence = Math.max(source.openSequence ?? 0, this.audio.openSequence ?? 0);
     const segmenter = new StreamSegmenter(
       // Chunking apart from muxing: the segmenter cuts, the CMAF muxer writes into each store.
-      { video: new CmafMuxer('video', source), audio: new CmafMuxer('audio', this.audio) },
+      { video: new CmafMuxer('video', source, this.protection), audio: new CmafMuxer('audio', this.audio, this.protection) },
       {
         segmentDuration: this.config.segmentDuration,
         partDuration: this.config.partDuration,
@@ -259,7 +267,7 @@ export class StreamOutput {
       this.audioRenditions.set(id, output);
     }
     const target = output;
-    const follower = segmenter.addFollower(new CmafMuxer('audio', target), target.currentInitId + 1);
+    const follower = segmenter.addFollower(new CmafMuxer('audio', target, this.protection), target.currentInitId + 1);
     const unsubscribe = rendition.subscribe({
       onTrack: (track) => {
         target.language = rendition.language;
@@ -337,7 +345,7 @@ export class StreamOutput {
       }
       this.renditionProblems.set(id, problem);
       this.onRenditionProblem(id, problem);
-    });
+    }, this.protection);
     const watch = (): void => join.sourceMoved();
     this.sourceWatchers.add(watch);
     const unsubscribe = source.subscribe(join);

@@ -27,6 +27,19 @@ function kbps(bits) {
   return bits >= 1e6 ? `${(bits / 1e6).toFixed(1)} Mbit/s` : `${Math.round(bits / 1000)} kbit/s`;
 }
 
+function byteSize(n) {
+  if (!Number.isFinite(n) || n <= 0) return '0 B';
+  if (n < 1024) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
 function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);
@@ -111,7 +124,9 @@ function urlsOf(app, key, stream) {
   const base = `/${encodeURIComponent(app)}/${encodeURIComponent(key)}`;
   const u = stream?.urls ?? { hls: `${base}/index.m3u8`, dash: `${base}/index.mpd`, hlsTs: `${base}/ts.m3u8`, flv: `${base}.flv` };
   const abs = (p) => withPlaybackToken(new URL(p, location.origin).href);
-  return { hls: abs(u.hls), dash: abs(u.dash), hlsTs: abs(u.hlsTs), flv: abs(u.flv) };
+  // A Common Encryption stream's licence: the gateway's ClearKey route (with the token) or a DRM's.
+  const license = u.license ? (/^https?:/.test(u.license) && !u.license.startsWith(location.origin) ? u.license : abs(u.license)) : undefined;
+  return { hls: abs(u.hls), dash: abs(u.dash), hlsTs: abs(u.hlsTs), flv: abs(u.flv), license };
 }
 
 /** A small form in the list's status line for the API token (kept in sessionStorage). */
@@ -243,14 +258,14 @@ function showList() {
 // Each adapter: { qualities(): [{value,label}], setQuality(v), latency(): seconds|null, destroy() }.
 
 const PROTOCOLS = [
-  { id: 'llhls', label: 'LL-HLS', url: (u) => u.hls, make: (video, url, ui) => hlsPlayer(video, url, true, ui), method: 'EXT-X-PROGRAM-DATE-TIME of the playing position (hls.js playingDate) vs the server clock' },
-  { id: 'hls', label: 'HLS', url: (u) => u.hls, make: (video, url, ui) => hlsPlayer(video, url, false, ui), method: 'EXT-X-PROGRAM-DATE-TIME of the playing position (hls.js playingDate) vs the server clock' },
+  { id: 'llhls', label: 'LL-HLS', url: (u) => u.hls, make: (video, url, ui, urls) => hlsPlayer(video, url, true, ui, urls.license), method: 'EXT-X-PROGRAM-DATE-TIME of the playing position (hls.js playingDate) vs the server clock' },
+  { id: 'hls', label: 'HLS', url: (u) => u.hls, make: (video, url, ui, urls) => hlsPlayer(video, url, false, ui, urls.license), method: 'EXT-X-PROGRAM-DATE-TIME of the playing position (hls.js playingDate) vs the server clock' },
   { id: 'hlsts', label: 'HLS-TS', url: (u) => u.hlsTs, make: (video, url, ui) => hlsPlayer(video, url, false, ui), method: 'EXT-X-PROGRAM-DATE-TIME of the playing position (hls.js playingDate) vs the server clock' },
   { id: 'dash', label: 'DASH', url: (u) => u.dash, make: (video, url, ui) => dashPlayer(video, url, ui), method: 'dash.js getCurrentLiveLatency() (availabilityStartTime + playing position vs the UTCTiming-synced clock)' },
   { id: 'flv', label: 'HTTP-FLV', url: (u) => u.flv, make: (video, url, ui) => flvPlayer(video, url, ui), method: 'buffered end minus currentTime: the player buffer only (FLV carries no wall clock), a lower bound' },
 ];
 
-async function hlsPlayer(video, url, lowLatency, ui) {
+async function hlsPlayer(video, url, lowLatency, ui, license) {
   await loadScript(LIBS.hls);
   const Hls = window.Hls;
   if (!Hls.isSupported()) {
@@ -271,7 +286,9 @@ async function hlsPlayer(video, url, lowLatency, ui) {
   }
   // Start at the live edge and stay there: a player that fell behind (a slow start, a stall)
   // plays up to 1.5x until it is back at the target latency (PART-HOLD-BACK / HOLD-BACK).
-  const hls = new Hls({ lowLatencyMode: lowLatency, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
+  // SAMPLE-AES (Common Encryption): hls.js opens it with EME ClearKey, the licence from the API.
+  const drm = license ? { emeEnabled: true, drmSystems: { 'org.w3.clearkey': { licenseUrl: license } } } : {};
+  const hls = new Hls({ lowLatencyMode: lowLatency, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5, ...drm });
   hls.on(Hls.Events.MANIFEST_PARSED, () => ui.qualitiesChanged());
   hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => ui.status(`playing level ${d.level}`));
   let recoveries = 0;
@@ -470,7 +487,7 @@ function showWatch({ app, key }) {
     params.set('protocol', p.id);
     history.replaceState(null, '', `${location.pathname}?${params}`);
     try {
-      const adapter = await p.make(video, p.url(urls), ui(token));
+      const adapter = await p.make(video, p.url(urls), ui(token), urls);
       if (active.token !== token) {
         adapter.destroy();
         return;
@@ -548,7 +565,12 @@ function showWatch({ app, key }) {
               'li',
               { 'data-push': t.id },
               el('span', { class: `push-state push-${t.state}`, text: t.state }),
-              ` ${t.url} · ${kbps(t.bitrate)}${t.lastError ? ` · ${t.lastError}` : ''} `,
+              ` ${t.url}${t.rendition && t.rendition !== 'src' ? ` (${t.rendition})` : ''} · ${kbps(t.bitrate)} · `,
+              el('span', { class: 'push-bytes', 'data-bytes': String(t.bytes ?? 0), text: `sent ${byteSize(t.bytes)}` }),
+              ' · ',
+              // Messages (frames) skipped while the target could not keep up: it lagged.
+              el('span', { class: t.dropped > 0 ? 'push-dropped push-lagging' : 'push-dropped', 'data-dropped': String(t.dropped ?? 0), text: `${t.dropped ?? 0} dropped` }),
+              `${t.lastError ? ` · ${t.lastError}` : ''} `,
               t.source === 'api'
                 ? el('button', {
                     type: 'button',
@@ -569,11 +591,21 @@ function showWatch({ app, key }) {
         : [el('li', { class: 'muted', text: 'No push targets' })]),
     );
   };
+  // The rendition a new target sends: the source or one of the stream's video renditions (ladder
+  // rungs, further tracks of a multitrack publish), as /api/streams lists them. The choice is
+  // kept across refreshes while it still exists.
+  const renderPushRenditions = (s) => {
+    const select = $('push-rendition');
+    const chosen = select.value || 'src';
+    const names = ['src', ...(s?.renditions ?? []).filter((r) => r.kind === 'video' && r.id !== 'src').map((r) => r.id)];
+    if (names.join('\n') === [...select.options].map((o) => o.value).join('\n')) return;
+    select.replaceChildren(...names.map((name) => el('option', { value: name, text: name === 'src' ? 'source (as published)' : name, selected: name === chosen })));
+  };
   $('push-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const input = $('push-url');
     try {
-      await pushCall('POST', pushApi, { url: input.value.trim(), rendition: 'src' });
+      await pushCall('POST', pushApi, { url: input.value.trim(), rendition: $('push-rendition').value || 'src' });
       input.value = '';
       $('push-status').textContent = 'Added.';
       void refresh();
@@ -602,16 +634,18 @@ function showWatch({ app, key }) {
       $('watch-status').textContent = s ? (s.live ? '' : 'The stream has ended.') : 'This stream is not live.';
       renderInfo(s);
       renderPush(s?.push);
+      renderPushRenditions(s);
     } catch (err) {
       $('watch-status').textContent = `Cannot load stream info: ${err.message}`;
     }
   };
 
   renderSnippets();
-  void refresh();
+  const first = refresh();
   setInterval(refresh, REFRESH_MS);
   const wanted = PROTOCOLS.findIndex((p) => p.id === params.get('protocol'));
-  void select(wanted >= 0 ? wanted : 0);
+  // After the stream's info: an encrypted stream's players need its licence URL from it.
+  void first.then(() => select(wanted >= 0 ? wanted : 0));
 }
 
 // ---- start -----------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragme
 import { buildInitSegment } from './init.js';
 import { needsRollGroup } from './audio-entry.js';
 import { concatBytes } from '../../core/bytes.js';
+import { nalSubsamples, patternOf, type CencProtection, type Subsample } from './cenc.js';
+import type { FragmentProtection } from './fragment.js';
 
 const STYP = buildSegmentHeader();
 
@@ -22,15 +24,35 @@ export class CmafMuxer implements ChunkSink {
   private parts: CmafPart[] = [];
   /** The track's binding wants a 'roll' sbgp in every fragment (Opus, mux/fmp4/audio-entry.ts). */
   private rollGroup = false;
+  /** Common Encryption of the stream ('cbcs', cenc.ts), when its config asks for it. */
+  private readonly protection: CencProtection | undefined;
+  /** How the current configuration's samples are protected (pattern, and the NAL layout for maps). */
+  private sampleProtection: { pattern: FragmentProtection['pattern']; nal?: { lengthSize: number; codec: 'avc' | 'hevc' } } | undefined;
 
-  constructor(kind: TrackKind, sink: SegmentSink) {
+  constructor(kind: TrackKind, sink: SegmentSink, protection?: CencProtection) {
     this.kind = kind;
     this.sink = sink;
+    this.protection = protection;
   }
 
   onConfig(config: TrackConfig): void {
-    this.rollGroup = needsRollGroup(config.track);
-    this.sink.onInit({ kind: config.kind, id: config.id, track: config.track, bytes: buildInitSegment(config.track) });
+    const track = config.track;
+    this.rollGroup = needsRollGroup(track);
+    // buildInitSegment refuses a codec the scheme does not cover: never a clear track in a protected stream.
+    const bytes = buildInitSegment(track, { protection: this.protection });
+    if (this.protection) {
+      const nal = track.kind === 'video' && (track.codec === 'avc' || track.codec === 'hevc') ? { lengthSize: track.nalLengthSize, codec: track.codec } : undefined;
+      this.sampleProtection = { pattern: patternOf(track), nal };
+    }
+    this.sink.onInit({ kind: config.kind, id: config.id, track, bytes });
+  }
+
+  private protectionOf(samples: readonly FragmentSample[]): FragmentProtection | undefined {
+    const how = this.sampleProtection;
+    if (!this.protection || !how) return undefined;
+    const nal = how.nal;
+    const maps: (Subsample[] | undefined)[] = samples.map((s) => (nal ? nalSubsamples(s.data, nal.lengthSize, nal.codec) : undefined));
+    return { key: this.protection, pattern: how.pattern, maps };
   }
 
   onGroup(group: FrameGroup): void {
@@ -40,7 +62,7 @@ export class CmafMuxer implements ChunkSink {
       const f = frames[i]!;
       samples[i] = { duration: durations[i]!, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
     }
-    const fragment = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup });
+    const fragment = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup, protection: this.protectionOf(samples) });
     // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5); rare, so the one copy is fine.
     const events = this.sink.takeEventBoxes?.();
     const bytes = events ? concatBytes([events, fragment]) : fragment;

@@ -6,6 +6,7 @@
  *   [prft 32]
  *   moof ─ mfhd 16
  *        └ traf ─ tfhd 16|20 ─ tfdt 20 ─ trun 20 + n * (8 | 12 | 16) [─ sbgp 28 (Opus 'roll')]
+ *                  [─ saiz ─ saio ─ senc (Common Encryption, cenc.ts)]
  *   mdat ─ sample bytes, in trun order          data_offset = moof.size + 8
  */
 import { GatewayError } from '../../core/errors.js';
@@ -31,6 +32,7 @@ import {
   type TfhdFields,
   type TrunLayout,
 } from './boxes.js';
+import { SAIO_SIZE, SENC_DATA_OFFSET, encryptSample, saizSize, sencSize, writeSaio, writeSaiz, writeSenc, type ContentKey, type EncryptionPattern, type Subsample } from './cenc.js';
 
 export { buildPrft, type PrftFields } from './boxes.js';
 
@@ -63,6 +65,18 @@ export interface FragmentInput {
   readonly rollGroup?: boolean;
   /** When set, a ProducerReferenceTime box is written before the moof (LL-DASH). */
   readonly prft?: { readonly ntpMs: number; readonly mediaTime: number };
+  /**
+   * Common Encryption ('cbcs', mux/fmp4/cenc.ts): the samples are encrypted in the mdat as
+   * written, and the traf describes them (saiz, saio, senc). `maps[i]`: sample i's subsample map,
+   * undefined for a sample protected whole.
+   */
+  readonly protection?: FragmentProtection;
+}
+
+export interface FragmentProtection {
+  readonly key: ContentKey;
+  readonly pattern: EncryptionPattern;
+  readonly maps: readonly (readonly Subsample[] | undefined)[];
 }
 
 const U32_MAX = 0xffff_ffff;
@@ -103,7 +117,15 @@ export function buildFragment(input: FragmentInput): Uint8Array {
   const layout: TrunLayout = { perSampleFlags: isVideo, compositionOffsets: isVideo };
 
   const sbgpSize = input.rollGroup ? ROLL_SBGP_SIZE : 0;
-  const trafSize = BOX_HEADER_SIZE + tfhdSize(tfhd) + TFDT_SIZE + trunSize(samples.length, layout) + sbgpSize;
+  const protection = input.protection;
+  if (protection && protection.maps.length !== samples.length) {
+    throw new GatewayError('mux.fmp4', 'one subsample map per sample', { samples: samples.length, maps: protection.maps.length });
+  }
+  // Samples with subsample maps have auxiliary information (saiz/saio point at it); whole-sample
+  // encryption with a constant IV has none, and only the senc's sample count is written.
+  const auxiliary = protection !== undefined && protection.maps.some((m) => m !== undefined);
+  const cencSize = protection ? (auxiliary ? saizSize(protection.maps) + SAIO_SIZE : 0) + sencSize(protection.maps) : 0;
+  const trafSize = BOX_HEADER_SIZE + tfhdSize(tfhd) + TFDT_SIZE + trunSize(samples.length, layout) + sbgpSize + cencSize;
   const moofSize = BOX_HEADER_SIZE + MFHD_SIZE + trafSize;
   const prftSize = input.prft ? PRFT_SIZE : 0;
   const mdatSize = BOX_HEADER_SIZE + payload;
@@ -121,10 +143,21 @@ export function buildFragment(input: FragmentInput): Uint8Array {
   // default-base-is-moof: data_offset counts from the moof's first byte, past the mdat header.
   at = writeTrun(view, at, samples, layout, moofSize + BOX_HEADER_SIZE);
   if (input.rollGroup) at = writeRollSampleToGroup(view, at, samples.length);
+  if (protection) {
+    if (auxiliary) {
+      at = writeSaiz(view, at, protection.maps);
+      // The senc follows this saio: its sample entries start SENC_DATA_OFFSET into it.
+      const sencAt = at + SAIO_SIZE;
+      at = writeSaio(view, at, sencAt - prftSize + SENC_DATA_OFFSET);
+    }
+    at = writeSenc(view, at, protection.maps);
+  }
 
   at = writeBoxHeader(view, at, mdatSize, 'mdat');
-  for (const s of samples) {
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
     out.set(s.data, at);
+    if (protection) encryptSample(out.subarray(at, at + s.data.length), protection.maps[i], protection.key.key, protection.key.iv, protection.pattern);
     at += s.data.length;
   }
   return out;

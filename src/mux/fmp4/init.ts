@@ -11,7 +11,8 @@
  *   │             minf ─ vmhd|smhd, dinf>dref>url , stbl(stsd>avc1|hvc1|av01|vp09|mp4a|Opus|fLaC|ac-3|ec-3,
  *                                                  stts, stsc, stsz, stco[, sgpd, sbgp (Opus)])
  *   │  (Opus: edts>elst between tkhd and mdia, for the pre-skip)
- *   └─ mvex ─ trex
+ *   ├─ mvex ─ trex
+ *   └─ [pssh …]      protected tracks (cenc.ts): the sample entry is encv/enca > … sinf
  */
 import { GatewayError } from '../../core/errors.js';
 import type { Track, VideoTrack } from '../../core/media.js';
@@ -32,10 +33,13 @@ import {
 } from './boxes.js';
 import { audioEntryOf } from './audio-entry.js';
 import { colourBoxes } from './colour-boxes.js';
+import { CLEARKEY_SYSTEM_ID, canProtect, patternOf, protectSampleEntry, pssh, type CencProtection } from './cenc.js';
 
 export interface InitSegmentOptions {
   /** track_ID of the single track; fragments must use the same id. Default 1. */
   readonly trackId?: number;
+  /** Common Encryption 'cbcs' of the track (cenc.ts): a protected sample entry and the pssh boxes. */
+  readonly protection?: CencProtection;
 }
 
 /** Movie timescale: irrelevant for a fragmented live movie (durations are 0), ms by convention. */
@@ -85,7 +89,10 @@ export function buildInitSegment(track: Track, opts: InitSegmentOptions = {}): U
   const isVideo = track.kind === 'video';
 
   const audio = track.kind === 'audio' ? audioEntryOf(track) : undefined;
-  const sampleEntry = track.kind === 'video' ? videoSampleEntry(track) : audio!.sampleEntry;
+  const protection = opts.protection;
+  if (protection && !canProtect(track)) throw new GatewayError('mux.fmp4', 'codec cannot be protected with cbcs here', { codec: track.codec });
+  const clearEntry = track.kind === 'video' ? videoSampleEntry(track) : audio!.sampleEntry;
+  const sampleEntry = protection ? protectSampleEntry(clearEntry, track.kind, protection, patternOf(track)) : clearEntry;
   const minf = containerBox('minf', [isVideo ? vmhd() : smhd(), dinf(), stbl(sampleEntry, audio?.sampleGroups)]);
   const mdia = containerBox('mdia', [
     mdhd(track.timescale, 'und'),
@@ -98,7 +105,9 @@ export function buildInitSegment(track: Track, opts: InitSegmentOptions = {}): U
       : tkhd(trackId, { width: 0, height: 0, volume: 0x0100 });
   // An edit list only where the codec's binding asks for one (Opus: the pre-skip, audio-entry.ts).
   const trak = containerBox('trak', audio?.edit ? [trackHeader, audio.edit, mdia] : [trackHeader, mdia]);
-  const moov = containerBox('moov', [mvhd(MOVIE_TIMESCALE, trackId + 1), trak, containerBox('mvex', [trex(trackId)])]);
+  // ClearKey's pssh lists the KID (W3C Common PSSH, v1), then whatever the key provider gave.
+  const psshBoxes = protection ? [pssh(CLEARKEY_SYSTEM_ID, [protection.kid]), ...(protection.psshBoxes ?? [])] : [];
+  const moov = containerBox('moov', [mvhd(MOVIE_TIMESCALE, trackId + 1), trak, containerBox('mvex', [trex(trackId)]), ...psshBoxes]);
 
   const ftyp = buildFileType(audio?.brands);
   const out = new Uint8Array(ftyp.length + moov.length);

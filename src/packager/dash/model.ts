@@ -80,6 +80,8 @@ export interface AdaptationSet {
   readonly maxHeight?: number;
   readonly par?: string;
   readonly audioChannelConfiguration?: readonly Descriptor[];
+  /** §5.8.4.1 ContentProtection: Common Encryption and the DRM systems that can open it. */
+  readonly contentProtections?: readonly ContentProtection[];
   /** §5.8.4.x SupplementalProperty, e.g. period continuity (§5.3.2.4, PERIOD_CONTINUITY). */
   readonly supplementalProperties?: readonly Descriptor[];
   readonly producerReferenceTimes?: readonly ProducerReferenceTime[];
@@ -88,6 +90,27 @@ export interface AdaptationSet {
   readonly roles?: readonly Descriptor[];
   readonly representations: readonly Representation[];
 }
+
+/**
+ * §5.8.4.1 ContentProtection. The mp4protection descriptor (§5.8.5.2) names the scheme and the
+ * default KID (`cenc:default_KID`, ISO/IEC 23001-7 §11.2); a DRM system's descriptor
+ * (`urn:uuid:SYSTEM`) may carry its `cenc:pssh` and its licence URL (DASH-IF IOP `dashif:Laurl`, the case Shaka needs).
+ */
+export interface ContentProtection {
+  readonly schemeIdUri: string;
+  readonly value?: string;
+  /** 8-4-4-4-12 UUID form of the KID. */
+  readonly defaultKid?: string;
+  /** Base64 pssh box. */
+  readonly pssh?: string;
+  readonly laUrl?: string;
+}
+
+export const MP4_PROTECTION_SCHEME = 'urn:mpeg:dash:mp4protection:2011';
+/** DASH-IF's ClearKey system id, the one dash.js and Shaka map to `org.w3.clearkey`. */
+export const CLEARKEY_SCHEME = 'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e';
+export const CENC_NAMESPACE = 'urn:mpeg:cenc:2013';
+export const DASHIF_NAMESPACE = 'https://dashif.org/CPS';
 
 /** §5.10.2 an Event of an EventStream: timed metadata at a Period-relative presentation time. */
 export interface MpdEvent {

@@ -65,6 +65,9 @@ import {
   SCTE35_XML_BIN_SCHEME,
   UTC_HTTP_ISO,
   type AdaptationSet,
+  type ContentProtection,
+  CLEARKEY_SCHEME,
+  MP4_PROTECTION_SCHEME,
   type Descriptor,
   type EventStream,
   type Mpd,
@@ -91,6 +94,8 @@ export interface MpdOptions {
   readonly lowLatency: boolean;
   /** List each live timeline from the track's first segment (timelineHead): GStreamer clients. */
   readonly timelineFromZero?: boolean;
+  /** Where players get the licence of a protected stream (its ClearKey route, or the DRM's). */
+  readonly licenseUrl?: string;
 }
 
 /** Guesses for @bandwidth before a segment has been measured. */
@@ -673,6 +678,23 @@ function eventStreamsOf(events: readonly TimedEvent[], pp: PeriodPlan, periodMed
 }
 
 /** The AdaptationSets of one Period: video (every rendition), audio, and LL's ProducerReferenceTime. */
+/**
+ * The ContentProtection of a Common Encryption stream's media AdaptationSets (DASH-IF IOP
+ * §7.7.1): the 'cbcs' scheme with the default KID, and ClearKey with the licence URL.
+ */
+function contentProtectionsOf(output: StreamOutput, options: MpdOptions): ContentProtection[] | undefined {
+  const protection = output.protection;
+  if (!protection) return undefined;
+  const hex = Buffer.from(protection.kid).toString('hex');
+  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return [
+    { schemeIdUri: MP4_PROTECTION_SCHEME, value: 'cbcs', defaultKid: uuid },
+    // No cenc:pssh here: dash.js takes it as ClearKey's init data and fails to create the session;
+    // it builds its `keyids` request from the default KID, and the init segments carry the pssh.
+    { schemeIdUri: CLEARKEY_SCHEME, value: 'ClearKey1.0', laUrl: options.licenseUrl },
+  ];
+}
+
 function adaptationSetsOf(
   output: StreamOutput,
   pp: PeriodPlan,
@@ -684,6 +706,7 @@ function adaptationSetsOf(
 ): AdaptationSet[] {
   const startTicksOf = (timescale: number): number => Math.round(periodMediaStart * timescale);
   const adaptationSets: AdaptationSet[] = [];
+  const protections = contentProtectionsOf(output, options);
   if (pp.videoPlans.length > 0) {
     const video = videoAdaptationSet(pp.videoPlans.map((p) => representationOf(p, periodMediaStart, ll, options)));
     const continuous = previous !== undefined && periodContinuous(previous, previous.videoPlans, pp, pp.videoPlans, startTicksOf);
@@ -692,6 +715,7 @@ function adaptationSetsOf(
     adaptationSets.push({
       ...video,
       par: aspectRatio(video.maxWidth ?? 0, video.maxHeight ?? 0),
+      contentProtections: protections,
       supplementalProperties: properties.length > 0 ? properties : undefined,
       accessibilities: captions,
     });
@@ -703,6 +727,7 @@ function adaptationSetsOf(
     const continuous = before !== undefined && periodContinuous(previous!, [before], pp, [audioPlan], startTicksOf);
     adaptationSets.push({
       ...audioAdaptationSet(channels, representationOf(audioPlan, periodMediaStart, ll, options), audioPlan.set),
+      contentProtections: protections,
       supplementalProperties: continuous ? [{ schemeIdUri: PERIOD_CONTINUITY, value: previous!.id }] : undefined,
     });
   }

@@ -5,7 +5,10 @@
  */
 import { GatewayError } from '../../core/errors.js';
 import {
+  CENC_NAMESPACE,
   DASH_NAMESPACE,
+  DASHIF_NAMESPACE,
+  type ContentProtection,
   type AdaptationSet,
   type Descriptor,
   type EventStream,
@@ -91,6 +94,23 @@ function descriptor(depth: number, name: string, d: Descriptor): string {
   ]);
 }
 
+function contentProtection(depth: number, c: ContentProtection): string {
+  const pad = INDENT.repeat(depth + 1);
+  const children: string[] = [];
+  if (c.pssh !== undefined) children.push(`${pad}<cenc:pssh>${escapeAttribute(c.pssh)}</cenc:pssh>`);
+  if (c.laUrl !== undefined) children.push(`${pad}<dashif:Laurl>${escapeAttribute(c.laUrl)}</dashif:Laurl>`);
+  return element(
+    depth,
+    'ContentProtection',
+    [
+      ['schemeIdUri', c.schemeIdUri],
+      ['value', c.value],
+      ['cenc:default_KID', c.defaultKid],
+    ],
+    children,
+  );
+}
+
 function timelineEntry(depth: number, s: TimelineEntry): string {
   return element(depth, 'S', [
     ['t', s.t],
@@ -162,6 +182,7 @@ function adaptationSet(depth: number, a: AdaptationSet): string {
   const children: string[] = [];
   // RepresentationBaseType: AudioChannelConfiguration, SupplementalProperty ... ProducerReferenceTime; then Accessibility, Role.
   for (const c of a.audioChannelConfiguration ?? []) children.push(descriptor(depth + 1, 'AudioChannelConfiguration', c));
+  for (const c of a.contentProtections ?? []) children.push(contentProtection(depth + 1, c));
   for (const d of a.supplementalProperties ?? []) children.push(descriptor(depth + 1, 'SupplementalProperty', d));
   for (const p of a.producerReferenceTimes ?? []) children.push(producerReferenceTime(depth + 1, p));
   // AdaptationSetType: Accessibility before Role (§5.3.3.2).
@@ -251,6 +272,7 @@ function serviceDescription(depth: number, s: ServiceDescription): string {
 
 export function serializeMpd(mpd: Mpd): string {
   const children: string[] = [];
+  const protectedMpd = mpd.periods.some((p) => p.adaptationSets.some((a) => (a.contentProtections?.length ?? 0) > 0));
   // MPDtype sequence: ... ServiceDescription*, ..., Period+, ..., UTCTiming*.
   for (const s of mpd.serviceDescriptions ?? []) children.push(serviceDescription(1, s));
   for (const p of mpd.periods) children.push(period(1, p));
@@ -260,6 +282,9 @@ export function serializeMpd(mpd: Mpd): string {
     'MPD',
     [
       ['xmlns', DASH_NAMESPACE],
+      // Declared only where ContentProtection uses them.
+      ['xmlns:cenc', protectedMpd ? CENC_NAMESPACE : undefined],
+      ['xmlns:dashif', protectedMpd ? DASHIF_NAMESPACE : undefined],
       ['profiles', mpd.profiles.join(',')],
       ['type', mpd.type],
       ['availabilityStartTime', mpd.availabilityStartTime !== undefined ? formatDateTime(mpd.availabilityStartTime) : undefined],

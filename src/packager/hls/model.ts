@@ -32,6 +32,19 @@ export interface HlsKey {
   readonly iv: string;
 }
 
+/**
+ * Common Encryption ('cbcs') of fMP4 media (§4.4.4.4 METHOD=SAMPLE-AES): one tag per DRM system
+ * that can open it, for every segment of the playlist (EXT-X-KEY) or for the session
+ * (EXT-X-SESSION-KEY, §4.4.6.5).
+ */
+export interface HlsSampleAesKey {
+  readonly uri: string;
+  /** KEYID=0x…: the KID (the Widevine HLS spec requires it; hls.js reads it for every format). */
+  readonly keyId: string;
+  readonly keyFormat: string;
+  readonly keyFormatVersions: string;
+}
+
 export interface HlsServerControl {
   readonly canBlockReload: boolean;
   readonly partHoldBack?: number;
@@ -57,6 +70,8 @@ export interface MediaPlaylist {
   readonly skippedSegments?: number;
   /** EXT-X-DATERANGE attribute lists (RFC 8216bis §4.4.5.1), timed metadata within the window. */
   readonly dateRanges?: readonly string[];
+  /** SAMPLE-AES keys of every segment (Common Encryption), said once before the first. */
+  readonly sampleAesKeys?: readonly HlsSampleAesKey[];
   readonly segments: readonly HlsSegment[];
   /** Parts of the segment in progress (listed after the last complete segment). */
   readonly openParts?: readonly HlsPart[];
@@ -119,5 +134,7 @@ export interface MultivariantPlaylist {
   readonly audio: readonly HlsAudioMedia[];
   readonly closedCaptions?: readonly HlsClosedCaptionsMedia[];
   readonly subtitles?: readonly HlsSubtitlesMedia[];
+  /** EXT-X-SESSION-KEY: players may open the DRM session before loading a media playlist. */
+  readonly sessionKeys?: readonly HlsSampleAesKey[];
   readonly variants: readonly HlsVariant[];
 }

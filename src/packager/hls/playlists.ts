@@ -11,7 +11,8 @@ import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event
 import { videoRangeOf } from '../../codec/colour.js';
 import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION } from './subtitles.js';
 import { listedWindow, targetDurationOf } from './window.js';
-import type { HlsClosedCaptionsMedia, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
+import type { CencProtection } from '../../mux/fmp4/cenc.js';
+import type { HlsClosedCaptionsMedia, HlsSampleAesKey, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf, languageName, languageTagOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
@@ -51,6 +52,8 @@ export interface MediaPlaylistOptions {
   readonly wallclockAt?: (mediaSeconds: number) => number;
   /** AES-128: the key URI and IV of segment `sequence` (auth/media-keys.ts); unset: clear. */
   readonly keyOf?: (sequence: number) => HlsKey;
+  /** Common Encryption: the SAMPLE-AES key tags (sampleAesKeysOf). */
+  readonly sampleAesKeys?: readonly HlsSampleAesKey[];
 }
 
 /** EXT-X-DATERANGE attribute lists for the events that start in, or last into, the window. */
@@ -151,6 +154,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       ? { canBlockReload: true, partHoldBack: 3 * partTarget, holdBack: 3 * targetDuration, canSkipUntil }
       : undefined,
     skippedSegments: skipped > 0 ? skipped : undefined,
+    sampleAesKeys: options.sampleAesKeys,
     dateRanges:
       options.events && options.events.length > 0 && options.wallclockAt && listed.length > 0
         ? dateRangesOf(options.events, listed[0]!.startTime / listed[0]!.timescale, options.wallclockAt)
@@ -237,6 +241,24 @@ export function textRenditionsOf(output: StreamOutput): {
   };
 }
 
+/**
+ * The SAMPLE-AES key tags of a Common Encryption stream: ClearKey's (KEYFORMAT
+ * "org.w3.clearkey", the KID as a data URI, as hls.js reads it) and one per DRM system whose
+ * pssh the key provider gave (KEYFORMAT "urn:uuid:SYSTEM", the pssh as a data URI).
+ */
+export function sampleAesKeysOf(protection: CencProtection | undefined): HlsSampleAesKey[] | undefined {
+  if (!protection) return undefined;
+  const dataUri = (bytes: Uint8Array): string => `data:text/plain;base64,${Buffer.from(bytes).toString('base64')}`;
+  const keyId = `0x${Buffer.from(protection.kid).toString('hex')}`;
+  const keys: HlsSampleAesKey[] = [{ uri: dataUri(protection.kid), keyId, keyFormat: 'org.w3.clearkey', keyFormatVersions: '1' }];
+  for (const box of protection.psshBoxes ?? []) {
+    const id = Buffer.from(box.subarray(12, 28)).toString('hex');
+    const uuid = `urn:uuid:${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+    keys.push({ uri: dataUri(box), keyId, keyFormat: uuid, keyFormatVersions: '1' });
+  }
+  return keys;
+}
+
 export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPlaylist {
   const group = audioGroupOf(output);
   // §4.4.6.2: BANDWIDTH covers the variant with whichever rendition of its group plays, and
@@ -281,6 +303,7 @@ export function buildMultivariantPlaylist(output: StreamOutput): MultivariantPla
     independentSegments: true,
     subtitles: text.subtitles,
     closedCaptions: text.closedCaptions,
+    sessionKeys: sampleAesKeysOf(output.protection),
     audio: group.map((a) => ({
       groupId: AUDIO_GROUP_ID,
       name: a.name,

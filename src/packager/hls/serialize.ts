@@ -1,5 +1,5 @@
 /** Text form of the HLS models (RFC 8216bis §4). */
-import type { HlsKey, HlsPart, MediaPlaylist, MultivariantPlaylist } from './model.js';
+import type { HlsKey, HlsPart, HlsSampleAesKey, MediaPlaylist, MultivariantPlaylist } from './model.js';
 
 /** EXTINF and part durations with millisecond precision, trailing zeros kept short. */
 export function formatDuration(seconds: number): string {
@@ -8,6 +8,10 @@ export function formatDuration(seconds: number): string {
 
 function quoted(value: string): string {
   return `"${value.replace(/"/g, "'")}"`;
+}
+
+function sampleAesAttributes(k: HlsSampleAesKey): string {
+  return `METHOD=SAMPLE-AES,URI=${quoted(k.uri)},KEYID=${k.keyId},KEYFORMAT=${quoted(k.keyFormat)},KEYFORMATVERSIONS=${quoted(k.keyFormatVersions)}`;
 }
 
 function partLine(part: HlsPart): string {
@@ -31,6 +35,9 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
   if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
   if (p.skippedSegments) out.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${p.skippedSegments}`);
   for (const d of p.dateRanges ?? []) out.push(`#EXT-X-DATERANGE:${d}`);
+  // SAMPLE-AES of fMP4 (§4.4.4.4): the inits stay clear by the scheme (only their tenc names the
+  // key), so the key tags precede every EXT-X-MAP and segment once.
+  for (const k of p.sampleAesKeys ?? []) out.push(`#EXT-X-KEY:${sampleAesAttributes(k)}`);
   // AES-128 (§4.4.4.4): a key tag applies to the segments, parts and EXT-X-MAPs after it, so
   // each init is preceded by METHOD=NONE (inits stay clear) and each segment by its own key/IV.
   let keyed = false;
@@ -72,6 +79,7 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
 export function serializeMultivariantPlaylist(p: MultivariantPlaylist): string {
   const out: string[] = ['#EXTM3U', `#EXT-X-VERSION:${p.version}`];
   if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  for (const k of p.sessionKeys ?? []) out.push(`#EXT-X-SESSION-KEY:${sampleAesAttributes(k)}`);
   for (const a of p.audio) {
     const attrs = [
       'TYPE=AUDIO',
