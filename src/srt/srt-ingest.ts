@@ -5,7 +5,17 @@
  *
  * A relay that dies (it should not) drops its callers, as a crashed server would; it is started
  * again after a back-off so that they can reconnect.
+ *
+ * The relay runs only while SRT is used: libsrt's threads wake about 100 times a second even with
+ * nobody connected (its receive queue and epoll poll on 10 ms timers), about 1 % of a core for
+ * nothing. Until a caller comes, a plain UDP socket holds the port ("standby"); the first
+ * datagram (a caller's handshake induction) hands the port to a freshly started relay, and the
+ * caller's next handshake retransmission (every 250 ms, SRT RFC draft §4.3.1.1) reaches libsrt.
+ * A relay with no caller for RELAY_IDLE_MS goes back to standby.
  */
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { PublishPath } from '../core/publish.js';
 import { SrtRelay } from './srt-relay.js';
@@ -25,11 +35,20 @@ export interface SrtIngestOptions {
   /** SRT callers at once. */
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  /** A relay with no caller for this long goes back to standby; default RELAY_IDLE_MS. */
+  readonly relayIdleMs?: number;
+}
+
+export interface SrtIngestEvents {
+  /** The port changed hands: `relay` (libsrt listens) or `standby` (a plain UDP socket holds it). */
+  state: ['relay' | 'standby'];
 }
 
 const RESTART_DELAYS_MS = [500, 1000, 2000, 5000, 10_000];
+/** A relay with no caller for this long stops, and the port goes back to standby. */
+const RELAY_IDLE_MS = 60_000;
 
-export class SrtIngest {
+export class SrtIngest extends EventEmitter<SrtIngestEvents> {
   private readonly options: SrtIngestOptions;
   private relay: SrtRelay | undefined;
   private readonly sessions = new Map<number, SrtPublishSession>();
@@ -38,9 +57,20 @@ export class SrtIngest {
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private boundPort: number | undefined;
+  /** The UDP socket holding the port while no relay runs. */
+  private standby: dgram.Socket | undefined;
+  /** Set while the relay is being started or stopped (standby and relay never hold the port at once). */
+  private switching: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SrtIngestOptions) {
+    super();
     this.options = options;
+  }
+
+  /** Whether libsrt holds the port now (a caller came and the relay has not gone idle). */
+  get relayRunning(): boolean {
+    return this.relay !== undefined && this.standby === undefined;
   }
 
   /** Whether the relay helper is built (libsrt was there when `npm run build` ran). */
@@ -52,8 +82,73 @@ export class SrtIngest {
     return this.boundPort;
   }
 
-  /** Starts listening; resolves with the bound UDP port. */
+  /** Starts listening (standby until the first caller); resolves with the bound UDP port. */
   async start(): Promise<number> {
+    return this.listenStandby(this.boundPort ?? this.options.port);
+  }
+
+  /** Holds the port with a plain UDP socket until a datagram arrives, then starts the relay. */
+  private async listenStandby(port: number): Promise<number> {
+    const socket = dgram.createSocket(isIPv6(this.options.host) ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, this.options.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', (err) => this.options.logger.warn({ err: err.message }, 'srt standby socket error'));
+    socket.once('message', () => void this.wake());
+    this.standby = socket;
+    this.boundPort = socket.address().port;
+    this.emit('state', 'standby');
+    return this.boundPort;
+  }
+
+  /** A caller knocked: the relay takes the port. */
+  private wake(): Promise<void> {
+    if (this.switching || this.stopped) return this.switching ?? Promise.resolve();
+    const standby = this.standby;
+    this.standby = undefined;
+    this.switching = (async () => {
+      await new Promise<void>((resolve) => (standby ? standby.close(() => resolve()) : resolve()));
+      if (this.stopped) return;
+      try {
+        await this.startRelay();
+        this.options.logger.info({ port: this.boundPort }, 'srt relay started for a caller');
+        this.emit('state', 'relay');
+        this.armIdle();
+      } catch (err) {
+        this.onRelayFailed(this.relay, err as Error);
+      }
+    })().finally(() => (this.switching = undefined));
+    return this.switching;
+  }
+
+  /** No caller for RELAY_IDLE_MS: the relay stops and the port goes back to standby. */
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.sessions.size > 0 || this.stopped) return;
+    this.idleTimer = setTimeout(() => void this.sleep(), this.options.relayIdleMs ?? RELAY_IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  private sleep(): Promise<void> {
+    if (this.switching || this.stopped || this.sessions.size > 0 || !this.relay) return Promise.resolve();
+    const relay = this.relay;
+    this.relay = undefined;
+    this.switching = (async () => {
+      await relay.stop();
+      if (this.stopped) return;
+      await this.listenStandby(this.boundPort!);
+      this.options.logger.info({ port: this.boundPort }, 'srt relay stopped: no caller; the port is on standby');
+    })()
+      .catch((err: unknown) => this.options.logger.error({ err: (err as Error).message }, 'srt standby failed'))
+      .finally(() => (this.switching = undefined));
+    return this.switching;
+  }
+
+  private async startRelay(): Promise<number> {
     const relay = new SrtRelay({ logger: this.options.logger });
     // A caller's bad bytes must not take the server down: only that caller is dropped.
     relay.on('open', ({ conn, streamid, peer }) => this.guarded(relay, conn, () => this.onOpen(relay, conn, streamid, peer)));
@@ -77,10 +172,14 @@ export class SrtIngest {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.idleTimer);
     for (const [conn, session] of this.sessions) {
       this.sessions.delete(conn);
       session.end('server stopping');
     }
+    await this.switching;
+    this.standby?.close();
+    this.standby = undefined;
     await this.relay?.stop();
   }
 
@@ -120,6 +219,7 @@ export class SrtIngest {
       close: () => relay.close(conn),
     });
     this.sessions.set(conn, session);
+    clearTimeout(this.idleTimer);
     session.begin();
   }
 
@@ -129,9 +229,10 @@ export class SrtIngest {
     if (!session) return;
     this.sessions.delete(conn);
     session.end(reason);
+    this.armIdle();
   }
 
-  private onRelayFailed(relay: SrtRelay, err: Error): void {
+  private onRelayFailed(relay: SrtRelay | undefined, err: Error): void {
     if (this.stopped || relay !== this.relay || this.restartTimer !== undefined) return;
     const delay = RESTART_DELAYS_MS[Math.min(this.restarts, RESTART_DELAYS_MS.length - 1)]!;
     this.restarts++;
@@ -139,9 +240,12 @@ export class SrtIngest {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;
-      this.start().then(
-        () => this.options.logger.info({ port: this.boundPort }, 'srt relay restarted'),
-        (e: unknown) => this.onRelayFailed(this.relay!, e as Error),
+      this.startRelay().then(
+        () => {
+          this.options.logger.info({ port: this.boundPort }, 'srt relay restarted');
+          this.armIdle();
+        },
+        (e: unknown) => this.onRelayFailed(this.relay, e as Error),
       );
     }, delay);
     this.restartTimer.unref();

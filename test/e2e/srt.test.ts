@@ -296,12 +296,13 @@ describe.skipIf(missing !== undefined)('SRT key length (--srt-pbkeylen)', () => 
     const port = await freeUdpPort();
     const gw = await startTestGateway({ srt: true, srtPort: port, srtPassphrase: 'correcthorsebattery', srtPbkeylen: 32 });
     try {
-      const args = relayArgs(gw.srtPort!);
-      expect(args, 'srt-relay child on the SRT port').toBeDefined();
-      expect(args![args!.indexOf('--pbkeylen') + 1]).toBe('32');
+      // The relay starts with the first caller (the port is on standby until then).
       const live = nextPublish(gw, 'aes256');
       started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/aes256&passphrase=correcthorsebattery&pbkeylen=32`));
       await live;
+      const args = relayArgs(gw.srtPort!);
+      expect(args, 'srt-relay child on the SRT port').toBeDefined();
+      expect(args![args!.indexOf('--pbkeylen') + 1]).toBe('32');
       await untilSourceSegments(gw, 'aes256', 1);
       // libsrt's own word: a caller that insists on 16 is told the listener's key length is 32
       // (the sender keeps its own; a caller that sets none takes the listener's).
@@ -317,12 +318,15 @@ describe.skipIf(missing !== undefined)('SRT key length (--srt-pbkeylen)', () => 
     const port = await freeUdpPort();
     const gw = await startTestGateway({ srt: true, srtPort: port, srtPassphrase: 'correcthorsebattery' });
     try {
+      const live = nextPublish(gw, 'aes128');
+      started(publishSrt(await fixture('av360p-short'), `srt://127.0.0.1:${gw.srtPort}?streamid=live/aes128&passphrase=correcthorsebattery`));
+      await live;
       expect(relayArgs(gw.srtPort!)).toBeDefined();
       expect(relayArgs(gw.srtPort!)).not.toContain('--pbkeylen');
     } finally {
       await gw.stop();
     }
-  });
+  }, 60_000);
 });
 
 /** Issue 13 item 5: publish auth, limits and the ingest checker apply to SRT as to RTMP. */
