@@ -67,7 +67,7 @@ export const SETTINGS = {
     'push',
     z.preprocess(
       (v) => (typeof v === 'string' && v.trim().startsWith('{') ? JSON.parse(v) : v),
-      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^(rtmps?:\/\/[^/]+\/.+\/.+|srt:\/\/[^/?]+:\d+)/, 'an rtmp:// or rtmps:// URL with /APP/KEY, or srt://HOST:PORT?streamid=…'), rendition: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, '"src" or a rendition name such as "480p"').optional() }))).optional(),
+      z.record(z.string(), z.array(z.object({ url: z.string().regex(/^(rtmps?:\/\/[^/]+\/.+\/.+|srt:\/\/[^/?]+:\d+)/, 'an rtmp:// or rtmps:// URL with /APP/KEY, or srt://HOST:PORT?streamid=…'), rendition: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, '"src" or a rendition name such as "480p"').optional() }))).optional(),
     ),
     'push targets as JSON: {"APP": [{"url": "rtmp://HOST/APP/KEY"}], "APP/KEY": [...]} (every stream of APP, or one stream; see README)',
   ),
@@ -93,11 +93,14 @@ export const SETTINGS = {
           z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}(\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127})?$/, 'APP or APP/KEY'),
           z.discriminatedUnion('method', [
             z.object({ method: z.literal('aes-128'), rotate: z.number().int().min(0).max(1_000_000).default(0) }),
-            z.object({
-              method: z.literal('cbcs'),
-              keyServer: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URL').optional(),
-              licenseUrl: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URL').optional(),
-            }),
+            z
+              .object({
+                method: z.literal('cbcs'),
+                keyServer: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URL').optional(),
+                licenseUrl: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URL').optional(),
+              })
+              // A DRM's licence service can only answer for keys its key server handed out.
+              .refine((r) => r.licenseUrl === undefined || r.keyServer !== undefined, 'licenseUrl needs keyServer (the DRM must know the key)'),
           ]),
         )
         .optional(),

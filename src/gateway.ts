@@ -116,12 +116,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger: logger.child({ component: 'pull' }),
     ffmpegPath,
     viewers: (app, key) => viewers.viewersOf(app, key).total,
+    // A pulled stream gets its content key from the key server as a publisher's would.
+    prepare: (app, key) => keys.prepare(app, key),
   });
   const playbackAuth = new PlaybackAuthorizer({ secret: config.playbackSecret, ttlSeconds: config.playbackTokenTtl });
   const certificates = loadCertificates(config, logger);
   const rtmpOptions = {
     publishPath,
     playbackAuth,
+    // Common Encryption streams go out encrypted only: RTMP play would hand out the clear frames.
+    clearPlayRefused: (app: string, key: string) => keys.cbcsFor(app, key) !== undefined,
     redact: (text: string) => publishAuth.redact(text),
     relays,
     maxPlayerQueueBytes: config.maxPlayerQueueBytes,

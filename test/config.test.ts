@@ -42,3 +42,13 @@ describe('config', () => {
     expect(() => readConfigFile(broken)).toThrow(/not valid JSON/);
   });
 });
+
+describe('--encrypt', () => {
+  it('takes aes-128 and cbcs rules; a DRM licence URL needs its key server', () => {
+    expect(resolveConfig({ encrypt: '{"live":{"method":"aes-128","rotate":2}}' }).encrypt).toEqual({ live: { method: 'aes-128', rotate: 2 } });
+    expect(resolveConfig({ encrypt: '{"live/vip":{"method":"cbcs"}}' }).encrypt).toEqual({ 'live/vip': { method: 'cbcs' } });
+    expect(resolveConfig({ encrypt: '{"live":{"method":"cbcs","keyServer":"http://127.0.0.1:9/k","licenseUrl":"https://drm.example/l"}}' }).encrypt?.['live']).toMatchObject({ keyServer: 'http://127.0.0.1:9/k' });
+    expect(() => resolveConfig({ encrypt: '{"live":{"method":"cbcs","licenseUrl":"https://drm.example/l"}}' })).toThrow(/licenseUrl needs keyServer/);
+    expect(() => resolveConfig({ encrypt: '{"live":{"method":"sample-aes"}}' })).toThrow(/--encrypt/);
+  });
+});

@@ -52,6 +52,10 @@ interface KeyServerAnswer {
 const HEX16 = /^[0-9a-fA-F]{32}$/;
 /** How long a publish waits for the key server. */
 const KEY_SERVER_TIMEOUT_MS = 5000;
+/** A key, a KID, an IV and a few pssh boxes: anything larger is not an answer. */
+const MAX_KEY_ANSWER_CHARS = 64 * 1024;
+/** Content keys kept from the key server (the newest publishes'; an app rule may cover many keys). */
+const MAX_PROVIDED_KEYS = 1024;
 
 /**
  * The ClearKey licence route of a Common Encryption stream, beside its playlists:
@@ -142,7 +146,9 @@ export class MediaKeys {
       signal: AbortSignal.timeout(KEY_SERVER_TIMEOUT_MS),
     });
     if (!res.ok) throw new Error(`key server answered ${res.status}`);
-    const answer = (await res.json()) as KeyServerAnswer;
+    const text = await res.text();
+    if (text.length > MAX_KEY_ANSWER_CHARS) throw new Error('key server answer too large');
+    const answer = JSON.parse(text) as KeyServerAnswer;
     const hex = (v: unknown, what: string): Buffer => {
       if (typeof v !== 'string' || !HEX16.test(v)) throw new Error(`key server answer: ${what} must be 32 hex digits`);
       return Buffer.from(v, 'hex');
@@ -153,6 +159,8 @@ export class MediaKeys {
       if (box.length < 32 || box.readUInt32BE(0) !== box.length || box.toString('latin1', 4, 8) !== 'pssh') throw new Error('key server answer: not a pssh box');
       return Uint8Array.from(box);
     }) : [];
+    this.provided.delete(`${app}/${key}`);
+    if (this.provided.size >= MAX_PROVIDED_KEYS) this.provided.delete(this.provided.keys().next().value!);
     this.provided.set(`${app}/${key}`, {
       kid: hex(answer.kid, 'kid'),
       key: hex(answer.key, 'key'),

@@ -116,7 +116,10 @@ function licenseUrlFor(req: Request, output: StreamOutput): string | undefined {
   if (protection.licenseUrl) return protection.licenseUrl;
   const host = req.get('host');
   const path = `/${output.app}/${output.key}/${CLEARKEY_LICENSE_FILE}`;
-  return host ? `${req.protocol}://${host}${path}` : path;
+  // Behind a TLS-terminating proxy the page is https: a licence URL in http would be mixed content.
+  // The header only shapes the URL handed back to this same client.
+  const scheme = req.get('x-forwarded-proto') === 'https' ? 'https' : req.protocol;
+  return host ? `${scheme}://${host}${path}` : path;
 }
 
 function findOutput(outputs: OutputRegistry, req: Request, res: Response): StreamOutput | undefined {

@@ -10,6 +10,8 @@ export interface FlvRouteOptions {
   readonly relays: RelayRegistry;
   readonly logger: Logger;
   readonly maxQueuedBytes: number;
+  /** Streams that go out encrypted only (Common Encryption): no HTTP-FLV, it carries clear frames. */
+  readonly clearPlayRefused?: (app: string, key: string) => boolean;
 }
 
 export function flvRoutes(options: FlvRouteOptions): Router {
@@ -20,6 +22,10 @@ export function flvRoutes(options: FlvRouteOptions): Router {
     if (!file.endsWith('.flv')) return next();
     const key = file.slice(0, -4);
     if (!NAME_PATTERN.test(app) || !NAME_PATTERN.test(key)) return next();
+    if (options.clearPlayRefused?.(app, key)) {
+      res.status(403).type('text').send('this stream is encrypted (Common Encryption): watch it over HLS (index.m3u8) or DASH (index.mpd)');
+      return;
+    }
     const hub = options.relays.get(app, key);
     if (!hub) {
       res.status(404).type('text').send('unknown stream');

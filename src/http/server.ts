@@ -101,7 +101,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.push) app.use(pushRoutes(options.push, maySee));
   app.use(metadataRoutes(options.outputs));
   app.use(licenseRoutes(options.outputs));
-  app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes }));
+  const clearPlayRefused = options.keys ? (app: string, key: string): boolean => options.keys!.cbcsFor(app, key) !== undefined : undefined;
+  app.use(flvRoutes({ relays: options.relays, logger: options.logger, maxQueuedBytes: options.maxPlayerQueueBytes, clearPlayRefused }));
   app.use(
     tsRoutes({
       outputs: options.outputs,

@@ -462,8 +462,14 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     if (last !== undefined && frame.dts <= last) return;
     if (last === undefined && !frame.key) return;
     this.emittedDts.set(name, frame.dts);
-    this.opts.onRungFrame?.(name, frame);
-    this.emit('rungFrame', name, frame);
+    // Called from ffmpeg's stdout handler: a consumer that throws (a muxer refusing a frame) loses
+    // that frame, never the process.
+    try {
+      this.opts.onRungFrame?.(name, frame);
+      this.emit('rungFrame', name, frame);
+    } catch (err) {
+      this.opts.logger?.warn({ stream: this.opts.label, rung: name, err: (err as Error).message }, 'a rung frame was refused downstream; dropped');
+    }
   }
 
   /** The runs handed over from are done: the current run's held output goes out. */

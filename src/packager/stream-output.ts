@@ -13,7 +13,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import { StreamSegmenter } from '../segmenter/stream-segmenter.js';
 import { RenditionJoin, type SourceView } from './rendition-join.js';
 import { CmafMuxer } from '../mux/fmp4/cmaf-muxer.js';
-import type { CencProtection } from '../mux/fmp4/cenc.js';
+import { canProtect, type CencProtection } from '../mux/fmp4/cenc.js';
 import type { StreamSink } from '../core/stream.js';
 import { MediaClock } from './media-clock.js';
 import { TrackOutput, type SegmentInfo } from './track-output.js';
@@ -268,12 +268,22 @@ export class StreamOutput {
     }
     const target = output;
     const follower = segmenter.addFollower(new CmafMuxer('audio', target, this.protection), target.currentInitId + 1);
+    // Common Encryption covers AAC: another codec in an alternative rendition of a protected
+    // stream leaves that rendition out (never clear), not the whole publish.
+    let refused = false;
     const unsubscribe = rendition.subscribe({
       onTrack: (track) => {
+        refused = this.protection !== undefined && !canProtect(track);
+        if (refused) {
+          this.onRenditionProblem(id, `not listed: ${track.codec} cannot be encrypted with cbcs here`);
+          return;
+        }
         target.language = rendition.language;
         follower.onTrack(track);
       },
-      onFrame: (frame) => follower.onFrame(frame),
+      onFrame: (frame) => {
+        if (!refused) follower.onFrame(frame);
+      },
       onEnd: () => follower.onEnd(),
     });
     if (added) for (const o of this.siblingOutputs.values()) o.renditionsChanged();

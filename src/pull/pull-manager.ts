@@ -21,6 +21,8 @@ export type PullConfig = Readonly<Record<string, PullSpec>>;
 export interface PullManagerOptions {
   readonly config: PullConfig;
   readonly publishPath: PublishPath;
+  /** Run before each pull connection (a Common Encryption stream's content key, see PullSource). */
+  readonly prepare?: (app: string, key: string) => Promise<void>;
   readonly streams: StreamRegistry;
   readonly logger: Logger;
   readonly ffmpegPath: string | undefined;
@@ -49,7 +51,7 @@ export class PullManager {
     for (const [path, spec] of Object.entries(options.config)) {
       const [app, key] = path.split('/');
       if (!app || !key) continue;
-      const source = new PullSource({ app, key, url: spec.url, publishPath: options.publishPath, logger: options.logger, ffmpegPath: options.ffmpegPath });
+      const source = new PullSource({ app, key, url: spec.url, publishPath: options.publishPath, logger: options.logger, ffmpegPath: options.ffmpegPath, prepare: options.prepare });
       this.entries.set(path, { source, spec, idleSince: undefined });
     }
     this.idleTimer = setInterval(() => this.stopIdle(), 5000);

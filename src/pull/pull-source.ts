@@ -32,6 +32,11 @@ export interface PullSourceOptions {
   /** ffmpeg for http(s) sources. */
   readonly ffmpegPath: string | undefined;
   readonly retryMs?: { readonly first: number; readonly max: number };
+  /**
+   * Before each connection: what a publisher's authorization would do besides checking it (a
+   * Common Encryption stream's content key from the key server). A rejection is a lost source.
+   */
+  readonly prepare?: (app: string, key: string) => Promise<void>;
 }
 
 export class PullSource {
@@ -88,11 +93,23 @@ export class PullSource {
     const onEnd = (reason: string): void => {
       if (generation === this.generation) this.lost(reason);
     };
-    try {
-      this.feed = /^rtmps?:/i.test(this.options.url) ? this.rtmpFeed(onTag, onEnd) : this.ffmpegFeed(onTag, onEnd);
-    } catch (err) {
-      this.lost((err as Error).message);
-    }
+    const open = (): void => {
+      try {
+        this.feed = /^rtmps?:/i.test(this.options.url) ? this.rtmpFeed(onTag, onEnd) : this.ffmpegFeed(onTag, onEnd);
+      } catch (err) {
+        this.lost((err as Error).message);
+      }
+    };
+    const prepare = this.options.prepare;
+    if (!prepare) return open();
+    prepare(this.app, this.key).then(
+      () => {
+        if (generation === this.generation) open();
+      },
+      (err: unknown) => {
+        if (generation === this.generation) this.lost(`not ready to publish: ${(err as Error).message}`);
+      },
+    );
   }
 
   /** Our RTMP client playing the remote stream. */

@@ -68,7 +68,8 @@ export function checkPushSpec(value: unknown): { url: string; rendition: string 
 }
 
 /** Rendition names as the ladder and multitrack publishes make them (`480p`, `track1`). */
-const RENDITION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+/** A rendition a push target may name (the config's schema uses the same pattern). */
+export const RENDITION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
 export class PushManager {
   private readonly targets = new Map<string, Map<string, PushTarget>>();

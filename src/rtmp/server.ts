@@ -20,6 +20,8 @@ export interface RtmpServerOptions {
   readonly maxConnectionsPerIp?: number;
   /** Playback tokens for RTMP play (off unless a secret is configured). */
   readonly playbackAuth?: PlaybackAuthorizer;
+  /** Streams that go out encrypted only (Common Encryption): RTMP play is refused for them. */
+  readonly clearPlayRefused?: (app: string, key: string) => boolean;
   /** Hides keys and tokens in text that goes to logs. */
   readonly redact?: (text: string) => string;
   readonly maxAmfDepth?: number;
@@ -121,6 +123,7 @@ export class RtmpServer {
         maxMessageSize: this.options.maxMessageSize,
         maxPlayerQueueBytes: this.options.maxPlayerQueueBytes,
         playbackAuth: this.options.playbackAuth,
+        clearPlayRefused: this.options.clearPlayRefused,
         maxAmfDepth: this.options.maxAmfDepth,
         remoteAddress: socket.remoteAddress ?? '',
       },

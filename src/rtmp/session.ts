@@ -52,6 +52,8 @@ export interface RtmpSessionOptions {
   readonly publishPath: PublishPath;
   /** Playback tokens for RTMP play (`?token=` on the play name or the connect app). */
   readonly playbackAuth?: PlaybackAuthorizer;
+  /** Streams whose media only goes out encrypted (Common Encryption): no RTMP play, it is clear. */
+  readonly clearPlayRefused?: (app: string, key: string) => boolean;
   /** AMF0 nesting accepted in commands (default 32). */
   readonly maxAmfDepth?: number;
   /** The peer's address, for the gate and logs. */
@@ -99,6 +101,7 @@ export class RtmpSession {
     this.writer = new ChunkWriter();
     this.relays = options.relays;
     this.playbackAuth = options.playbackAuth;
+    this.clearPlayRefused = options.clearPlayRefused;
     this.amfLimits = { maxDepth: options.maxAmfDepth ?? 32, maxItems: 4096 };
     this.remoteAddress = options.remoteAddress ?? '';
     this.maxPlayerQueueBytes = options.maxPlayerQueueBytes ?? 8 * 1024 * 1024;
@@ -106,6 +109,7 @@ export class RtmpSession {
 
   private readonly relays: RelayRegistry | undefined;
   private readonly playbackAuth: PlaybackAuthorizer | undefined;
+  private readonly clearPlayRefused: ((app: string, key: string) => boolean) | undefined;
   private readonly amfLimits: { maxDepth: number; maxItems: number };
   private readonly remoteAddress: string;
   private appQuery = '';
@@ -411,6 +415,11 @@ export class RtmpSession {
         this.log.warn('play refused: missing or invalid playback token');
         return;
       }
+    }
+    if (NAME_PATTERN.test(name) && this.clearPlayRefused?.(this.app, name)) {
+      this.sendStatus(streamId, 'error', 'NetStream.Play.Failed', 'this stream is encrypted (Common Encryption): watch it over HLS or DASH');
+      this.log.info('play refused: the stream goes out encrypted only');
+      return;
     }
     const hub = NAME_PATTERN.test(name) ? this.relays?.get(this.app, name) : undefined;
     if (!hub) {

@@ -17,6 +17,8 @@ import { untilSourceSegments } from '../helpers/events.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchBytes, fetchText, nextPublish, publish, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
+import { run } from '../helpers/process.js';
+import { ffprobePath } from '../helpers/tools.js';
 
 const KID = '9a9b9c9d9e9f0a0b0c0d0e0f10111213';
 const KEY = '5f4e3d2c1b0a99887766554433221100';
@@ -99,12 +101,23 @@ describe('Common Encryption with a key server and a DRM licence service', () => 
     const media = (await fetchText(`${base}/src/index.m3u8`)).text;
     expect(media).toContain(`#EXT-X-KEY:METHOD=SAMPLE-AES,URI="data:text/plain;base64,${Buffer.from(WIDEVINE_PSSH).toString('base64')}",KEYID=0x${KID},KEYFORMAT="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",KEYFORMATVERSIONS="1"`);
     const mpd = (await fetchText(`${base}/index.mpd`)).text;
+    // The DRM's own descriptor (its pssh, its licence URL); no ClearKey the DRM could not answer.
+    expect(mpd).toContain(`<ContentProtection schemeIdUri="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed">`);
+    expect(mpd).toContain(`<cenc:pssh>${Buffer.from(WIDEVINE_PSSH).toString('base64')}</cenc:pssh>`);
     expect(mpd).toContain(`<dashif:Laurl>${LICENSE}</dashif:Laurl>`);
+    expect(mpd).not.toContain('e2719d58');
     expect(mpd).toContain('cenc:default_KID="9a9b9c9d-9e9f-0a0b-0c0d-0e0f10111213"');
     // The gateway hands out no key for a stream whose licences a DRM issues.
     const asked = await fetch(`${base}/clearkey.json`, { method: 'POST', body: JSON.stringify({ kids: [Buffer.from(KID, 'hex').toString('base64url')] }) });
     expect(asked.status).toBe(404);
   });
+
+  it('no clear copy: RTMP play and HTTP-FLV are refused for the stream', async () => {
+    const flv = await fetch(`http://127.0.0.1:${gw.httpPort}/live/drm.flv`);
+    expect(flv.status).toBe(403);
+    const play = await run('timeout', ['-k', '5', '20', ffprobePath(), '-v', 'error', '-rw_timeout', '5000000', `rtmp://127.0.0.1:${gw.rtmpPort}/live/drm`], 30_000);
+    expect(play.code).not.toBe(0);
+  }, 40_000);
 
   it('a key server that fails refuses the publish: nothing goes out clear', async () => {
     const refused = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/down`, { realtime: false });

@@ -155,6 +155,12 @@ const VCL_CLEAR_BYTES = 32;
 const BLOCK = 16;
 /** BytesOfClearData is 16 bits (§7.2.2): longer clear runs take several entries. */
 const MAX_CLEAR = 0xffff;
+/**
+ * saiz lists each sample's auxiliary information size in 8 bits (ISO/IEC 14496-12 §8.7.8): 2 + 6
+ * bytes per subsample fit 42 entries. Past 40 protected NAL units (many slices per frame) the
+ * rest of the sample stays clear, leaving room for the clear tail.
+ */
+const MAX_PROTECTED_SUBSAMPLES = 40;
 
 function isVcl(codec: 'avc' | 'hevc', nal: Uint8Array): boolean {
   // H.264 Table 7-1: slices are types 1..5; H.265 Table 7-1: VCL types are 0..31.
@@ -175,7 +181,7 @@ export function nalSubsamples(sample: Uint8Array, nalLengthSize: number, codec: 
     nalLengthSize,
     (nal, offset) => {
       const nalEnd = offset + nal.length;
-      if (!isVcl(codec, nal) || nal.length <= VCL_CLEAR_BYTES + BLOCK) return;
+      if (!isVcl(codec, nal) || nal.length <= VCL_CLEAR_BYTES + BLOCK || out.length >= MAX_PROTECTED_SUBSAMPLES) return;
       const protectedStart = offset + VCL_CLEAR_BYTES;
       const protectedBytes = Math.floor((nalEnd - protectedStart) / BLOCK) * BLOCK;
       clear += protectedStart - consumed;

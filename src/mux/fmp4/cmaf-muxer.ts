@@ -11,6 +11,7 @@ import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragme
 import { buildInitSegment } from './init.js';
 import { needsRollGroup } from './audio-entry.js';
 import { concatBytes } from '../../core/bytes.js';
+import { GatewayError } from '../../core/errors.js';
 import { nalSubsamples, patternOf, type CencProtection, type Subsample } from './cenc.js';
 import type { FragmentProtection } from './fragment.js';
 
@@ -37,6 +38,7 @@ export class CmafMuxer implements ChunkSink {
 
   onConfig(config: TrackConfig): void {
     const track = config.track;
+    this.sampleProtection = undefined;
     this.rollGroup = needsRollGroup(track);
     // buildInitSegment refuses a codec the scheme does not cover: never a clear track in a protected stream.
     const bytes = buildInitSegment(track, { protection: this.protection });
@@ -49,7 +51,9 @@ export class CmafMuxer implements ChunkSink {
 
   private protectionOf(samples: readonly FragmentSample[]): FragmentProtection | undefined {
     const how = this.sampleProtection;
-    if (!this.protection || !how) return undefined;
+    if (!this.protection) return undefined;
+    // Fail closed: a protected stream whose configuration could not be protected writes nothing clear.
+    if (!how) throw new GatewayError('mux.fmp4', 'a protected track has no protectable configuration', { kind: this.kind });
     const nal = how.nal;
     const maps: (Subsample[] | undefined)[] = samples.map((s) => (nal ? nalSubsamples(s.data, nal.lengthSize, nal.codec) : undefined));
     return { key: this.protection, pattern: how.pattern, maps };

@@ -680,19 +680,25 @@ function eventStreamsOf(events: readonly TimedEvent[], pp: PeriodPlan, periodMed
 /** The AdaptationSets of one Period: video (every rendition), audio, and LL's ProducerReferenceTime. */
 /**
  * The ContentProtection of a Common Encryption stream's media AdaptationSets (DASH-IF IOP
- * §7.7.1): the 'cbcs' scheme with the default KID, and ClearKey with the licence URL.
+ * §7.7.1): the 'cbcs' scheme with the default KID; ClearKey with the gateway's licence route when
+ * no DRM issues the licences; and one descriptor per DRM system the key provider gave a pssh for
+ * (`urn:uuid:SYSTEM`, its `cenc:pssh`, its licence URL).
  */
 function contentProtectionsOf(output: StreamOutput, options: MpdOptions): ContentProtection[] | undefined {
   const protection = output.protection;
   if (!protection) return undefined;
-  const hex = Buffer.from(protection.kid).toString('hex');
-  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  return [
-    { schemeIdUri: MP4_PROTECTION_SCHEME, value: 'cbcs', defaultKid: uuid },
-    // No cenc:pssh here: dash.js takes it as ClearKey's init data and fails to create the session;
-    // it builds its `keyids` request from the default KID, and the init segments carry the pssh.
-    { schemeIdUri: CLEARKEY_SCHEME, value: 'ClearKey1.0', laUrl: options.licenseUrl },
-  ];
+  const uuid = (bytes: Uint8Array): string => {
+    const hex = Buffer.from(bytes).toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+  const out: ContentProtection[] = [{ schemeIdUri: MP4_PROTECTION_SCHEME, value: 'cbcs', defaultKid: uuid(protection.kid) }];
+  // No cenc:pssh for ClearKey: dash.js takes it as ClearKey's init data and fails to create the
+  // session; it builds its `keyids` request from the default KID, and the inits carry the pssh.
+  if (!protection.licenseUrl) out.push({ schemeIdUri: CLEARKEY_SCHEME, value: 'ClearKey1.0', laUrl: options.licenseUrl });
+  for (const box of protection.psshBoxes ?? []) {
+    out.push({ schemeIdUri: `urn:uuid:${uuid(box.subarray(12, 28))}`, pssh: Buffer.from(box).toString('base64'), laUrl: protection.licenseUrl });
+  }
+  return out;
 }
 
 function adaptationSetsOf(
