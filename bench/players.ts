@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { DASH_JS_PATH, HLS_JS_PATH, openBrowser } from '../test/helpers/browser.js';
 import { ffmpegPath } from '../test/helpers/tools.js';
 import { freePort, median } from './fixtures.js';
+import { startNodeFlags } from './start-flags.js';
 
 export interface PlayerLatency {
   readonly player: string;
@@ -23,7 +24,7 @@ export interface PlayerLatency {
 }
 
 async function startGatewayProcess(rtmpPort: number, httpPort: number): Promise<ChildProcess> {
-  const child = spawn('timeout', ['-k', '5', '600', process.execPath, 'dist/cli.js', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', '--transcode', 'false'], {
+  const child = spawn('timeout', ['-k', '5', '600', process.execPath, ...startNodeFlags(), 'dist/cli.js', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', '--transcode', 'false'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

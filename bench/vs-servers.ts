@@ -12,6 +12,7 @@ import { findOnPath, resolveFfmpegPath } from '../src/ladder/ffmpeg-path.js';
 import { freePort } from './fixtures.js';
 import { stopWrapped } from './vs-proc.js';
 import type { RtmpTarget, ViewTarget } from './vs-types.js';
+import { startNodeFlags } from './start-flags.js';
 
 export type VsPeer = 'nginx-rtmp' | 'ffmpeg';
 export type ServerKind = 'gateway' | VsPeer;
@@ -118,12 +119,12 @@ function targets(n: number, port: (i: number) => number): RtmpTarget[] {
   return Array.from({ length: n }, (_, i) => ({ host: '127.0.0.1', port: port(i), app: 'live', key: key(i) }));
 }
 
-/** The gateway as `npm start` runs it (dist/ must be built), transcoding off: the source rendition only. */
+/** The gateway as `npm start` runs it (its node flags, dist/ built), transcoding off: the source rendition only. */
 export async function startGateway(o: ServerOptions): Promise<VsServer> {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   // VS_GATEWAY_NODE_OPTIONS: node flags for profiling the gateway in place (e.g. --cpu-prof).
   const nodeFlags = (process.env['VS_GATEWAY_NODE_OPTIONS'] ?? '').split(' ').filter((f) => f.length > 0);
-  const p = spawnBounded(o.bound, process.execPath, [...nodeFlags, 'dist/cli.js', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', '--transcode', 'false', ...(o.gatewayArgs ?? [])]);
+  const p = spawnBounded(o.bound, process.execPath, [...startNodeFlags(), ...nodeFlags, 'dist/cli.js', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1', '--transcode', 'false', ...(o.gatewayArgs ?? [])]);
   await readyLine(p, /listening/, 'the gateway');
   const base = `http://127.0.0.1:${httpPort}/live`;
   return {

@@ -250,7 +250,9 @@ HEALTHCHECK CMD true
     const final = stages[stages.length - 1].instructions;
     const args = (kw: string): string[] => final.filter((i) => i.keyword === kw).map((i) => i.args);
     expect(args('EXPOSE').join(' ').split(/\s+/).sort()).toEqual(['1935', '8000']);
-    expect(args('CMD')).toEqual(['["node", "dist/cli.js"]']);
+    // The image runs the gateway as `npm start` does: the same node flags.
+    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+    expect(args('CMD')).toEqual([JSON.stringify(start).replace(/","/g, '", "')]);
     expect(args('USER')).toEqual(['node']);
     expect(args('STOPSIGNAL')).toEqual(['SIGTERM']);
     expect(args('HEALTHCHECK').join(' ')).toContain('/healthz');
