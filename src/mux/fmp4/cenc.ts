@@ -28,7 +28,7 @@ import { createCipheriv } from 'node:crypto';
 import { GatewayError } from '../../core/errors.js';
 import type { Track } from '../../core/media.js';
 import { forEachNal } from '../../codec/annexb.js';
-import { FULL_BOX_HEADER_SIZE, containerBox, writeFullBoxHeader } from './boxes.js';
+import { FULL_BOX_HEADER_SIZE, containerBox, writeBoxHeader, writeFourCC, writeFullBoxHeader } from './boxes.js';
 
 /** ClearKey's DRM system id (W3C EME "Common SystemID and PSSH Box Format"). */
 export const CLEARKEY_SYSTEM_ID = Uint8Array.from(Buffer.from('1077efecc0b24d02ace33c1e52e2fb4b', 'hex'));
@@ -94,13 +94,12 @@ export function tenc(kid: Uint8Array, iv: Uint8Array, pattern: EncryptionPattern
 export function sinf(originalFormat: string, kid: Uint8Array, iv: Uint8Array, pattern: EncryptionPattern): Uint8Array {
   const frma = new Uint8Array(12);
   const fv = new DataView(frma.buffer);
-  fv.setUint32(0, 12);
-  writeAscii(frma, 4, 'frma');
-  writeAscii(frma, 8, originalFormat);
+  writeBoxHeader(fv, 0, 12, 'frma');
+  writeFourCC(fv, 8, originalFormat);
   const schm = new Uint8Array(FULL_BOX_HEADER_SIZE + 8);
   const sv = new DataView(schm.buffer);
   writeFullBoxHeader(sv, 0, schm.length, 'schm', 0, 0);
-  writeAscii(schm, 12, 'cbcs');
+  writeFourCC(sv, 12, 'cbcs');
   sv.setUint32(16, 0x0001_0000); // scheme_version 1.0 (§4.2)
   return containerBox('sinf', [frma, schm, containerBox('schi', [tenc(kid, iv, pattern)])]);
 }
@@ -136,8 +135,7 @@ export function protectSampleEntry(entry: Uint8Array, kind: 'video' | 'audio', p
   const out = new Uint8Array(entry.length + info.length);
   out.set(entry, 0);
   out.set(info, entry.length);
-  new DataView(out.buffer).setUint32(0, out.length);
-  writeAscii(out, 4, kind === 'video' ? 'encv' : 'enca');
+  writeBoxHeader(new DataView(out.buffer), 0, out.length, kind === 'video' ? 'encv' : 'enca');
   return out;
 }
 
@@ -321,8 +319,15 @@ export const SENC_DATA_OFFSET = FULL_BOX_HEADER_SIZE + 4;
 
 // ---------------------------------------------------------------------------------------------
 
-function writeAscii(out: Uint8Array, at: number, text: string): void {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+/** A 16-byte id (KID, DRM SystemID) in the 8-4-4-4-12 UUID form MPDs and key formats use. */
+export function uuidOf(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The SystemID of a pssh box (§8.1.1: after the full box header). */
+export function psshSystemId(box: Uint8Array): Uint8Array {
+  return box.subarray(FULL_BOX_HEADER_SIZE, FULL_BOX_HEADER_SIZE + 16);
 }
 
 function checkLength(bytes: Uint8Array, length: number, what: string): void {

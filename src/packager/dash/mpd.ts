@@ -51,6 +51,7 @@ import { ID3_SCHEME, ID3_SCHEME_VALUE } from '../../mux/fmp4/emsg.js';
 import { sameColour } from '../../codec/colour.js';
 import type { Track } from '../../core/media.js';
 import { audioGroupOf, languageTagOf, type AudioGroupEntry } from '../audio-group.js';
+import { psshSystemId, uuidOf } from '../../mux/fmp4/cenc.js';
 import { SUBTITLES_RENDITION, wvttInitFileName, wvttSegmentTemplate } from '../hls/subtitles.js';
 import type { StreamOutput } from '../stream-output.js';
 import { initFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
@@ -687,16 +688,12 @@ function eventStreamsOf(events: readonly TimedEvent[], pp: PeriodPlan, periodMed
 function contentProtectionsOf(output: StreamOutput, options: MpdOptions): ContentProtection[] | undefined {
   const protection = output.protection;
   if (!protection) return undefined;
-  const uuid = (bytes: Uint8Array): string => {
-    const hex = Buffer.from(bytes).toString('hex');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  };
-  const out: ContentProtection[] = [{ schemeIdUri: MP4_PROTECTION_SCHEME, value: 'cbcs', defaultKid: uuid(protection.kid) }];
+  const out: ContentProtection[] = [{ schemeIdUri: MP4_PROTECTION_SCHEME, value: 'cbcs', defaultKid: uuidOf(protection.kid) }];
   // No cenc:pssh for ClearKey: dash.js takes it as ClearKey's init data and fails to create the
   // session; it builds its `keyids` request from the default KID, and the inits carry the pssh.
   if (!protection.licenseUrl) out.push({ schemeIdUri: CLEARKEY_SCHEME, value: 'ClearKey1.0', laUrl: options.licenseUrl });
   for (const box of protection.psshBoxes ?? []) {
-    out.push({ schemeIdUri: `urn:uuid:${uuid(box.subarray(12, 28))}`, pssh: Buffer.from(box).toString('base64'), laUrl: protection.licenseUrl });
+    out.push({ schemeIdUri: `urn:uuid:${uuidOf(psshSystemId(box))}`, pssh: Buffer.from(box).toString('base64'), laUrl: protection.licenseUrl });
   }
   return out;
 }

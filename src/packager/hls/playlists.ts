@@ -11,7 +11,7 @@ import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event
 import { videoRangeOf } from '../../codec/colour.js';
 import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION } from './subtitles.js';
 import { listedWindow, targetDurationOf } from './window.js';
-import type { CencProtection } from '../../mux/fmp4/cenc.js';
+import { psshSystemId, uuidOf, type CencProtection } from '../../mux/fmp4/cenc.js';
 import type { HlsClosedCaptionsMedia, HlsSampleAesKey, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf, languageName, languageTagOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
@@ -252,9 +252,7 @@ export function sampleAesKeysOf(protection: CencProtection | undefined): HlsSamp
   const keyId = `0x${Buffer.from(protection.kid).toString('hex')}`;
   const keys: HlsSampleAesKey[] = [{ uri: dataUri(protection.kid), keyId, keyFormat: 'org.w3.clearkey', keyFormatVersions: '1' }];
   for (const box of protection.psshBoxes ?? []) {
-    const id = Buffer.from(box.subarray(12, 28)).toString('hex');
-    const uuid = `urn:uuid:${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
-    keys.push({ uri: dataUri(box), keyId, keyFormat: uuid, keyFormatVersions: '1' });
+    keys.push({ uri: dataUri(box), keyId, keyFormat: `urn:uuid:${uuidOf(psshSystemId(box))}`, keyFormatVersions: '1' });
   }
   return keys;
 }
