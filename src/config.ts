@@ -35,7 +35,7 @@ export const SETTINGS = {
   srtLatency: setting('srt-latency', z.coerce.number().int().min(20).max(8000).default(120), 'SRT receive latency in ms (retransmission window; raise it on lossy links)'),
   host: setting('host', z.string().min(1).default('0.0.0.0'), 'interface to listen on (both servers)'),
   segmentDuration: setting('segment-duration', positive.max(30).default(2), 'target segment duration in seconds (cuts at the first keyframe after it)'),
-  partDuration: setting('part-duration', positive.max(2).default(0.2), 'LL-HLS part / CMAF chunk target duration in seconds'),
+  partDuration: setting('part-duration', positive.max(2).default(0.1), 'LL-HLS part / CMAF chunk target duration in seconds'),
   playlistWindow: setting('playlist-window', z.coerce.number().int().min(2).max(1000).default(6), 'segments listed in a live media playlist'),
   reconnectGrace: setting('reconnect-grace', z.coerce.number().min(0).max(600).default(10), 'seconds a publisher may be gone and come back with the playlists going on (0: end at once)'),
   cacheMaxBytes: setting('cache-max-bytes', z.coerce.number().int().min(1 << 20).default(128 * 1024 * 1024), 'bytes of segments kept after they leave the live window (LRU; ended streams stay playable while in it)'),

@@ -289,6 +289,10 @@ function createLadders(config: Config, outputs: OutputRegistry, metrics: Gateway
       // A push target may ask for this rung (push/rendition-mix.ts).
       push.renditionAdded(stream, id, source);
     },
+    removeVideoRendition: (stream, id) => {
+      const output = outputs.get(stream.app, stream.key);
+      if (output && output.stream === stream) output.removeVideoRendition(id);
+    },
   });
   outputs.on('publish', (_output, stream) => ladders.attach(stream));
   return ladders;

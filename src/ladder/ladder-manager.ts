@@ -34,6 +34,8 @@ export interface RenditionSource {
 
 export type AddVideoRendition = (stream: LiveStream, id: string, source: RenditionSource, rendition: TranscodedRendition) => void;
 
+export type RemoveVideoRendition = (stream: LiveStream, id: string) => void;
+
 export type TranscoderFactory = (rungs: readonly TranscodedRendition[], opts: TranscoderOptions) => Transcoder;
 
 export interface LadderManagerOptions {
@@ -48,6 +50,8 @@ export interface LadderManagerOptions {
   /** Audio frames with no video announced before the stream counts as audio-only. Default 50. */
   audioOnlyAfterFrames?: number;
   addVideoRendition?: AddVideoRendition;
+  /** A rung the self-tuning dropped to keep real time: no longer offered. */
+  removeVideoRendition?: RemoveVideoRendition;
   createTranscoder?: TranscoderFactory;
   logger?: TranscoderOptions['logger'];
   /** Told every time a stream's transcoder is restarted (metrics). */
@@ -229,6 +233,14 @@ export class StreamLadder implements StreamSink {
     let restartsSeen = 0;
     const factory = this.opts.createTranscoder ?? ((r, o) => new Transcoder(r, o));
     this.transcoder = factory(rungs, transcoderOpts);
+    this.transcoder.on('tuned', (step) => {
+      for (const name of step.dropped) {
+        this.renditions = this.renditions.filter((r) => r.name !== name);
+        this.opts.removeVideoRendition?.(this.stream, name);
+        this.rungStreams.get(name)?.end();
+        this.rungStreams.delete(name);
+      }
+    });
     for (const r of rungs) {
       const rungStream = new LiveStream(this.stream.app, `${this.stream.key}/${r.name}`);
       this.rungStreams.set(r.name, rungStream);

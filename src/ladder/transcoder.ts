@@ -16,7 +16,9 @@
  * Supervision: ffmpeg missing -> 'failed'. Crash, unparsable output, input backlog, or output
  * lagging the input by more than `maxLagMs` (wall time a fed frame waits for every rung) ->
  * SIGKILL, log the last stderr lines, 'restarting' with exponential back-off; the new run starts on
- * the next source keyframe. `stop()` (or the source ending) closes stdin so ffmpeg flushes, then
+ * the next source keyframe. A run that is merely slower than real time is not a failure: the
+ * self-tuning (ladder/tuning.ts) replaces it by a lighter one (a faster preset, then fewer rungs)
+ * at the next keyframe, without back-off. `stop()` (or the source ending) closes stdin so ffmpeg flushes, then
  * SIGTERM, then SIGKILL: every child is waited for, none is left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +35,7 @@ import { buildTranscodeArgs, RUNG_FD_BASE } from './ffmpeg-args.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
 import type { TranscodedRendition } from './ladder.js';
 import { LineRing } from './line-ring.js';
+import { fallingBehind, lighterPlan, SpeedMeter, type TuningPlan, type TuningStep } from './tuning.js';
 
 export type TranscoderState = 'idle' | 'running' | 'restarting' | 'failed' | 'disabled' | 'stopped';
 
@@ -47,6 +50,14 @@ export interface TranscoderStatus {
   restarts: number;
   lastError?: string;
   pid?: number;
+  /** The x264 preset the current plan uses (the self-tuning may have made it faster than configured). */
+  preset: string;
+  /** The rungs made now (a rung the self-tuning dropped is gone from this list). */
+  rungs: string[];
+  /** Output media time per wall time over the last seconds (1 = keeping up with a live source). */
+  speed?: number;
+  /** What the self-tuning changed to keep real time, oldest first (bounded). */
+  tuning?: { at: string; change: string; speed?: number }[];
 }
 
 export interface TranscoderLogger {
@@ -76,6 +87,11 @@ export interface TranscoderOptions {
   killGraceMs?: number;
   /** stderr lines kept for the crash log. Default 40. */
   stderrLines?: number;
+  /**
+   * Keep real time (ladder/tuning.ts): a run that falls behind is replaced at the next keyframe
+   * by a faster preset, then by fewer rungs. Default true.
+   */
+  selfTune?: boolean;
   /** Largest FLV tag accepted from ffmpeg. Default 16 MiB. */
   maxTagSize?: number;
   /** For log lines. */
@@ -90,6 +106,8 @@ export interface TranscoderEvents {
   rungTrack: [rung: string, track: VideoTrack];
   rungFrame: [rung: string, frame: Frame];
   status: [TranscoderStatus];
+  /** The self-tuning changed the plan (a faster preset, a rung dropped). */
+  tuned: [TuningStep];
   /** A run started (pid). */
   spawn: [pid: number];
   /** A run ended (pid, exit code, signal). */
@@ -208,22 +226,30 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
   /** Per rung across runs: last emitted dts (monotonic output) and last announced config. */
   private readonly emittedDts = new Map<string, number>();
   private readonly announced = new Map<string, VideoTrack>();
+  /** What runs are started with: the preset and the rungs (the self-tuning makes it lighter). */
+  private plan: TuningPlan;
+  private readonly meter = new SpeedMeter();
+  private readonly tuning: { at: string; change: string; speed?: number }[] = [];
 
   constructor(rungs: readonly TranscodedRendition[], opts: TranscoderOptions = {}) {
     super();
     this.rungs = rungs;
     this.opts = opts;
     this.stderr = new LineRing(opts.stderrLines ?? 40);
+    this.plan = { preset: opts.preset ?? 'veryfast', rungs };
     this.ffmpegPath = opts.ffmpegPath === null ? undefined : (opts.ffmpegPath ?? resolveFfmpegPath());
     if (rungs.length === 0) this.setState('disabled', 'no rungs to transcode');
     else if (!this.ffmpegPath) this.setState('failed', 'ffmpeg not found (set FFMPEG_PATH)');
   }
 
   status(): TranscoderStatus {
-    const s: TranscoderStatus = { state: this.state, restarts: this.restarts };
+    const s: TranscoderStatus = { state: this.state, restarts: this.restarts, preset: this.plan.preset, rungs: this.plan.rungs.map((r) => r.name) };
     if (this.lastError !== undefined) s.lastError = this.lastError;
     const pid = this.run?.child.pid;
     if (pid !== undefined && !this.run?.finished) s.pid = pid;
+    const speed = this.run && !this.run.finished ? this.meter.speed : undefined;
+    if (speed !== undefined) s.speed = Math.round(speed * 100) / 100;
+    if (this.tuning.length > 0) s.tuning = [...this.tuning];
     return s;
   }
 
@@ -306,14 +332,15 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     if (!path) return undefined;
     const baseMs = Math.floor(first.dts / TICKS_PER_MS);
     const input = transcoderInput(source.codec, baseMs * TICKS_PER_MS);
-    const args = buildTranscodeArgs(this.rungs, {
+    const rungs = this.plan.rungs;
+    const args = buildTranscodeArgs(rungs, {
       inputFormat: input.format,
-      ...(this.opts.preset !== undefined ? { preset: this.opts.preset } : {}),
+      preset: this.plan.preset,
       ...(this.opts.encoderThreads !== undefined ? { encoderThreads: this.opts.encoderThreads } : {}),
       ...(this.opts.decoderThreads !== undefined ? { decoderThreads: this.opts.decoderThreads } : {}),
       ...(source.fps !== undefined ? { sourceFps: source.fps } : {}),
     });
-    const stdio: Array<'pipe' | 'ignore'> = ['pipe', 'ignore', 'pipe', ...this.rungs.map(() => 'pipe' as const)];
+    const stdio: Array<'pipe' | 'ignore'> = ['pipe', 'ignore', 'pipe', ...rungs.map(() => 'pipe' as const)];
     const child = spawn(path, args, { stdio });
     track(child);
     this.stderr.clear();
@@ -325,7 +352,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     const run: Run = {
       child,
       baseMs,
-      outputs: this.rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined })),
+      outputs: rungs.map((rung) => ({ rung, reader: new FlvReader({ maxTagSize }), ingest: new FlvIngest(), lastDts: undefined })),
       startedAt: performance.now(),
       pending: [],
       pendingHead: 0,
@@ -343,6 +370,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     };
     this.run = run;
     this.armed = false;
+    this.meter.clear();
 
     child.stdin?.on('error', () => {
       // EPIPE when ffmpeg dies first; its exit is handled by 'close'.
@@ -368,7 +396,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
     });
     if (child.pid !== undefined) {
       this.emit('spawn', child.pid);
-      this.opts.logger?.info({ stream: this.opts.label, pid: child.pid, rungs: this.rungs.map((r) => r.name) }, 'transcoder started');
+      this.opts.logger?.info({ stream: this.opts.label, pid: child.pid, rungs: rungs.map((r) => r.name), preset: this.plan.preset }, 'transcoder started');
     }
     this.setState('running');
     this.startLagTimer();
@@ -543,11 +571,50 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
       this.fail(run, `ffmpeg input backlog ${backlog} bytes exceeds ${maxBacklog}`);
       return;
     }
+    const now = performance.now();
     const oldest = run.pending[run.pendingHead];
+    const lag = oldest ? now - oldest.at : 0;
+    if (this.opts.selfTune !== false && run.firstOutputAt !== undefined && this.tuneIfBehind(run, now, lag)) return;
     const maxLag = this.opts.maxLagMs ?? 5_000;
-    if (oldest && performance.now() - oldest.at > maxLag) {
+    if (oldest && lag > maxLag) {
       this.fail(run, `ffmpeg output is more than ${maxLag} ms behind its input`);
     }
+  }
+
+  /**
+   * Measures the run's speed (the rung furthest behind) and, when it falls behind, replaces it by
+   * a lighter plan: killed now (its backlog would only compete with the new run), the next source
+   * keyframe starts the new run at once; the rungs rejoin there (packager/rendition-join.ts).
+   */
+  private tuneIfBehind(run: Run, now: number, lag: number): boolean {
+    let media = Infinity;
+    for (const o of run.outputs) media = Math.min(media, o.lastDts ?? -Infinity);
+    if (Number.isFinite(media)) this.meter.record(now, media / TICKS_PER_MS);
+    const speed = this.meter.speed;
+    if (!fallingBehind(now - run.startedAt, lag, speed)) return false;
+    const step = lighterPlan(this.plan, speed);
+    if (!step) return false;
+    this.plan = step.plan;
+    this.tuning.push({ at: new Date().toISOString(), change: step.change, ...(speed !== undefined ? { speed: Math.round(speed * 100) / 100 } : {}) });
+    if (this.tuning.length > 16) this.tuning.shift();
+    this.opts.logger?.warn(
+      { stream: this.opts.label, pid: run.child.pid, speed, lagMs: Math.round(lag), preset: step.plan.preset, rungs: step.plan.rungs.map((r) => r.name) },
+      `transcoder falls behind real time: ${step.change}`,
+    );
+    run.stopping = true;
+    run.child.kill('SIGKILL');
+    this.draining.add(run);
+    void run.closed.then(() => {
+      this.draining.delete(run);
+      this.releaseHeld();
+    });
+    this.run = undefined;
+    this.stopLagTimer();
+    this.armed = true;
+    this.plannedRestart = true;
+    this.emit('tuned', step);
+    this.setState('restarting');
+    return true;
   }
 
   private fail(run: Run, reason: string): void {

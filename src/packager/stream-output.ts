@@ -110,7 +110,8 @@ export class StreamOutput {
    * join with the same numbers.
    */
   private readonly sourceSegmentStarts = new Map<number, { sequence: number; wallclock: number }>();
-  private readonly renditionUnsubscribes: (() => void)[] = [];
+  /** Per joined rendition id: lets go of its source (several for an id a reconnect rejoined). */
+  private readonly renditionUnsubscribes = new Map<string, (() => void)[]>();
   /** Renditions waiting to line up with the source, re-checked on every source video frame. */
   private readonly sourceWatchers = new Set<() => void>();
   private latestSourceVideoDts = -1;
@@ -359,12 +360,29 @@ export class StreamOutput {
     const watch = (): void => join.sourceMoved();
     this.sourceWatchers.add(watch);
     const unsubscribe = source.subscribe(join);
-    this.renditionUnsubscribes.push(() => {
+    const unsubscribes = this.renditionUnsubscribes.get(id) ?? [];
+    unsubscribes.push(() => {
       unsubscribe();
       this.sourceWatchers.delete(watch);
     });
+    this.renditionUnsubscribes.set(id, unsubscribes);
     if (!resumed) for (const o of this.siblingOutputs.values()) o.renditionsChanged();
     return output;
+  }
+
+  /**
+   * A joined rendition is no longer made (the ladder dropped a rung to keep real time): it leaves
+   * the multivariant playlist, the MPD and the MPEG-TS outputs; its own playlist ends.
+   */
+  removeVideoRendition(id: string): void {
+    const output = this.videos.get(id);
+    if (id === SOURCE_RENDITION || !output) return;
+    for (const u of this.renditionUnsubscribes.get(id) ?? []) u();
+    this.renditionUnsubscribes.delete(id);
+    this.renditionProblems.delete(id);
+    this.videos.delete(id);
+    output.end();
+    for (const o of this.siblingOutputs.values()) o.renditionsChanged();
   }
 
   /** What a joining rendition sees of the source (packager/rendition-join.ts). */
@@ -429,7 +447,7 @@ export class StreamOutput {
     this.endedAt = Date.now();
     this.suspendedAt = undefined;
     this.unsubscribe();
-    for (const u of this.renditionUnsubscribes) u();
+    for (const list of this.renditionUnsubscribes.values()) for (const u of list) u();
     for (const t of this.videos.values()) t.end();
     this.audio.end();
     for (const t of this.audioRenditions.values()) t.end();

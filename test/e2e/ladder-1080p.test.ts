@@ -1,12 +1,12 @@
 /**
  * The full ladder from a 1080p60 source: a real ffmpeg publishes 1920x1080@60 at 6 Mbit/s (FLV
- * metadata videodatarate 6000), the gateway's ffmpeg (preset ultrafast) makes every rung
- * selectLadder picks for it. On a 2-core box one ffmpeg decoding 1080p60 and encoding four rungs
- * may not keep real time; the transcoder then restarts (supervision). So what is asserted is what
- * does not depend on CPU speed: which rungs were selected, that whatever each rendition lists
- * decodes cleanly, lines up with the source segment for segment, starts every segment on a
- * keyframe, and that no ffmpeg child is left once the publisher is gone. Throughput figures are
- * logged for the report.
+ * metadata videodatarate 6000), the gateway's ffmpeg makes every rung selectLadder picks for it,
+ * starting at the default preset (veryfast). On a 2-core box one ffmpeg decoding 1080p60 and
+ * encoding four rungs at veryfast falls behind real time; the ladder measures that and makes its
+ * runs lighter (ladder/tuning.ts: a faster preset, then fewer rungs) until what it makes keeps up.
+ * Asserted: the rungs it ends up making keep up with the source segment for segment, /api/streams
+ * says what it chose, whatever each rendition lists decodes cleanly, lines up with the source and
+ * starts every segment on a keyframe, and no ffmpeg child is left once the publisher is gone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { RunningGateway } from '../../src/gateway.js';
 import { selectLadder, type SelectedRendition } from '../../src/ladder/ladder.js';
 import type { TranscoderStatus } from '../../src/ladder/transcoder.js';
+import { X264_PRESETS } from '../../src/ladder/tuning.js';
 import { untilUpdate } from '../helpers/events.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchBytes, fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
@@ -35,10 +36,10 @@ interface StreamApi {
 }
 
 const PATH = 'live/abr1080';
-/** Source segments (2 s each) the rungs get to catch up before the checks run on what exists. */
-const MAX_SOURCE_SEGMENTS = 12;
-/** Segments each rung should have before the checks: 5 x 2 s spans a seam of the looped 6 s fixture. */
-const RUNG_SEGMENTS = 5;
+/** Source segments (2 s each) the ladder gets to settle on a plan that keeps up. */
+const MAX_SOURCE_SEGMENTS = 30;
+/** Source segments in a row during which every rung made must be at most one segment behind. */
+const KEPT_UP_SEGMENTS = 5;
 
 let gw: RunningGateway;
 let publisher: Publisher;
@@ -72,7 +73,7 @@ function ffmpegChildren(): number[] {
 
 beforeAll(async () => {
   // reconnectGrace keeps the ended stream's output (and its /api view) while the transcoder drains.
-  gw = await startTestGateway({ transcode: true, transcodePreset: 'ultrafast', maxTranscodes: 1, reconnectGrace: 60 });
+  gw = await startTestGateway({ transcode: true, maxTranscodes: 1, reconnectGrace: 60 });
   base = `http://127.0.0.1:${gw.httpPort}/${PATH}`;
   api = async () => (await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/streams/${PATH}`)).json()) as StreamApi;
   const live = new Promise<void>((resolve) => gw.streams.on('publish', () => resolve()));
@@ -115,14 +116,51 @@ describe('ABR ladder from 1080p60', () => {
     if (pid) transcoderPids.add(pid);
   }, 60_000);
 
+  it('tunes itself until the rungs it makes keep real time, and says what it chose', async () => {
+    const output = gw.outputs.get('live', 'abr1080')!;
+    const src = output.videos.get('src')!;
+    const firstSeq = src.lastSegment?.sequence ?? 0;
+    // Every source segment: are all rungs still made at most one segment behind it? Bounded by
+    // MAX_SOURCE_SEGMENTS; done once that held KEPT_UP_SEGMENTS segments in a row.
+    let keptUp = 0;
+    let judged = firstSeq;
+    const history: string[] = [];
+    await untilUpdate(src, () => {
+      const last = src.lastSegment?.sequence ?? 0;
+      if (last === judged) return false; // a part, not a new segment
+      judged = last;
+      const rungs = [...output.videos.values()].filter((v) => v.id !== 'src');
+      const behind = rungs.filter((r) => (r.lastSegment?.sequence ?? -1) < last - 1).map((r) => r.id);
+      keptUp = rungs.length > 0 && behind.length === 0 ? keptUp + 1 : 0;
+      history.push(`#${last}:${rungs.map((r) => `${r.id}=${r.lastSegment?.sequence ?? '-'}`).join(',')}`);
+      return keptUp >= KEPT_UP_SEGMENTS || last - firstSeq >= MAX_SOURCE_SEGMENTS;
+    });
+    const view = await api();
+    const t = view.ladder.transcoder!;
+    console.log(`1080p60 self-tuning: preset ${t.preset}, rungs ${t.rungs.join(',')}, speed ${t.speed}, restarts ${t.restarts}, changes ${JSON.stringify(t.tuning ?? [])}; rung segments per source segment ${history.join(' ')}`);
+    expect(keptUp, `every rung made kept within one segment of the source for ${KEPT_UP_SEGMENTS} segments`).toBeGreaterThanOrEqual(KEPT_UP_SEGMENTS);
+    expect(t.state).toBe('running');
+    // What it chose is in /api/streams: the preset, the rungs (the ladder's renditions agree), and why.
+    expect(X264_PRESETS).toContain(t.preset);
+    expect(t.rungs.length).toBeGreaterThanOrEqual(1);
+    expect((view.ladder.renditions ?? []).filter((r) => r.kind === 'transcode').map((r) => r.name)).toEqual(t.rungs);
+    expect(t.speed).toBeGreaterThan(0);
+    for (const c of t.tuning ?? []) expect(c.change).toMatch(/^(preset \w+ -> \w+|dropped \w+ \(\d+x\d+@\d+\))$/);
+    if (t.preset !== 'veryfast' || t.rungs.length < 4) expect(t.tuning?.length ?? 0).toBeGreaterThan(0);
+    // A dropped rung is offered nowhere: not in the master, not in the MPD.
+    const master = parseM3u8((await fetchText(`${base}/index.m3u8`)).text);
+    const listed = master.playlists!.map((p) => p.uri.split('/')[0]!);
+    const mpd = (await fetchText(`${base}/index.mpd`)).text;
+    for (const dropped of ['720p', '480p', '360p', '240p'].filter((n) => !t.rungs.includes(n))) {
+      expect(listed).not.toContain(dropped);
+      expect(mpd).not.toContain(`id="${dropped}"`);
+    }
+  }, 120_000);
+
   it('every listed rendition decodes, aligns with the source and starts each segment on a keyframe', async () => {
     const output = gw.outputs.get('live', 'abr1080')!;
     const src = output.videos.get('src')!;
     const rungs = () => [...output.videos.values()].filter((v) => v.id !== 'src');
-    const firstSeq = src.lastSegment?.sequence ?? 0;
-    // Bounded: until every rung has RUNG_SEGMENTS segments (past a loop seam of the 6 s fixture),
-    // or the source has moved on MAX_SOURCE_SEGMENTS.
-    await untilUpdate(src, () => rungs().every((r) => r.segments.length >= RUNG_SEGMENTS) || (src.lastSegment?.sequence ?? 0) - firstSeq >= MAX_SOURCE_SEGMENTS);
     const view = await api();
     if (view.ladder.transcoder?.pid) transcoderPids.add(view.ladder.transcoder.pid);
     const lagBySegments = rungs().map((r) => `${r.id}: ${r.segments.length} segs, last #${r.lastSegment?.sequence ?? '-'}`);
@@ -145,7 +183,7 @@ describe('ABR ladder from 1080p60', () => {
     expect(master.playlists!.find((p) => p.uri.startsWith('src/'))!.attributes.RESOLUTION).toEqual({ width: 1920, height: 1080 });
     const selected = new Map((view.ladder.renditions ?? []).map((r) => [r.name, r]));
     // Every rendition the ladder selected produced segments and is listed: none silently left out.
-    expect(selected.size).toBeGreaterThanOrEqual(4);
+    expect(selected.size).toBeGreaterThanOrEqual(2);
     for (const name of selected.keys()) {
       expect(output.videos.get(name)?.segments.filter((x) => !x.gap).length ?? 0, `${name} produced segments`).toBeGreaterThanOrEqual(1);
       expect(listed, `${name} is listed in the master`).toContain(name);

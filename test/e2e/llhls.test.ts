@@ -33,8 +33,9 @@ describe('LL-HLS', () => {
     const { text, headers } = await fetchText(`${base}/src/index.m3u8`);
     expect(headers.get('cache-control')).toBe('max-age=0, s-maxage=1');
     const m = parseM3u8(text);
-    expect(text).toContain('#EXT-X-PART-INF:PART-TARGET=0.200');
-    expect(text).toMatch(/#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=[\d.]+,HOLD-BACK=[\d.]+,PART-HOLD-BACK=0.600/);
+    // The default part: 0.1 s, three frames at 30 fps; PART-HOLD-BACK is three part targets (RFC 8216bis §4.4.3.8 SHOULD).
+    expect(text).toContain('#EXT-X-PART-INF:PART-TARGET=0.100');
+    expect(text).toMatch(/#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=[\d.]+,HOLD-BACK=[\d.]+,PART-HOLD-BACK=0.300/);
     expect(text).toMatch(/#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-[0-9a-z]+-\d+\.\d+\.m4s"/);
     expect(text).toMatch(/#EXT-X-RENDITION-REPORT:URI="\.\.\/audio\/index\.m3u8",LAST-MSN=\d+/);
     const withParts = m.segments.filter((s) => s.parts && s.parts.length > 0);

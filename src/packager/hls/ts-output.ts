@@ -397,8 +397,13 @@ export class TsStreamOutput implements SiblingOutput {
     this.sync();
   }
 
-  /** Attaches to video renditions added since (ladder rungs); cheap, called on every lookup. */
+  /** Attaches to video renditions added since (ladder rungs), lets go of removed ones; cheap, called on every lookup. */
   sync(): void {
+    for (const [id, r] of this.renditions) {
+      if (this.output.videos.has(id)) continue;
+      r.detach();
+      this.renditions.delete(id);
+    }
     for (const [id, video] of this.output.videos) {
       if (this.renditions.has(id)) continue;
       this.renditions.set(
