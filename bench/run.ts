@@ -3,7 +3,7 @@ import { benchAvailability } from './availability.js';
 import { benchFixture, median } from './fixtures.js';
 import { benchTransmux } from './transmux.js';
 import { benchHttp, wrkAvailable } from './http.js';
-import { benchFanout } from './fanout.js';
+import { benchFanout, type FanoutRun } from './fanout.js';
 import { benchLadder } from './ladder.js';
 import { measureLatency, renderTable } from '../src/latency/index.js';
 import { benchPlayers } from './players.js';
@@ -85,12 +85,23 @@ async function main(): Promise<void> {
   } else row('HTTP req/s', 'skipped', 'apt-get install wrk');
 
   if (wanted('fanout')) {
-  const f = await benchFanout(short, [100, 200], quick ? 5 : 10);
+  const repeats = quick ? 1 : 3;
+  const f = await benchFanout(short, [100, 200], quick ? 5 : 10, repeats);
   results['fanout'] = f;
-  for (const r of f) {
-    row(`RTMP play fan-out ${r.players} players: ours CPU % (idle ${r.oursBaselineCpuPercent.toFixed(1)})`, `${r.oursCpuPercent.toFixed(1)} %`);
-    if (r.nginxCpuPercent !== undefined) row(`  nginx-rtmp same run: CPU % (idle ${r.nginxBaselineCpuPercent!.toFixed(1)})`, `${r.nginxCpuPercent.toFixed(1)} %`, 'target: ours <= 1.5x nginx');
-    row(`  received per player`, `${r.receivedMbitPerPlayer.toFixed(2)} Mbit/s`);
+  const range = (v: number[], digits: number): string => `${median(v).toFixed(digits)} [${Math.min(...v).toFixed(digits)}..${Math.max(...v).toFixed(digits)}]`;
+  for (const n of [100, 200]) {
+    const ours = f.runs['gateway']?.[n] ?? [];
+    const peer = f.runs['nginx-rtmp']?.[n];
+    const perPlayer = (runs: readonly FanoutRun[]): number[] => runs.map((r) => r.perPlayerCpuPercent * 1000);
+    row(`RTMP play fan-out ${n} players (real servers, ${repeats} repeats): CPU %`, range(ours.map((r) => r.cpuPercent), 1));
+    row(`  gateway CPU per player, milli-% of a core`, range(perPlayer(ours), 1));
+    if (peer) {
+      row(`  nginx-rtmp same run: CPU %`, range(peer.map((r) => r.cpuPercent), 1));
+      row(`  nginx-rtmp CPU per player, milli-% (ratio gateway/nginx)`, `${range(perPlayer(peer), 1)} (${(median(perPlayer(ours)) / median(perPlayer(peer))).toFixed(2)}x)`, 'target <= 1.0x');
+    } else row('  nginx-rtmp', 'missing', f.peerMissing ?? '');
+    row(`  relay latency, publisher send -> probe player, p50 / p95 ms`, `${range(ours.map((r) => r.relayP50Ms), 1)} / ${range(ours.map((r) => r.relayP95Ms), 1)}`, 'target p50 <= 5 ms');
+    if (peer) row(`  nginx-rtmp relay latency p50 / p95 ms`, `${range(peer.map((r) => r.relayP50Ms), 1)} / ${range(peer.map((r) => r.relayP95Ms), 1)}`);
+    row(`  received per player, Mbit/s (players connected)`, `${range(ours.map((r) => r.receivedMbitPerPlayer), 2)} (${ours.map((r) => r.connected).join(',')})`);
   }
   }
 

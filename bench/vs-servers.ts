@@ -6,7 +6,7 @@
  * ffmpeg's cost).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOnPath, resolveFfmpegPath } from '../src/ladder/ffmpeg-path.js';
 import { freePort } from './fixtures.js';
@@ -178,7 +178,9 @@ async function startNginx(dir: string, name: string, conf: string, bound: number
 /** nginx-rtmp, one `live` application making HLS (MPEG-TS) and DASH, files served by the same nginx. */
 export async function startNginxRtmp(o: ServerOptions): Promise<VsServer> {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-  // As root nginx's workers run as nobody: the media directories must be reachable by them.
+  // As root nginx's workers run as nobody: the media directories must be reachable by them
+  // (mkdtemp makes 0700 directories; nginx-rtmp drops a publisher whose HLS files it cannot write).
+  chmodSync(o.dir, 0o755);
   const hls = join(o.dir, 'hls');
   const dash = join(o.dir, 'dash');
   const conf = `load_module ${NGINX_RTMP_MODULE};
