@@ -386,7 +386,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     cache,
     corsOrigin: config.corsOrigin,
     onServed: (route: string, app: string, key: string, status: number, bytes: number): void => {
-      metrics.httpRequests.inc({ route, status: String(status) });
+      metrics.countRequest(route, status);
       if (bytes > 0) viewers.addServedBytes(app, key, bytes);
     },
   };
@@ -398,7 +398,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     corsOrigin: config.corsOrigin,
     rateLimiter,
     observe: (request) => viewers.observe(request),
-    onAnswered: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
+    onAnswered: (route, status) => metrics.countRequest(route, status),
     keys: parts.keys,
   };
   // HTTP and HTTPS (HTTP/1.1 and HTTP/2) requests alike: `enterExpress` is how this protocol enters the app.

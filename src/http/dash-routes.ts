@@ -94,7 +94,7 @@ export function mpdAnswer(
       licenseUrl,
     });
     return { text: serializeMpd(mpd), dynamic: mpd.type === 'dynamic' };
-  });
+  }, output.mpdVersion(options.segmentDuration, options.partDuration));
   // A live timeline's head depends on the client (http/client-quirks.ts); a static MPD's does not.
   return { text, cacheControl: dynamic ? LIVE_LISTING : ENDED_LISTING, vary: dynamic };
 }

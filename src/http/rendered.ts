@@ -15,9 +15,11 @@ const MAX_VARIANTS = 64;
 
 const memo = new WeakMap<StreamOutput, Map<string, Rendered>>();
 
-/** What `render` makes for `variant` of `output`, rendered again only after a change. */
-export function renderedOnce<T>(output: StreamOutput, variant: string, render: () => T): T {
-  const version = output.contentVersion;
+/**
+ * What `render` makes for `variant` of `output`, rendered again only after a change: of
+ * `version` when given (what this rendering depends on), else of the stream's contentVersion.
+ */
+export function renderedOnce<T>(output: StreamOutput, variant: string, render: () => T, version: string = output.contentVersion): T {
   let byVariant = memo.get(output);
   if (!byVariant) {
     byVariant = new Map();

@@ -108,6 +108,8 @@ export class GatewayMetrics {
   private readonly ingest = new Map<LiveStream, IngestState>();
   /** Frames and bytes received per app label since the last scrape. */
   private readonly ingestTallies = new Map<string, IngestTally>();
+  /** `countRequest`'s labelled children: routes and statuses are few (classifyPath's routes, HTTP codes). */
+  private readonly requestCounters = new Map<string, { inc(): void }>();
   private readonly watchedTracks = new WeakSet<TrackOutput>();
   private readonly detachers: (() => void)[] = [];
 
@@ -378,11 +380,26 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
+  /**
+   * Counts one answered HTTP request. The labelled child is looked up once per (route, status):
+   * prom-client's `inc(labels)` hashes the label object on every call, a cost the segment fast
+   * path pays per request.
+   */
+  countRequest(route: string, status: number): void {
+    const id = `${route} ${status}`;
+    let child = this.requestCounters.get(id);
+    if (!child) {
+      child = this.httpRequests.labels(route, String(status));
+      this.requestCounters.set(id, child);
+    }
+    child.inc();
+  }
+
   /** Express middleware counting requests by route and status; mount it first. */
   middleware(): RequestHandler {
     return (req: Request, res: Response, next: NextFunction): void => {
       const route = classifyPath(req.path).route;
-      res.once('close', () => this.httpRequests.inc({ route, status: String(res.statusCode) }));
+      res.once('close', () => this.countRequest(route, res.statusCode));
       next();
     };
   }

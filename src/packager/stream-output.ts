@@ -156,8 +156,28 @@ export class StreamOutput {
   get contentVersion(): string {
     let tracks = 0;
     for (const t of this.trackOutputs()) tracks += t.version;
+    return `${tracks}/${this.streamVersion()}`;
+  }
+
+  /**
+   * As contentVersion, for an MPD: it changes with segments, inits, gaps and the end, but with
+   * parts (ten a second per track) only where the MPD shows them (TrackOutput.openListingKey),
+   * so a polled MPD is rendered about once a segment instead of once a part.
+   */
+  mpdVersion(segmentDuration: number, partDuration: number): string {
+    let tracks = 0;
+    let open = '';
+    for (const t of this.trackOutputs()) {
+      tracks += t.listingVersion;
+      open += `,${t.openListingKey(segmentDuration, partDuration)}`;
+    }
+    return `${tracks}/${this.streamVersion()}${open}`;
+  }
+
+  /** The stream-wide part of contentVersion: renditions, periods, suspension, end, events. */
+  private streamVersion(): string {
     const period = this.periodMarks[this.periodMarks.length - 1]!;
-    return `${tracks}/${this.videos.size}+${this.audioRenditions.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}/e${this.eventsVersion}`;
+    return `${this.videos.size}+${this.audioRenditions.size}/${this.periodMarks.length}:${period.offset}/${this.suspendedAt ?? ''}/${this.ended ? 1 : 0}/e${this.eventsVersion}`;
   }
 
   /**

@@ -156,9 +156,29 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
    */
   version = 0;
 
-  private changed(): void {
+  /**
+   * Counts the changes an MPD could show: `version` without the parts. A part's only trace in an
+   * MPD is the segment in progress (its start and predicted length), which `openListingKey` names.
+   */
+  listingVersion = 0;
+
+  private changed(listing = true): void {
     this.version++;
+    if (listing) this.listingVersion++;
     this.emit('update');
+  }
+
+  /**
+   * What of the segment in progress an LL-DASH MPD shows (packager/dash/mpd.ts openSegmentSpan,
+   * firstOpenSegment): its number, init and start once a part exists, and the parts' total only
+   * once it nears the target (before, the predicted S@d is the target, whatever the parts hold).
+   */
+  openListingKey(segmentDuration: number, partDuration: number): string {
+    if (this.openParts.length === 0) return `${this.openSequence ?? ''}`;
+    let held = 0;
+    for (const p of this.openParts) held += p.duration;
+    const late = held + partDuration > segmentDuration + 1e-6;
+    return `${this.openSequence}.${this.openInitId}.${this.openStartTime}.${this.openTimescale}${late ? `.${held}` : ''}`;
   }
 
   get averageBitrate(): number {
@@ -200,7 +220,7 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
     this.openPartBytes.push(part.bytes);
     if (this.kind === 'video' && !this.initCaptions.has(part.initId)) this.scanCaptions(part.initId, part.frames);
     // Waiting requests first (they answer synchronously), then other muxers (TS, metrics).
-    this.changed();
+    this.changed(false);
     this.emit('part', part);
   }
 
