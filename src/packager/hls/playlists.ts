@@ -15,12 +15,28 @@ import { psshSystemId, uuidOf, type CencProtection } from '../../mux/fmp4/cenc.j
 import type { HlsClosedCaptionsMedia, HlsSampleAesKey, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
 import { audioGroupOf, languageName, languageTagOf } from '../audio-group.js';
 import type { StreamOutput } from '../stream-output.js';
-import { initFileName, partFileName, segmentFileName, type SegmentInfo, type TrackOutput } from '../track-output.js';
+import { initFileName, partFileName, segmentFileName, type PartInfo, type SegmentInfo, type TrackOutput } from '../track-output.js';
 
 /** RFC 8216bis §8: EXT-X-MAP in a playlist needs version 6; LL-HLS delta updates need 9. */
 const HLS_VERSION = 9;
 /** Parts are listed for this many complete segments before the live edge. */
 const SEGMENTS_WITH_PARTS = 3;
+
+/**
+ * The EXT-X-PART model of each part, made once: a live playlist lists ~70 parts and is rendered
+ * for every part that lands (ten a second per track), and a part's line never changes. Kept by
+ * the track's own PartInfo, so it goes when the part leaves the window.
+ */
+const hlsParts = new WeakMap<PartInfo, HlsPart>();
+
+function hlsPartOf(session: string, sequence: number, p: PartInfo): HlsPart {
+  let part = hlsParts.get(p);
+  if (!part) {
+    part = { duration: p.duration, uri: partFileName(session, sequence, p.index), independent: p.independent };
+    hlsParts.set(p, part);
+  }
+  return part;
+}
 /** Guess for BANDWIDTH before a segment has been measured. */
 const UNMEASURED_BANDWIDTH = 1_000_000;
 
@@ -117,7 +133,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       discontinuity: s.discontinuity && i > 0,
       gap: s.gap,
       programDateTime: s.programDateTime,
-      parts: withParts ? s.parts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, s.sequence, p.index), independent: p.independent })) : undefined,
+      parts: withParts ? s.parts.map((p) => hlsPartOf(track.session, s.sequence, p)) : undefined,
       key: options.keyOf && !s.gap ? options.keyOf(s.sequence) : undefined,
     });
     previousInit = s.initId;
@@ -131,7 +147,7 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   let renditionReports: HlsRenditionReport[] | undefined;
   if (ll && track.openSequence !== undefined) {
     const open = track.openSequence;
-    openParts = track.openParts.map((p) => ({ duration: p.duration, uri: partFileName(track.session, open, p.index), independent: p.independent }));
+    openParts = track.openParts.map((p) => hlsPartOf(track.session, open, p));
     if (openParts.length > 0) {
       openDiscontinuity = track.openDiscontinuity && segments.length > 0;
       if (track.openInitId !== previousInit) openMap = initFileName(track.session, track.openInitId);

@@ -14,8 +14,16 @@ function sampleAesAttributes(k: HlsSampleAesKey): string {
   return `METHOD=SAMPLE-AES,URI=${quoted(k.uri)},KEYID=${k.keyId},KEYFORMAT=${quoted(k.keyFormat)},KEYFORMATVERSIONS=${quoted(k.keyFormatVersions)}`;
 }
 
+/** Lines of parts already written: the playlist builder reuses a part's model while it is listed. */
+const partLines = new WeakMap<HlsPart, string>();
+
 function partLine(part: HlsPart): string {
-  return `#EXT-X-PART:DURATION=${formatDuration(part.duration)},URI=${quoted(part.uri)}${part.independent ? ',INDEPENDENT=YES' : ''}`;
+  let line = partLines.get(part);
+  if (line === undefined) {
+    line = `#EXT-X-PART:DURATION=${formatDuration(part.duration)},URI=${quoted(part.uri)}${part.independent ? ',INDEPENDENT=YES' : ''}`;
+    partLines.set(part, line);
+  }
+  return line;
 }
 
 export function serializeMediaPlaylist(p: MediaPlaylist): string {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildMpd } from '../../../src/packager/dash/mpd.js';
 import { serializeMpd } from '../../../src/packager/dash/serialize.js';
 import { AUDIO_STEREO, fabricateOutput, feedInit, makePart, PACKAGER, segmentOf, T0, VIDEO_720P } from './fabricate.js';
-import type { CmafPart } from '../../../src/segmenter/types.js';
+import type { CmafPart } from '../../../src/mux/fmp4/cmaf.js';
 
 const COUNTS = [12, 20, 27, 20, 33, 20];
 
