@@ -42,7 +42,10 @@ class Client {
   private readonly agent: http.Agent;
 
   constructor(private readonly localAddress: string) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    // Idle connections are let go after 30 s, before either server closes them (the gateway after
+    // 65 s, nginx after 75 s): a request put on a connection at the instant the server closes it
+    // fails with "socket hang up" (nodejs/node#20256), where a browser would quietly retry it.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 30_000 });
   }
 
   /** GET; the body is kept as text only when asked (playlists), otherwise only counted (media). */
