@@ -421,11 +421,23 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
    */
   private handOver(run: Run): void {
     this.opts.logger?.info({ stream: this.opts.label, pid: run.child.pid }, 'the source changed its configuration: a new transcoder run starts at its next keyframe');
+    this.retire(run, this.opts.drainTimeoutMs ?? 5_000);
+  }
+
+  /**
+   * Stops feeding `run` and re-arms for a planned restart at the source's next keyframe, without
+   * the failure back-off. With `killAfterMs` > 0 the run's input ends and it flushes what it holds
+   * (killed if it has not exited by then); with 0 it is killed at once.
+   */
+  private retire(run: Run, killAfterMs: number): void {
     run.stopping = true;
-    run.child.stdin?.end();
+    let timer: NodeJS.Timeout | undefined;
+    if (killAfterMs > 0) {
+      run.child.stdin?.end();
+      timer = setTimeout(() => run.child.kill('SIGKILL'), killAfterMs);
+      timer.unref();
+    } else run.child.kill('SIGKILL');
     this.draining.add(run);
-    const timer = setTimeout(() => run.child.kill('SIGKILL'), this.opts.drainTimeoutMs ?? 5_000);
-    timer.unref();
     void run.closed.then(() => {
       clearTimeout(timer);
       this.draining.delete(run);
@@ -601,17 +613,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> implements Stream
       { stream: this.opts.label, pid: run.child.pid, speed, lagMs: Math.round(lag), preset: step.plan.preset, rungs: step.plan.rungs.map((r) => r.name) },
       `transcoder falls behind real time: ${step.change}`,
     );
-    run.stopping = true;
-    run.child.kill('SIGKILL');
-    this.draining.add(run);
-    void run.closed.then(() => {
-      this.draining.delete(run);
-      this.releaseHeld();
-    });
-    this.run = undefined;
-    this.stopLagTimer();
-    this.armed = true;
-    this.plannedRestart = true;
+    this.retire(run, 0);
     this.emit('tuned', step);
     this.setState('restarting');
     return true;

@@ -19,6 +19,7 @@ import { X264_PRESETS } from '../../src/ladder/tuning.js';
 import { untilUpdate } from '../helpers/events.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchBytes, fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { untilRungsKeepUp } from '../helpers/ladder-progress.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { decodeErrors, downloadRendition, firstFrameIsKey } from '../helpers/media-check.js';
 
@@ -118,26 +119,12 @@ describe('ABR ladder from 1080p60', () => {
 
   it('tunes itself until the rungs it makes keep real time, and says what it chose', async () => {
     const output = gw.outputs.get('live', 'abr1080')!;
-    const src = output.videos.get('src')!;
-    const firstSeq = src.lastSegment?.sequence ?? 0;
     // Every source segment: are all rungs still made at most one segment behind it? Bounded by
     // MAX_SOURCE_SEGMENTS; done once that held KEPT_UP_SEGMENTS segments in a row.
-    let keptUp = 0;
-    let judged = firstSeq;
-    const history: string[] = [];
-    await untilUpdate(src, () => {
-      const last = src.lastSegment?.sequence ?? 0;
-      if (last === judged) return false; // a part, not a new segment
-      judged = last;
-      const rungs = [...output.videos.values()].filter((v) => v.id !== 'src');
-      const behind = rungs.filter((r) => (r.lastSegment?.sequence ?? -1) < last - 1).map((r) => r.id);
-      keptUp = rungs.length > 0 && behind.length === 0 ? keptUp + 1 : 0;
-      history.push(`#${last}:${rungs.map((r) => `${r.id}=${r.lastSegment?.sequence ?? '-'}`).join(',')}`);
-      return keptUp >= KEPT_UP_SEGMENTS || last - firstSeq >= MAX_SOURCE_SEGMENTS;
-    });
+    const { keptUp, history } = await untilRungsKeepUp(output, KEPT_UP_SEGMENTS, MAX_SOURCE_SEGMENTS);
     const view = await api();
     const t = view.ladder.transcoder!;
-    console.log(`1080p60 self-tuning: preset ${t.preset}, rungs ${t.rungs.join(',')}, speed ${t.speed}, restarts ${t.restarts}, changes ${JSON.stringify(t.tuning ?? [])}; rung segments per source segment ${history.join(' ')}`);
+    console.log(`1080p60 self-tuning: preset ${t.preset}, rungs ${t.rungs.join(',')}, speed ${t.speed}, restarts ${t.restarts}, changes ${JSON.stringify(t.tuning ?? [])}; rung segments per source segment ${history}`);
     expect(keptUp, `every rung made kept within one segment of the source for ${KEPT_UP_SEGMENTS} segments`).toBeGreaterThanOrEqual(KEPT_UP_SEGMENTS);
     expect(t.state).toBe('running');
     // What it chose is in /api/streams: the preset, the rungs (the ladder's renditions agree), and why.

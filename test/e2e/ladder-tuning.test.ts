@@ -16,6 +16,7 @@ import type { TranscoderStatus } from '../../src/ladder/transcoder.js';
 import { untilUpdate } from '../helpers/events.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
+import { untilRungsKeepUp } from '../helpers/ladder-progress.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { ffmpegPath } from '../helpers/tools.js';
 
@@ -62,26 +63,6 @@ async function startWithFfmpegWrapper(name: string, rewrite: string): Promise<vo
 }
 
 /** Waits (bounded by MAX_SOURCE_SEGMENTS) until every rung made kept within one segment of the source for KEPT_UP_SEGMENTS segments. */
-async function untilRungsKeepUp(): Promise<{ keptUp: number; history: string }> {
-  const output = gw.outputs.get('live', 'tuning')!;
-  const src = output.videos.get('src')!;
-  const firstSeq = src.lastSegment?.sequence ?? 0;
-  let judged = firstSeq;
-  let keptUp = 0;
-  const history: string[] = [];
-  await untilUpdate(src, () => {
-    const last = src.lastSegment?.sequence ?? 0;
-    if (last === judged) return false; // a part, not a new segment
-    judged = last;
-    const rungs = [...output.videos.values()].filter((v) => v.id !== 'src');
-    const behind = rungs.filter((r) => (r.lastSegment?.sequence ?? -1) < last - 1);
-    keptUp = rungs.length > 0 && behind.length === 0 ? keptUp + 1 : 0;
-    history.push(`#${last}:${rungs.map((r) => `${r.id}=${r.lastSegment?.sequence ?? '-'}`).join(',')}`);
-    return keptUp >= KEPT_UP_SEGMENTS || last - firstSeq >= MAX_SOURCE_SEGMENTS;
-  });
-  return { keptUp, history: history.join(' ') };
-}
-
 async function selectedRungs(): Promise<string[]> {
   const output = gw.outputs.get('live', 'tuning')!;
   await untilUpdate(output.videos.get('src')!, () => output.videos.size > 1);
@@ -94,7 +75,7 @@ describe('ladder self-tuning', () => {
     await startWithFfmpegWrapper('ffmpeg-slow-veryfast', 'for i in "${!args[@]}"; do [ "${args[$i]}" = veryfast ] && args[$i]=placebo; done');
     const selected = await selectedRungs();
     expect(selected.length).toBeGreaterThanOrEqual(2);
-    const { keptUp, history } = await untilRungsKeepUp();
+    const { keptUp, history } = await untilRungsKeepUp(gw.outputs.get('live', 'tuning')!, KEPT_UP_SEGMENTS, MAX_SOURCE_SEGMENTS);
     const t = (await api()).ladder.transcoder!;
     console.log(`self-tuning (preset): ${JSON.stringify(t)}; rung segments per source segment ${history}`);
 
@@ -120,7 +101,7 @@ describe('ladder self-tuning', () => {
     })();
     // The wrapper is aimed at the 640x360 rung the ladder gives this 720p30 source.
     expect(selected[0]).toBe('360p');
-    const { keptUp, history } = await untilRungsKeepUp();
+    const { keptUp, history } = await untilRungsKeepUp(gw.outputs.get('live', 'tuning')!, KEPT_UP_SEGMENTS, MAX_SOURCE_SEGMENTS);
     const view = await api();
     const t = view.ladder.transcoder!;
     console.log(`self-tuning (rungs): ${JSON.stringify(t)}; rung segments per source segment ${history}`);
