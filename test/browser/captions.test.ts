@@ -29,9 +29,9 @@ const CAPTION = 'HELLO CC';
 const SUBTITLE = 'Hello subtitles';
 
 /** Plays `url` and records every cue text that reaches the video element's text tracks. */
-async function watchCues(page: Page, origin: string, kind: 'hls' | 'dash', url: string): Promise<void> {
+async function watchCues(page: Page, origin: string, kind: 'hls' | 'hls-ll' | 'dash', url: string): Promise<void> {
   await page.goto(`${origin}/healthz`);
-  await page.addScriptTag({ path: kind === 'hls' ? HLS_JS_PATH : DASH_JS_PATH });
+  await page.addScriptTag({ path: kind === 'dash' ? DASH_JS_PATH : HLS_JS_PATH });
   await page.evaluate(
     ({ kind, url }) => {
       const state = { cues: [] as string[], tracks: [] as string[], errors: [] as string[] };
@@ -57,8 +57,8 @@ async function watchCues(page: Page, origin: string, kind: 'hls' | 'dash', url: 
         }
       }, 100);
       const w = window as unknown as { Hls: any; dashjs: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-      if (kind === 'hls') {
-        const hls = new w.Hls({ lowLatencyMode: true });
+      if (kind !== 'dash') {
+        const hls = new w.Hls({ lowLatencyMode: kind === 'hls-ll' });
         hls.on(w.Hls.Events.ERROR, (_e: string, d: { fatal?: boolean; details?: string }) => d.fatal && state.errors.push(String(d.details)));
         hls.loadSource(url);
         hls.attachMedia(video);
@@ -131,13 +131,20 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
     expect(mpd).toMatch(/<Representation id="subtitles" bandwidth="1000" codecs="wvtt">/);
   });
 
-  it('hls.js and dash.js show the caption on a text track', async () => {
+  it('hls.js and dash.js show the caption on a text track; hls.js in low-latency mode shows the subtitles', async () => {
     const origin = `http://127.0.0.1:${gw.httpPort}`;
-    const pages = { hls: await browser.context.newPage(), dash: await browser.context.newPage() };
+    // hls.js in low-latency mode at the live edge shows no CEA-608 caption: hls.js (1.7,
+    // timeline-controller onFragLoading) resets its 608 decoder on every part after a segment's
+    // first, so a caption whose byte pairs span two parts is lost. Whole segments keep a caption
+    // together, so hls.js is asked for captions without low-latency mode, and for the WebVTT
+    // subtitles (which do not depend on the video's parts) with it. The README says so.
+    const wantedBy = { hls: [CAPTION, SUBTITLE], 'hls-ll': [SUBTITLE], dash: [CAPTION, SUBTITLE] } as const;
+    const pages = { hls: await browser.context.newPage(), 'hls-ll': await browser.context.newPage(), dash: await browser.context.newPage() };
     await watchCues(pages.hls, origin, 'hls', `${origin}/live/cc/index.m3u8`);
+    await watchCues(pages['hls-ll'], origin, 'hls-ll', `${origin}/live/cc/index.m3u8`);
     await watchCues(pages.dash, origin, 'dash', `${origin}/live/cc/index.mpd`);
     for (const [kind, page] of Object.entries(pages)) {
-      const wanted = [CAPTION, SUBTITLE];
+      const wanted: readonly string[] = wantedBy[kind as keyof typeof wantedBy];
       await page
         .waitForFunction((texts) => texts.every((t) => (window as unknown as { __cc: { cues: string[] } }).__cc.cues.some((c) => c.includes(t))), wanted, { timeout: 30_000 })
         .catch(() => undefined);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/gateway.js';
 import { browserAvailable, HLS_JS_PATH, openBrowser, type BrowserSession } from '../helpers/browser.js';
-import { untilUpdate } from '../helpers/events.js';
+import { untilUpdate, within } from '../helpers/events.js';
 import { fixture } from '../helpers/fixtures.js';
 import { fetchText, publish, startTestGateway, type Publisher } from '../helpers/gateway.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
@@ -36,20 +36,21 @@ describe('publisher reconnect', () => {
     const file = await fixture('av720p30');
     const live = new Promise<void>((resolve) => gw.streams.once('publish', () => resolve()));
     first = publish(file, rtmpUrl, { loop: true });
-    await live;
+    await within(live, 20_000, () => `the first publisher's publish (ffmpeg exit ${first?.process.exitCode})`);
     const output = gw.outputs.get('live', 'comeback')!;
     const video = output.videos.get('src')!;
-    await untilUpdate(video, () => video.segments.length >= 2);
+    await within(untilUpdate(video, () => video.segments.length >= 2), 30_000, () => `two segments; ${video.segments.length} so far`);
 
     // A player in Chromium plays across the join.
-    let played: Promise<{ advanced: number; fatal: string | null }> | undefined;
+    type Played = { advanced: number; fatal: string | null; detail: string };
+    let played: Promise<Played> | undefined;
     if (browserAvailable) {
       browser = await openBrowser();
       await browser.page.goto(`http://127.0.0.1:${gw.httpPort}/healthz`);
       await browser.page.addScriptTag({ path: HLS_JS_PATH });
       played = browser.page.evaluate(
         (src) =>
-          new Promise<{ advanced: number; fatal: string | null }>((resolve) => {
+          new Promise<Played>((resolve) => {
             // eslint-disable-next-line @typescript-eslint/no-explicit-any
             const HlsCtor = (window as unknown as { Hls: any }).Hls;
             const video = document.createElement('video');
@@ -57,14 +58,25 @@ describe('publisher reconnect', () => {
             document.body.appendChild(video);
             const hls = new HlsCtor();
             let start: number | null = null;
+            const events: string[] = [];
+            const advanced = (): number => (start === null ? 0 : video.currentTime - start);
+            // What the player did, for the failure message when it neither errs nor advances.
+            const detail = (): string => {
+              const ranges = Array.from({ length: video.buffered.length }, (_, i) => `${video.buffered.start(i).toFixed(2)}-${video.buffered.end(i).toFixed(2)}`);
+              return `currentTime ${video.currentTime.toFixed(2)}, readyState ${video.readyState}, buffered [${ranges.join(' ')}], events ${events.slice(-30).join('; ')}`;
+            };
             hls.on(HlsCtor.Events.ERROR, (_e: string, d: { fatal?: boolean; details?: string; error?: Error; reason?: string; url?: string }) => {
-              if (d.fatal) resolve({ advanced: start === null ? 0 : video.currentTime - start, fatal: `${d.details}: ${d.error?.message ?? d.reason ?? ''} ${d.url ?? ''}` });
+              events.push(`${d.fatal ? 'FATAL ' : ''}${d.details}`);
+              if (d.fatal) resolve({ advanced: advanced(), fatal: `${d.details}: ${d.error?.message ?? d.reason ?? ''} ${d.url ?? ''}`, detail: detail() });
             });
+            hls.on(HlsCtor.Events.FRAG_BUFFERED, (_e: string, d: { frag: { sn: number | string; cc: number; type: string } }) => events.push(`${d.frag.type} ${d.frag.sn}/cc${d.frag.cc}`));
             video.addEventListener('timeupdate', () => {
               if (start === null && video.currentTime > 0) start = video.currentTime;
               // Far enough to have crossed the join (the stream was cut ~3 s into playback).
-              if (start !== null && video.currentTime - start >= 12) resolve({ advanced: video.currentTime - start, fatal: null });
+              if (start !== null && video.currentTime - start >= 12) resolve({ advanced: advanced(), fatal: null, detail: detail() });
             });
+            // Bounded: a player that stalls without an error reports where it stood.
+            setTimeout(() => resolve({ advanced: advanced(), fatal: 'no error, but playback stopped advancing', detail: detail() }), 60_000);
             hls.loadSource(src);
             hls.attachMedia(video);
             void video.play().catch(() => undefined);
@@ -77,16 +89,20 @@ describe('publisher reconnect', () => {
     const lastBefore = before.mediaSequence! + before.segments.length - 1;
     const gone = new Promise<void>((resolve) => gw.streams.once('unpublish', () => resolve()));
     first.process.kill('SIGKILL');
-    await gone;
+    await within(gone, 20_000, () => 'the unpublish of the killed publisher');
     expect(output.suspendedAt).toBeDefined();
     expect(parseM3u8((await fetchText(`${base}/src/index.m3u8`)).text).endList).toBeFalsy();
     // The deliberate gap of the scenario (not a synchronisation): back 3 s later.
     await new Promise((r) => setTimeout(r, 3000));
     const back = new Promise<void>((resolve) => gw.streams.once('publish', () => resolve()));
     second = publish(file, rtmpUrl, { loop: true });
-    await back;
+    await within(back, 20_000, () => `the second publisher's publish (ffmpeg exit ${second?.process.exitCode})`);
     expect(gw.outputs.get('live', 'comeback')).toBe(output);
-    await untilUpdate(video, () => video.segments.some((s) => s.discontinuity) && video.segments.length >= 4 && video.segments[video.segments.length - 1]!.discontinuity === false);
+    await within(
+      untilUpdate(video, () => video.segments.some((s) => s.discontinuity) && video.segments.length >= 4 && video.segments[video.segments.length - 1]!.discontinuity === false),
+      30_000,
+      () => `a segment after the join; segments ${JSON.stringify(video.segments.map((s) => [s.sequence, s.discontinuity]))}`,
+    );
 
     const text = (await fetchText(`${base}/src/index.m3u8`)).text;
     const after = parseM3u8(text);
@@ -109,10 +125,10 @@ describe('publisher reconnect', () => {
 
     if (played) {
       const r = await played;
-      expect(r.fatal).toBeNull();
-      expect(r.advanced).toBeGreaterThanOrEqual(12);
+      expect(r.fatal, r.detail).toBeNull();
+      expect(r.advanced, r.detail).toBeGreaterThanOrEqual(12);
     }
-  }, 90_000);
+  }, 150_000);
 
   it('ends the playlists when the publisher does not come back within the grace window', async () => {
     const gw2 = await startTestGateway({ reconnectGrace: 1 });

@@ -21,3 +21,15 @@ export function untilSourceSegments(gw: RunningGateway, key: string, count: numb
   const video = gw.outputs.get(app, key)!.videos.get('src')!;
   return untilUpdate(video, () => video.segments.length >= count && also());
 }
+
+/**
+ * `promise`, or a rejection after `ms` that says what was awaited and the state at that moment
+ * (`describe()`), so a wait that never ends fails with a reason instead of the test's timeout.
+ */
+export function within<T>(promise: Promise<T>, ms: number, describe: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${describe()}`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
