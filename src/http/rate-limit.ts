@@ -3,6 +3,7 @@
  * reloads a second from one address) gets 429 instead of CPU. Media files are not limited:
  * they are cheap and bounded by what a playlist lists.
  */
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 export interface RateLimitOptions {
@@ -21,6 +22,18 @@ interface Bucket {
 }
 
 const LIMITED = /\.(m3u8|mpd)$/;
+
+const TOO_MANY_BODY = 'too many playlist requests';
+
+/**
+ * The 429 of an empty bucket (RFC 6585 §4, with Retry-After), written at once with `headers`
+ * (CORS) added: the same answer from express and from the playlist fast path, which must not cost
+ * more than the playlist it refuses.
+ */
+export function sendTooMany(res: ServerResponse, headers: Record<string, string> = {}): void {
+  res.writeHead(429, { ...headers, 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(TOO_MANY_BODY.length) });
+  res.end(TOO_MANY_BODY);
+}
 
 export class PlaylistRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -60,8 +73,7 @@ export class PlaylistRateLimiter {
         next();
         return;
       }
-      res.setHeader('Retry-After', '1');
-      res.status(429).type('text').send('too many playlist requests');
+      sendTooMany(res);
     };
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The playlist fast path (src/http/playlist-fast-path.ts) beside the express routes it stands in
  * for, on 127.0.0.1 over a fabricated stream: the same bodies and headers, blocking reloads held
- * until their part exists, and everything it does not own (waits for first media, bad or other
- * parameters, the rate limit's 429) left to express.
+ * until their part exists, the rate limit's 429 (as express's limiter writes it), and everything
+ * it does not own (waits for first media, bad or other parameters) left to express.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
@@ -42,7 +42,7 @@ beforeAll(async () => {
     res.setHeader('Access-Control-Expose-Headers', 'Content-Length, ETag, Date');
     next();
   });
-  app.use((req, res, next) => (limiter.take(req.socket.remoteAddress ?? '') ? next() : res.status(429).send('too many')));
+  app.use((req, res, next) => limiter.middleware()(req, res, next));
   app.use(dashRoutes(options));
   app.use(hlsRoutes({ ...options, cache: new SegmentCache(1 << 20) }));
   const fast: PlaylistFastPathOptions = {
@@ -160,7 +160,7 @@ describe('playlist fast path', () => {
     expect(answered).toEqual(['media 200']);
   });
 
-  it('leaves to express what it does not own: first-media waits, bad or unknown parameters, HEAD, the 429', async () => {
+  it('leaves to express what it does not own: first-media waits, bad or unknown parameters, HEAD', async () => {
     const { registry, output } = fabricateOutput();
     current = registry;
     const status = async (path: string, init?: RequestInit): Promise<number> => (await fetch(fastBase + path, init)).status;
@@ -174,10 +174,26 @@ describe('playlist fast path', () => {
     expect(await status('/live/cam/src/index.m3u8', { method: 'HEAD' })).toBe(200);
     expect(answered.every((a) => a.startsWith('express '))).toBe(true);
     expect(answered).toHaveLength(6);
-    answered.length = 0;
-    limiter = new PlaylistRateLimiter({ perSecond: 1, burst: 1 });
-    expect(await status('/live/cam/src/index.m3u8')).toBe(200);
-    expect(await status('/live/cam/src/index.m3u8')).toBe(429);
-    expect(answered).toEqual(['media 200', 'express /live/cam/src/index.m3u8']);
+  });
+
+  it('answers the rate limit\'s 429 itself, as express\'s limiter does, after observing the request', async () => {
+    const { registry, output } = fabricateOutput();
+    current = registry;
+    feedStream(output);
+    const refusal = async (base: string, path: string): Promise<{ status: number; headers: (string | null)[]; body: string }> => {
+      limiter = new PlaylistRateLimiter({ perSecond: 1, burst: 1 });
+      expect((await fetch(base + path)).status).toBe(200);
+      const res = await fetch(base + path);
+      return { status: res.status, headers: ['content-type', 'retry-after', 'access-control-allow-origin', 'content-length'].map((h) => res.headers.get(h)), body: await res.text() };
+    };
+    for (const [path, route] of [['/live/cam/src/index.m3u8', 'media'], ['/live/cam/index.mpd', 'mpd']] as const) {
+      answered.length = 0;
+      observed.length = 0;
+      const fast = await refusal(fastBase, path);
+      expect(fast).toEqual({ status: 429, headers: ['text/plain; charset=utf-8', '1', '*', String(fast.body.length)], body: 'too many playlist requests' });
+      expect(await refusal(expressBase, path)).toEqual(fast);
+      expect(answered, path).toEqual([`${route} 200`, `${route} 429`]);
+      expect(observed.map((o) => o.path)).toEqual([path, path]);
+    }
   });
 });
