@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
-import { IMMUTABLE } from './send.js';
+import { addCorsHeaders, IMMUTABLE } from './send.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { findMediaFile, parseMediaFileName, type MediaFile } from './media-files.js';
 import type { MediaKeys } from '../auth/media-keys.js';
@@ -46,10 +46,7 @@ export function serveMediaFast(options: FastPathOptions, req: IncomingMessage, r
     'Cache-Control': IMMUTABLE,
     ETag: etag,
   };
-  if (options.corsOrigin) {
-    headers['Access-Control-Allow-Origin'] = options.corsOrigin;
-    headers['Access-Control-Expose-Headers'] = 'Content-Length, ETag, Date';
-  }
+  addCorsHeaders(options.corsOrigin, headers);
   const route = m[5] === 'init' ? 'init' : m[5] === 'seg' ? 'segment' : 'part';
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);

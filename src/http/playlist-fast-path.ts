@@ -3,8 +3,9 @@
  * of a stream that is ready, answered straight from `node:http` like the media fast path. A
  * player reloads these every part or every 100 ms, so express' router stack and middleware cost
  * more than the (memoized) answer. The same observers run inline: the playlist rate limit (its
- * 429 is answered here too), viewer sessions and request metrics. Anything else (a first request that must wait for media,
- * errors, other parameters, HEAD, playback tokens) goes on to express unchanged.
+ * 429 is answered here too), viewer sessions and request metrics. Anything else (a first
+ * request that must wait for media, errors, other parameters, HEAD, playback tokens) goes on
+ * to express unchanged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutputRegistry } from '../packager/output-registry.js';
@@ -14,7 +15,7 @@ import { NAME_PATTERN } from '../core/names.js';
 import { AWAY_CACHE_CONTROL, blockingHold, hasPart, M3U8, mediaPlaylistAnswer, tooFarAhead, type PlaylistAnswer } from './hls-routes.js';
 import { DASH_MIME, mpdAnswer } from './dash-routes.js';
 import { whenReady } from './wait.js';
-import { cacheControlFor } from './send.js';
+import { addCorsHeaders, cacheControlFor } from './send.js';
 import type { MediaKeys } from '../auth/media-keys.js';
 
 /** `/APP/KEY/REND/index.m3u8` or `/APP/KEY/index.mpd`, with an optional query. */
@@ -62,19 +63,10 @@ function readQuery(text: string | undefined): PlaylistQuery | undefined {
   };
 }
 
-/** The CORS headers express's first middleware sets (http/server.ts). */
-function corsHeaders(options: PlaylistFastPathOptions, headers: Record<string, string>): Record<string, string> {
-  if (options.corsOrigin) {
-    headers['Access-Control-Allow-Origin'] = options.corsOrigin;
-    headers['Access-Control-Expose-Headers'] = 'Content-Length, ETag, Date';
-  }
-  return headers;
-}
-
 function send(options: PlaylistFastPathOptions, res: ServerResponse, route: 'media' | 'mpd', answer: PlaylistAnswer, contentType: string): void {
   const headers: Record<string, string> = { 'Content-Type': `${contentType}; charset=utf-8`, 'Cache-Control': cacheControlFor(answer.cacheControl, res.req), 'Content-Length': String(Buffer.byteLength(answer.text)) };
   if (answer.vary) headers['Vary'] = 'User-Agent';
-  corsHeaders(options, headers);
+  addCorsHeaders(options.corsOrigin, headers);
   res.writeHead(200, headers);
   res.end(answer.text);
   options.onAnswered?.(route, 200);
@@ -105,7 +97,7 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
   if (limited) {
     // Answered here: through express a refusal cost about five times the playlist it refuses
     // (230 against 49 µs of CPU, one keep-alive client), which is what a hammering client sends.
-    sendTooMany(res, corsHeaders(options, {}));
+    sendTooMany(res, addCorsHeaders(options.corsOrigin, {}));
     options.onAnswered?.(track ? 'media' : 'mpd', 429);
     return true;
   }
@@ -132,7 +124,7 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
       send(options, res, 'media', ok ? answer : { ...answer, cacheControl: AWAY_CACHE_CONTROL }, M3U8);
       return;
     }
-    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', ...(options.corsOrigin ? { 'Access-Control-Allow-Origin': options.corsOrigin } : {}) });
+    res.writeHead(503, addCorsHeaders(options.corsOrigin, { 'Content-Type': 'text/plain; charset=utf-8' }));
     res.end('timed out waiting for the requested segment/part');
     options.onAnswered?.('media', 503);
   });

@@ -28,6 +28,20 @@ export function cacheControlFor(cacheControl: string, req: IncomingMessage | und
   return cacheControl === LIVE_LISTING && req?.headers['x-forwarded-for'] !== undefined ? LIVE_LISTING_FOR_PROXIES : cacheControl;
 }
 
+/**
+ * The CORS headers every answer carries (Fetch standard §3.2.5 CORS protocol): the configured
+ * origin, and the response headers a player's script may read (hls.js and dash.js read
+ * Content-Length for bandwidth, ETag and Date for clock sync). `corsOrigin` "" disables them.
+ * Shared by express's first middleware and both fast paths, so every route answers alike.
+ */
+export function addCorsHeaders(corsOrigin: string | undefined, headers: Record<string, string>): Record<string, string> {
+  if (corsOrigin) {
+    headers['Access-Control-Allow-Origin'] = corsOrigin;
+    headers['Access-Control-Expose-Headers'] = 'Content-Length, ETag, Date';
+  }
+  return headers;
+}
+
 /** An ended stream's listings no longer change (the stream may come back under the same key). */
 export const ENDED_LISTING = 'public, max-age=60';
 

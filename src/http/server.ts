@@ -24,6 +24,7 @@ import type { PullManager } from '../pull/pull-manager.js';
 import { thumbnailRoutes } from './thumbnail.js';
 import { CLEARKEY_LICENSE_FILE, type MediaKeys } from '../auth/media-keys.js';
 import { licenseRoutes } from './license-routes.js';
+import { addCorsHeaders } from './send.js';
 
 export interface HttpAppOptions {
   readonly outputs: OutputRegistry;
@@ -61,10 +62,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use((req, res, next) => {
-    if (options.corsOrigin) {
-      res.setHeader('Access-Control-Allow-Origin', options.corsOrigin);
-      res.setHeader('Access-Control-Expose-Headers', 'Content-Length, ETag, Date');
-    }
+    for (const [name, value] of Object.entries(addCorsHeaders(options.corsOrigin, {}))) res.setHeader(name, value);
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', isLicenseRequest(req.path) ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS');
       res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? '*');
