@@ -8,7 +8,7 @@
  */
 import type { Frame, Track } from '../core/media.js';
 import type { StreamSink } from '../core/stream.js';
-import { TrackSegmenter, type TrackSegmenterOptions } from './track-segmenter.js';
+import { MAX_END_ADJUST_SECONDS, TrackSegmenter, type TrackSegmenterOptions } from './track-segmenter.js';
 import type { ChunkSink } from '../core/chunks.js';
 
 export interface StreamSegmenterOptions extends TrackSegmenterOptions {
@@ -86,10 +86,28 @@ export class StreamSegmenter implements StreamSink {
     }
   }
 
+  /**
+   * Every track closes at one instant. A publisher that drops leaves its tracks ending up to a
+   * few hundred ms apart (interleaving), and a reconnect continues the timeline from the latest
+   * end, so the other tracks would keep a hole at the join: hls.js does not play across a hole
+   * longer than its maxBufferHole (0.1 s) while it loads the parts around it, and stalled there.
+   * The common end is the latest end, unless a follower's frames all went out already (its last
+   * part closed at the leader's last cut): that end cannot move, so the others meet it. A track
+   * meets it by its last frame lasting longer (ISO/IEC 14496-12 §8.8.8: the trun's duration is
+   * the sample's; a decoder shows the frame longer, or plays the tail as a gap of silence) or by
+   * leaving out frames past it (at most the frames after the leader's last part cut).
+   */
   onEnd(): void {
-    this.video.end();
-    this.audio.end();
-    for (const f of this.followers) f.end();
+    const tracks = [this.video, this.audio, ...this.followers];
+    const ends = tracks.map((t) => t.endSeconds());
+    let latest = -Infinity;
+    for (const e of ends) if (e && e.seconds > latest) latest = e.seconds;
+    let fixed: number | undefined;
+    for (const e of ends) {
+      if (e && !e.adjustable && latest - e.seconds <= MAX_END_ADJUST_SECONDS) fixed = Math.max(fixed ?? -Infinity, e.seconds);
+    }
+    const at = fixed ?? (latest === -Infinity ? undefined : latest);
+    for (const t of tracks) t.end(at);
   }
 
   /**

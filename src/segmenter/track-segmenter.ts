@@ -33,6 +33,13 @@ export interface TrackSegmenterOptions {
  */
 const MAX_PENDING_CUTS = 300;
 
+/**
+ * How far from its own end a track's end may be moved so that the rendition's tracks end
+ * together (StreamSegmenter.onEnd): covers the interleaving skew of a dropped publisher; a track
+ * that stopped long before (an audio dropout) keeps its own end.
+ */
+export const MAX_END_ADJUST_SECONDS = 1;
+
 /** A cut requested by the leading track, in seconds of media time (exact rational via ticks). */
 interface PendingCut {
   /** The instant in this track's ticks. */
@@ -227,10 +234,36 @@ export class TrackSegmenter {
     return (this.lastDts - this.pending[0]!.dts) / this.timescale;
   }
 
-  /** Flushes everything: the last part and segment close with the last frame's estimated duration. */
-  end(): void {
+  /**
+   * Where this track's media ends now, in seconds of the stream's clock: its waiting frames' end
+   * (the last one's timestamp plus its estimated duration), which `end()` can still move
+   * (`adjustable`), or with none waiting, the end of the parts it already emitted. Undefined
+   * without an open segment.
+   */
+  endSeconds(): { seconds: number; adjustable: boolean } | undefined {
+    if (!this.segmentStarted) return undefined;
+    if (this.pending.length > 0) {
+      return { seconds: (this.pending[this.pending.length - 1]!.dts + this.lastSampleDuration(this.pending)) / this.timescale, adjustable: true };
+    }
+    if (this.partCount === 0) return undefined;
+    return { seconds: (this.segmentStart + this.segmentDurationSoFar) / this.timescale, adjustable: false };
+  }
+
+  /**
+   * Flushes everything: the last part and segment close with the last frame's estimated duration,
+   * or at `atSeconds` (the rendition's common end, StreamSegmenter.onEnd) when that lies within
+   * MAX_END_ADJUST_SECONDS of this track's own end: the last frame lasts until then, and frames
+   * starting at or after it are left out (a tail in decode order: no frame kept refers to them).
+   */
+  end(atSeconds?: number): void {
     this.cuts.length = 0;
-    this.closeSegment(undefined);
+    const own = this.endSeconds();
+    let endTime: number | undefined;
+    if (atSeconds !== undefined && own?.adjustable && Math.abs(atSeconds - own.seconds) <= MAX_END_ADJUST_SECONDS) {
+      endTime = Math.round(atSeconds * this.timescale);
+      while (this.pending.length > 0 && this.pending[this.pending.length - 1]!.dts >= endTime) this.pending.pop();
+    }
+    this.closeSegment(endTime);
   }
 
   private toOwnTicks(ticks: number, timescale: number): number {

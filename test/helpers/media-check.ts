@@ -57,6 +57,7 @@ export interface ProbeStream {
   sample_rate?: string;
   channels?: number;
   duration?: string;
+  start_time?: string;
   nb_read_frames?: string;
 }
 

@@ -94,12 +94,13 @@ describe('StreamSegmenter', () => {
     const { v } = run(interleave(10));
     expect(v.inits).toHaveLength(1);
     expect(v.segments.map((s) => s.sequence)).toEqual([0, 1, 2, 3, 4]);
+    // The last video frame lasts until the audio's end (10.0053 s: 469 AAC frames), see onEnd.
+    expect(v.segments.map((s) => s.duration)).toEqual([180000, 180000, 180000, 180000, 180000 + Math.round((469 * 1024 * 90000) / 48000) - 900000]);
     for (const s of v.segments) {
-      expect(s.duration).toBe(180000);
       expect(s.parts).toHaveLength(10);
       expect(s.parts[0]!.independent).toBe(true);
       expect(s.parts.slice(1).every((p) => !p.independent)).toBe(true);
-      expect(s.parts.every((p) => p.duration === 18000)).toBe(true);
+      expect(s.parts.slice(0, -1).every((p) => p.duration === 18000)).toBe(true);
       expect(s.byteLength).toBe(s.chunks.reduce((n, c) => n + c.byteLength, 0));
     }
     expect(v.segments.map((s) => s.startTime)).toEqual([0, 180000, 360000, 540000, 720000]);
@@ -123,6 +124,53 @@ describe('StreamSegmenter', () => {
     const dts = frames.map((f) => f.dts);
     expect(new Set(dts).size).toBe(dts.length);
     for (let i = 1; i < dts.length; i++) expect(dts[i]! - dts[i - 1]!).toBe(1024);
+  });
+
+  describe('a publisher that drops: every track ends at one instant', () => {
+    const end = (segments: CmafSegment[]): number => {
+      const last = segments[segments.length - 1]!;
+      return (last.startTime + last.duration) / last.timescale;
+    };
+    // A dropped publisher's tracks stop apart (the bytes of one kind were still in flight): the
+    // track that stopped first would keep a hole at a reconnect, which continues from the latest
+    // end. 0.13 s is what stalled hls.js (its maxBufferHole is 0.1 s).
+    it.each([
+      ['audio stops 0.13 s before video', 5.74, 5.87],
+      ['video stops 0.2 s before audio', 5.9, 5.7],
+    ])('%s', (_name, audioStop, videoStop) => {
+      const frames = interleave(8).filter((f) => (f.kind === 'audio' ? f.dts / 48000 < audioStop : f.dts / 90000 < videoStop));
+      const { v, a } = run(frames);
+      const vLast = frames.filter((f) => f.kind === 'video').at(-1)!.dts / 90000 + 1 / 30;
+      const aLast = frames.filter((f) => f.kind === 'audio').at(-1)!.dts / 48000 + 1024 / 48000;
+      const common = Math.max(vLast, aLast);
+      expect(end(v.segments)).toBeCloseTo(common, 4);
+      expect(end(a.segments)).toBeCloseTo(common, 4);
+      // Only the last frame of the shorter track lasts longer; the segments before are as cut.
+      expect(v.segments.slice(0, -1).every((s) => s.duration === 180000)).toBe(true);
+      const audioFrames = a.parts.flatMap((p) => p.frames);
+      expect(audioFrames.slice(0, -1).every((f, i) => audioFrames[i + 1]!.dts - f.dts === 1024)).toBe(true);
+    });
+
+    it("when audio's last part already went out (it had passed the leader's last cut), video ends where audio ends", () => {
+      // Parts of 0.2 s: video's last part starts at 5.8 s (frames at 5.8 and 5.833). The last audio
+      // frame (5.7813 s, 1024 samples) ends at 5.8027 s, past the cut: audio's part closed there.
+      const frames = interleave(8).filter((f) => (f.kind === 'audio' ? f.dts / 48000 < 5.79 : f.dts / 90000 < 5.87));
+      const { v, a } = run(frames);
+      const audioEnd = (271 * 1024 + 1024) / 48000;
+      expect(end(a.segments)).toBeCloseTo(audioEnd, 4);
+      expect(end(v.segments)).toBeCloseTo(audioEnd, 4);
+      // The video frame at 5.833 s, past the common end, is left out; the one at 5.8 s stays.
+      const videoFrames = v.parts.flatMap((p) => p.frames);
+      expect(videoFrames.at(-1)!.dts).toBe(174 * 3000);
+    });
+
+    it('a track that stopped long before keeps its own end (an audio dropout is not stretched over)', () => {
+      const frames = interleave(8).filter((f) => f.kind === 'video' || f.dts / 48000 < 4.5);
+      const { v, a } = run(frames);
+      expect(end(v.segments)).toBeCloseTo(8, 4);
+      const aLast = frames.filter((f) => f.kind === 'audio').at(-1)!.dts / 48000 + 1024 / 48000;
+      expect(end(a.segments)).toBeCloseTo(aLast, 4);
+    });
   });
 
   it('waits for a keyframe and makes longer segments for a long GOP', () => {
