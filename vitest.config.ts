@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  *    latency, and bench/vs.ts end to end (it starts servers, publishers and viewers as processes);
  *    one file at a time so they do not starve each other of the 2 cores.
  */
-const HEAVY = ['test/browser/**/*.test.ts', 'test/web/**/*.browser.test.ts', 'test/e2e/ladder*.test.ts', 'test/e2e/reconnect.test.ts', 'test/e2e/clients.test.ts', 'test/e2e/dash-reconnect.test.ts', 'test/hostile/**/*.test.ts', 'test/latency/latency.test.ts', 'test/bench/vs.test.ts', 'test/bench/fanout.test.ts', 'test/e2e/edge.test.ts', 'test/e2e/push.test.ts', 'test/e2e/pull.test.ts', 'test/e2e/slate.test.ts', 'test/e2e/tls.test.ts', 'test/e2e/srt.test.ts', 'test/e2e/ertmp-codecs.test.ts', 'test/e2e/multitrack.test.ts'];
+const HEAVY = ['test/browser/**/*.test.ts', 'test/web/**/*.browser.test.ts', 'test/e2e/ladder*.test.ts', 'test/e2e/reconnect.test.ts', 'test/e2e/clients.test.ts', 'test/e2e/dash-reconnect.test.ts', 'test/hostile/**/*.test.ts', 'test/latency/latency.test.ts', 'test/bench/vs.test.ts', 'test/bench/fanout.test.ts', 'test/bench/floor.test.ts', 'test/e2e/edge.test.ts', 'test/e2e/push.test.ts', 'test/e2e/pull.test.ts', 'test/e2e/slate.test.ts', 'test/e2e/tls.test.ts', 'test/e2e/srt.test.ts', 'test/e2e/ertmp-codecs.test.ts', 'test/e2e/multitrack.test.ts'];
 
 export default defineConfig({
   test: {

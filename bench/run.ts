@@ -9,10 +9,11 @@ import { measureLatency, renderTable } from '../src/latency/index.js';
 import { benchPlayers } from './players.js';
 import { benchVs, formatVs, type VsPeer } from './vs.js';
 import { benchEdge, formatEdge } from './edge.js';
+import { benchFloor, formatFloor } from './floor.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-/** `--only=transmux,availability,http,fanout,ladder,players,latency,edge` runs a subset (edge only when named). */
+/** `--only=transmux,availability,http,fanout,ladder,players,latency,edge,floor` runs a subset (edge and floor only when named). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : undefined;
 const wanted = (name: string): boolean => !only || only.has(name);
@@ -127,6 +128,13 @@ async function main(): Promise<void> {
     const report = await measureLatency({ seconds: quick ? 15 : 30 });
     results['latency'] = { ...report, protocols: report.protocols.map(({ samples: _s, ...row }) => row) };
     if (!json) console.log(`\nlatency per protocol (npm run latency), ${report.durationSeconds} s:\n${renderTable(report)}`);
+  }
+
+  // The runtime's own cost per polled answer (bare node:http vs nginx): only when asked for.
+  if (only?.has('floor')) {
+    const f = await benchFloor({ seconds: quick ? 10 : 20, repeats: quick ? 1 : 3 });
+    results['floor'] = f;
+    if (!json) console.log(`\nwhat a polled answer costs the runtime (bare node:http vs nginx), ${formatFloor(f)}`);
   }
 
   // The edge tier (deploy/): only when asked for, it needs nginx with its Lua module.
