@@ -93,7 +93,7 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
   const userAgent = req.headers['user-agent'];
   const path = queryText === undefined ? req.url! : req.url!.slice(0, req.url!.length - queryText.length - 1);
   // Observed before the limit, as express's middleware order has it (viewers, then the limiter).
-  options.observe?.({ path, query: query.raw, ip, userAgent: userAgent ?? '' });
+  options.observe?.({ path, query: query.raw, ip, userAgent: userAgent ?? '', connection: req.socket });
   if (limited) {
     // Answered here: through express a refusal cost about five times the playlist it refuses
     // (230 against 49 µs of CPU, one keep-alive client), which is what a hammering client sends.

@@ -65,6 +65,11 @@ export interface ObservedRequest {
   readonly query: Record<string, unknown>;
   readonly ip: string;
   readonly userAgent: string;
+  /**
+   * The connection the request came on (its socket), if known: its client id is kept with it, so
+   * a keep-alive player's polls (ten a second for LL-HLS) hash the id once, not every request.
+   */
+  readonly connection?: object;
 }
 
 export function emptyProtocolCounts(): Record<ViewerProtocol, number> {
@@ -74,6 +79,22 @@ export function emptyProtocolCounts(): Record<ViewerProtocol, number> {
 export function clientId(ip: string, userAgent: string): string {
   // Hashed so a kilobyte User-Agent costs 16 bytes per session, and no IP is kept in clear.
   return createHash('sha1').update(ip).update('\n').update(userAgent).digest('base64url').slice(0, 16);
+}
+
+/** Each connection's last client id, gone with the connection (it holds its address already). */
+const idByConnection = new WeakMap<object, { readonly ip: string; readonly userAgent: string; readonly id: string }>();
+
+/**
+ * clientId of a request, hashed once per connection and User-Agent: at a player's pace each
+ * hash cost about as much as the rest of observing the request.
+ */
+function clientIdOf(request: ObservedRequest): string {
+  const connection = request.connection;
+  const known = connection && idByConnection.get(connection);
+  if (known && known.ip === request.ip && known.userAgent === request.userAgent) return known.id;
+  const id = clientId(request.ip, request.userAgent);
+  if (connection) idByConnection.set(connection, { ip: request.ip, userAgent: request.userAgent, id });
+  return id;
 }
 
 export class ViewerTracker {
@@ -102,7 +123,7 @@ export class ViewerTracker {
     const now = this.now();
     this.expire(now);
     const stream = `${kind.app}/${kind.key}`;
-    const client = clientId(request.ip, request.userAgent);
+    const client = clientIdOf(request);
     switch (kind.route) {
       case 'master':
       case 'media':
@@ -193,7 +214,7 @@ export class ViewerTracker {
       const kind = classifyPath(req.path);
       if (kind.app !== undefined && kind.key !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
         const { app, key } = kind;
-        this.observe({ path: req.path, query: req.query as Record<string, unknown>, ip: req.ip ?? req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '' }, kind);
+        this.observe({ path: req.path, query: req.query as Record<string, unknown>, ip: req.ip ?? req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '', connection: req.socket }, kind);
         if (isMediaRoute(kind.route)) this.countServedBytes(res, app, key);
         if (kind.route === 'flv') {
           this.flvPlayer(app, key, 1);

@@ -58,6 +58,22 @@ describe('ViewerTracker', () => {
     expect(t.sessionCount).toBe(0);
   });
 
+  it('a connection keeps its client id only while the address and User-Agent stay the same', () => {
+    const { t } = tracker();
+    const connection = {};
+    // A keep-alive player: one connection, the same client every request.
+    for (let i = 0; i < 5; i++) t.observe({ ...req('/live/k/src/index.m3u8'), connection });
+    expect(t.viewersOf('live', 'k').total).toBe(1);
+    // A proxy's connection carrying another client's request: another viewer, not the cached one.
+    t.observe({ ...req('/live/k/src/index.m3u8', '10.0.0.1', 'Other UA'), connection });
+    t.observe({ ...req('/live/k/src/index.m3u8', '10.0.0.2'), connection });
+    expect(t.viewersOf('live', 'k').total).toBe(3);
+    // The same client on a fresh connection (or none) is the same viewer.
+    t.observe({ ...req('/live/k/src/index.m3u8'), connection: {} });
+    t.observe(req('/live/k/src/index.m3u8'));
+    expect(t.viewersOf('live', 'k').total).toBe(3);
+  });
+
   it('media requests keep a session alive but do not start one', () => {
     const { t, clock } = tracker();
     t.observe(req('/live/k/src/seg-a-1.m4s'));
