@@ -397,7 +397,7 @@ function createHttpServer(config: Config, logger: Logger, parts: HttpParts): { s
     playlistWindow: config.playlistWindow,
     corsOrigin: config.corsOrigin,
     rateLimiter,
-    observe: (request) => viewers.observe(request),
+    observe: (request, kind) => viewers.observe(request, kind),
     onAnswered: (route, status) => metrics.countRequest(route, status),
     keys: parts.keys,
   };

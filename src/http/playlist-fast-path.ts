@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import { sendTooMany, type PlaylistRateLimiter } from './rate-limit.js';
 import type { ObservedRequest } from '../observe/viewers.js';
+import type { RequestKind } from '../observe/request-kind.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { AWAY_CACHE_CONTROL, blockingHold, hasPart, M3U8, mediaPlaylistAnswer, tooFarAhead, type PlaylistAnswer } from './hls-routes.js';
 import { DASH_MIME, mpdAnswer } from './dash-routes.js';
@@ -29,7 +30,8 @@ export interface PlaylistFastPathOptions {
   readonly playlistWindow: number;
   readonly corsOrigin: string;
   readonly rateLimiter?: PlaylistRateLimiter;
-  readonly observe?: (request: ObservedRequest) => void;
+  /** `kind` is what classifyPath would make of the path, known here already. */
+  readonly observe?: (request: ObservedRequest, kind: RequestKind) => void;
   /** Told of every answer (request metrics). */
   readonly onAnswered?: (route: 'media' | 'mpd', status: number) => void;
   /** HLS AES-128: key tags in the media playlists; no MPD here for such streams (express refuses it). */
@@ -93,7 +95,8 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
   const userAgent = req.headers['user-agent'];
   const path = queryText === undefined ? req.url! : req.url!.slice(0, req.url!.length - queryText.length - 1);
   // Observed before the limit, as express's middleware order has it (viewers, then the limiter).
-  options.observe?.({ path, query: query.raw, ip, userAgent: userAgent ?? '', connection: req.socket });
+  const kind: RequestKind = mpd !== undefined ? { route: 'mpd', app: app!, key: key!, format: 'dash' } : { route: 'media', app: app!, key: key!, rendition: rendition!, format: 'cmaf-hls' };
+  options.observe?.({ path, query: query.raw, ip, userAgent: userAgent ?? '', connection: req.socket }, kind);
   if (limited) {
     // Answered here: through express a refusal cost about five times the playlist it refuses
     // (230 against 49 µs of CPU, one keep-alive client), which is what a hammering client sends.

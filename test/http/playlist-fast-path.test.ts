@@ -14,6 +14,7 @@ import { servePlaylistFast, type PlaylistFastPathOptions } from '../../src/http/
 import { PlaylistRateLimiter } from '../../src/http/rate-limit.js';
 import { SegmentCache } from '../../src/cache/segment-cache.js';
 import type { ObservedRequest } from '../../src/observe/viewers.js';
+import { classifyPath, type RequestKind } from '../../src/observe/request-kind.js';
 import type { OutputRegistry } from '../../src/packager/output-registry.js';
 import { PACKAGER, fabricateOutput, feedSegment, feedStream, FIRST_SEQUENCE, VIDEO_DURATIONS } from '../packager/dash/fabricate.js';
 
@@ -21,6 +22,7 @@ let current: OutputRegistry | undefined;
 const outputs = { get: (app: string, key: string) => current?.get(app, key) } as unknown as OutputRegistry;
 const answered: string[] = [];
 const observed: ObservedRequest[] = [];
+const observedKinds: [string, RequestKind][] = [];
 let limiter = new PlaylistRateLimiter({ perSecond: 0, burst: 0 });
 let fastBase = '';
 let expressBase = '';
@@ -51,7 +53,10 @@ beforeAll(async () => {
     get rateLimiter() {
       return limiter;
     },
-    observe: (r) => observed.push(r),
+    observe: (r, kind) => {
+      observed.push(r);
+      observedKinds.push([r.path, kind]);
+    },
     onAnswered: (route, status) => answered.push(`${route} ${status}`),
   };
   fastBase = await listen((req, res) => {
@@ -70,6 +75,7 @@ afterEach(() => {
   current = undefined;
   answered.length = 0;
   observed.length = 0;
+  observedKinds.length = 0;
   limiter = new PlaylistRateLimiter({ perSecond: 0, burst: 0 });
 });
 
@@ -107,6 +113,9 @@ describe('playlist fast path', () => {
       ['/live/cam/src/index.m3u8', { _HLS_skip: 'YES' }],
       ['/live/cam/index.mpd', {}],
     ]);
+    // The kind the fast path hands over is what classifyPath makes of the path (it is not parsed twice).
+    expect(observedKinds).toHaveLength(5);
+    for (const [path, kind] of observedKinds) expect(kind, path).toStrictEqual(classifyPath(path));
   });
 
   it('while the publisher is away, a blocking reload is answered with the playlist as it is, uncacheable (not a 503 after 3 target durations)', async () => {
