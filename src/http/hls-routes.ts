@@ -7,7 +7,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import type { TrackOutput } from '../packager/track-output.js';
-import { buildMediaPlaylist, buildMultivariantPlaylist, lastPartOf, targetDurationOf, partTargetOf, sampleAesKeysOf } from '../packager/hls/playlists.js';
+import { buildMediaPlaylist, buildMultivariantPlaylist, buildSubtitlesPlaylist, lastPartOf, targetDurationOf, partTargetOf, sampleAesKeysOf } from '../packager/hls/playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { ENDED_LISTING, LIVE_LISTING, sendChunks, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
@@ -17,7 +17,7 @@ import { renderedOnce } from './rendered.js';
 import { findMediaFile, liveMediaFile, parseMediaFileName } from './media-files.js';
 import { parseKeyFileName, type MediaKeys } from '../auth/media-keys.js';
 import type { HlsKey } from '../packager/hls/model.js';
-import { buildSubtitlesPlaylist, buildWebVtt, parseVttFileName, parseWvttFileName, SUBTITLES_RENDITION, textCuesOf } from '../packager/hls/subtitles.js';
+import { buildWebVtt, parseVttFileName, parseWvttFileName, SUBTITLES_RENDITION, textCuesOf } from '../packager/hls/subtitles.js';
 import { buildWvttInit, buildWvttSegment } from '../mux/fmp4/wvtt.js';
 
 export const M3U8 = 'application/vnd.apple.mpegurl';
@@ -70,7 +70,7 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
 
   const context: HlsRouteContext = { options, firstSegmentWaitMs, findOutput };
   router.get('/:app/:key/:file', (req, res, next) => keyFile(options, req, res, next));
-  router.get(`/:app/:key/${SUBTITLES_RENDITION}/index.m3u8`, (req, res) => {
+  router.get(`/:app/:key/${SUBTITLES_RENDITION}/index.m3u8`, async (req, res) => {
     const output = findOutput(req, res);
     if (!output) return;
     const video = output.videos.get('src');
@@ -78,10 +78,9 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
       res.status(404).type('text').send('this stream has no text (subtitles come from the publisher\'s onTextData)');
       return;
     }
-    const ended = video.ended;
-    sendText(res, serializeMediaPlaylist(buildSubtitlesPlaylist(video, options.playlistWindow, options.segmentDuration)), M3U8, ended ? ENDED_LISTING : LIVE_LISTING);
+    await blockingPlaylist(context, req, res, output, video, (request) => subtitlesPlaylistAnswer(options, output, video, request));
   });
-  router.get(`/:app/:key/${SUBTITLES_RENDITION}/:file`, (req, res) => {
+  router.get(`/:app/:key/${SUBTITLES_RENDITION}/:file`, async (req, res) => {
     const output = findOutput(req, res);
     if (!output) return;
     const wvtt = parseWvttFileName(String(req.params['file']));
@@ -106,14 +105,24 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
     }
     const name = parseVttFileName(String(req.params['file']));
     const video = output.videos.get('src');
-    const segment = name && video && output.session === name.session ? video.segments.find((s) => s.sequence === name.sequence) : undefined;
-    if (!segment || output.textLanguage === undefined) {
+    if (!name || !video || output.session !== name.session || output.textLanguage === undefined) {
       res.status(404).type('text').send('not found');
       return;
     }
-    const start = segment.startTime / segment.timescale;
+    let span = vttSpanOf(video, name.sequence, name.part);
+    if (!span && name.part !== undefined && isHinted(video, name.sequence, name.part)) {
+      // The preload hint names the next part: held until the video has it, like its media.
+      const { sequence, part } = name;
+      await waitUntil([video], () => video.hintedPart(sequence, part) !== undefined || video.ended || !isHinted(video, sequence, part), partTargetOf(video, options.partDuration) * 6000 + 1000, res);
+      if (res.writableEnded || res.destroyed) return;
+      span = vttSpanOf(video, sequence, part);
+    }
+    if (!span) {
+      res.status(404).type('text').send('not found');
+      return;
+    }
     // Short-lived: a cue that began in this segment ends when the next text comes.
-    sendText(res, buildWebVtt(textCuesOf(output.timedEvents), start, start + segment.duration), 'text/vtt; charset=utf-8', 'public, max-age=2');
+    sendText(res, buildWebVtt(textCuesOf(output.timedEvents), span.start, span.end), 'text/vtt; charset=utf-8', 'public, max-age=2');
   });
   router.get('/:app/:key/:rendition/index.m3u8', (req, res) => mediaPlaylist(context, req, res));
   router.get('/:app/:key/:rendition/:file', (req, res, next) => mediaFile(context, req, res, next));
@@ -129,14 +138,22 @@ interface HlsRouteContext {
 
 /** A media playlist, with LL-HLS blocking reload (`_HLS_msn`, `_HLS_part`) and delta updates. */
 async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Response): Promise<void> {
-  const { options, firstSegmentWaitMs, findOutput } = context;
-  const output = findOutput(req, res);
+  const output = context.findOutput(req, res);
   if (!output) return;
   const track = output.rendition(String(req.params['rendition']));
   if (!track) {
     res.status(404).type('text').send('unknown rendition');
     return;
   }
+  await blockingPlaylist(context, req, res, output, track, (request) => mediaPlaylistAnswer(context.options, output, track, request));
+}
+
+/**
+ * Answers a playlist that lists `track`'s segments and parts (a media playlist, or the subtitles
+ * cut like the source video) once the request's blocking condition is met.
+ */
+async function blockingPlaylist(context: HlsRouteContext, req: Request, res: Response, output: StreamOutput, track: TrackOutput, answerOf: (request: MediaPlaylistRequest) => PlaylistAnswer): Promise<void> {
+  const { options, firstSegmentWaitMs } = context;
   const msn = intParam(req.query['_HLS_msn']);
   const part = intParam(req.query['_HLS_part']);
   if (msn === null || part === null || (part !== undefined && msn === undefined)) {
@@ -153,7 +170,7 @@ async function mediaPlaylist(context: HlsRouteContext, req: Request, res: Respon
   }
   const request: MediaPlaylistRequest = { msn, part, skip, userAgent: req.get('user-agent') };
   const send = (away = false): void => {
-    const answer = mediaPlaylistAnswer(options, output, track, request);
+    const answer = answerOf(request);
     if (answer.vary) res.setHeader('Vary', 'User-Agent');
     sendText(res, answer.text, M3U8, away ? AWAY_CACHE_CONTROL : answer.cacheControl);
   };
@@ -257,6 +274,42 @@ export function mediaPlaylistAnswer(
     // an edge caches and collapses, never do (GStreamer's hlsdemux does not send them).
     vary: msn === undefined && !track.ended,
   };
+}
+
+/** The subtitles playlist as answered now: cut like the source video `video`, with its parts. */
+function subtitlesPlaylistAnswer(options: Pick<HlsRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow'>, output: StreamOutput, video: TrackOutput, request: MediaPlaylistRequest): PlaylistAnswer {
+  const { msn, skip } = request;
+  const render = (): string =>
+    serializeMediaPlaylist(
+      buildSubtitlesPlaylist(video, {
+        window: options.playlistWindow,
+        segmentDuration: options.segmentDuration,
+        partDuration: options.partDuration,
+        lowLatency: true,
+        skip,
+        publisherPresent: output.suspendedAt === undefined,
+      }),
+    );
+  const cacheControl = video.ended ? ENDED_LISTING : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(video, options.partDuration) * 6)}` : LIVE_LISTING;
+  return { text: renderedOnce(output, `hls/${SUBTITLES_RENDITION}/${skip ? 's' : ''}`, render), cacheControl, vary: false };
+}
+
+/** Media seconds of segment `sequence` of `video`, or of its part `part` (listed or in progress). */
+export function vttSpanOf(video: TrackOutput, sequence: number, part: number | undefined): { start: number; end: number } | undefined {
+  const segment = video.segments.find((s) => s.sequence === sequence);
+  const parts = segment ? segment.parts : video.openSequence === sequence ? video.openParts : undefined;
+  const startTicks = segment ? segment.startTime : video.openStartTime;
+  const timescale = segment ? segment.timescale : video.openTimescale;
+  if (!parts || startTicks === undefined) return undefined;
+  const start = startTicks / timescale;
+  if (part === undefined) return segment ? { start, end: start + segment.duration } : undefined;
+  // The segment closed where the preload hint pointed: that name is the next segment's first
+  // part, as its CMAF part is (TrackOutput.hintedPart).
+  if (part === parts.length && segment) return vttSpanOf(video, sequence + 1, 0);
+  if (part >= parts.length) return undefined;
+  let offset = 0;
+  for (let i = 0; i < part; i++) offset += parts[i]!.duration;
+  return { start: start + offset, end: start + offset + parts[part]!.duration };
 }
 
 /**

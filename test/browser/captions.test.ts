@@ -34,7 +34,7 @@ async function watchCues(page: Page, origin: string, kind: 'hls' | 'hls-ll' | 'd
   await page.addScriptTag({ path: kind === 'dash' ? DASH_JS_PATH : HLS_JS_PATH });
   await page.evaluate(
     ({ kind, url }) => {
-      const state = { cues: [] as string[], tracks: [] as string[], errors: [] as string[] };
+      const state = { cues: [] as string[], tracks: [] as string[], errors: [] as string[], subtitleFiles: [] as string[] };
       (window as unknown as { __cc: typeof state }).__cc = state;
       const video = document.createElement('video');
       video.muted = true;
@@ -60,6 +60,10 @@ async function watchCues(page: Page, origin: string, kind: 'hls' | 'hls-ll' | 'd
       if (kind !== 'dash') {
         const hls = new w.Hls({ lowLatencyMode: kind === 'hls-ll' });
         hls.on(w.Hls.Events.ERROR, (_e: string, d: { fatal?: boolean; details?: string }) => d.fatal && state.errors.push(String(d.details)));
+        // The WebVTT files (segments or LL-HLS parts) hls.js loaded for the subtitles.
+        hls.on(w.Hls.Events.FRAG_LOADED, (_e: string, d: { frag: { type: string; url: string }; part?: { url: string } | null }) => {
+          if (d.frag.type === 'subtitle') state.subtitleFiles.push((d.part?.url ?? d.frag.url).split('/').pop()!);
+        });
         hls.loadSource(url);
         hls.attachMedia(video);
         void video.play().catch(() => undefined);
@@ -137,7 +141,7 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
     // timeline-controller onFragLoading) resets its 608 decoder on every part after a segment's
     // first, so a caption whose byte pairs span two parts is lost. Whole segments keep a caption
     // together, so hls.js is asked for captions without low-latency mode, and for the WebVTT
-    // subtitles (which do not depend on the video's parts) with it. The README says so.
+    // subtitles (WebVTT files per part, cut like the video's) with it. The README says so.
     const wantedBy = { hls: [CAPTION, SUBTITLE], 'hls-ll': [SUBTITLE], dash: [CAPTION, SUBTITLE] } as const;
     const pages = { hls: await browser.context.newPage(), 'hls-ll': await browser.context.newPage(), dash: await browser.context.newPage() };
     await watchCues(pages.hls, origin, 'hls', `${origin}/live/cc/index.m3u8`);
@@ -148,8 +152,11 @@ describe.runIf(browserAvailable)('CEA-608 captions from the encoder to the playe
       await page
         .waitForFunction((texts) => texts.every((t) => (window as unknown as { __cc: { cues: string[] } }).__cc.cues.some((c) => c.includes(t))), wanted, { timeout: 30_000 })
         .catch(() => undefined);
-      const state = await page.evaluate(() => (window as unknown as { __cc: { cues: string[]; tracks: string[]; errors: string[] } }).__cc);
-      console.log(`${kind}: text tracks ${JSON.stringify(state.tracks)}, cues ${JSON.stringify(state.cues)}`);
+      const state = await page.evaluate(() => (window as unknown as { __cc: { cues: string[]; tracks: string[]; errors: string[]; subtitleFiles: string[] } }).__cc);
+      console.log(`${kind}: text tracks ${JSON.stringify(state.tracks)}, cues ${JSON.stringify(state.cues)}, subtitle files ${JSON.stringify(state.subtitleFiles.slice(-8))}`);
+      // At the live edge an LL-HLS player plays inside the segment in progress: it gets the
+      // subtitles from the parts' VTT files, as it gets the media (hls.js loads only where it plays).
+      if (kind === 'hls-ll') expect(state.subtitleFiles.some((f) => /^vtt-[0-9a-z]+-\d+\.\d+\.vtt$/.test(f)), JSON.stringify(state.subtitleFiles)).toBe(true);
       expect(state.errors, kind).toEqual([]);
       for (const t of wanted) expect(state.cues.some((c) => c.includes(t)), `${kind} cues ${JSON.stringify(state.cues)}`).toBe(true);
     }

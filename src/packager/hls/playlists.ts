@@ -9,7 +9,7 @@
 import { GatewayError } from '../../core/errors.js';
 import { dateRangeAttributes, type TimedEvent } from '../../metadata/timed-event.js';
 import { videoRangeOf } from '../../codec/colour.js';
-import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION } from './subtitles.js';
+import { SUBTITLES_GROUP_ID, SUBTITLES_RENDITION, vttFileName } from './subtitles.js';
 import { listedWindow, targetDurationOf } from './window.js';
 import { psshSystemId, uuidOf, type CencProtection } from '../../mux/fmp4/cenc.js';
 import type { HlsClosedCaptionsMedia, HlsSampleAesKey, HlsSubtitlesMedia, HlsKey, HlsPart, HlsSegment, MediaPlaylist, MultivariantPlaylist, HlsVariant, HlsRenditionReport } from './model.js';
@@ -23,17 +23,35 @@ const HLS_VERSION = 9;
 const SEGMENTS_WITH_PARTS = 3;
 
 /**
- * The EXT-X-PART model of each part, made once: a live playlist lists ~70 parts and is rendered
- * for every part that lands (ten a second per track), and a part's line never changes. Kept by
- * the track's own PartInfo, so it goes when the part leaves the window.
+ * What a media playlist names its media: the rendition's CMAF files, or (the subtitles rendition)
+ * one WebVTT file per segment and per part of the source video, with no EXT-X-MAP.
  */
-const hlsParts = new WeakMap<PartInfo, HlsPart>();
+export interface PlaylistFiles {
+  readonly segment: (session: string, sequence: number) => string;
+  readonly part: (session: string, sequence: number, index: number) => string;
+  readonly init: ((session: string, initId: number) => string) | undefined;
+}
 
-function hlsPartOf(session: string, sequence: number, p: PartInfo): HlsPart {
-  let part = hlsParts.get(p);
+export const CMAF_FILES: PlaylistFiles = { segment: segmentFileName, part: partFileName, init: initFileName };
+export const WEBVTT_FILES: PlaylistFiles = { segment: (session, sequence) => vttFileName(session, sequence), part: vttFileName, init: undefined };
+
+/**
+ * The EXT-X-PART model of each part, made once per naming: a live playlist lists ~70 parts and
+ * is rendered for every part that lands (ten a second per track), and a part's line never
+ * changes. Kept by the track's own PartInfo, so it goes when the part leaves the window.
+ */
+const hlsParts = new Map<PlaylistFiles, WeakMap<PartInfo, HlsPart>>();
+
+function hlsPartOf(files: PlaylistFiles, session: string, sequence: number, p: PartInfo): HlsPart {
+  let byPart = hlsParts.get(files);
+  if (!byPart) {
+    byPart = new WeakMap();
+    hlsParts.set(files, byPart);
+  }
+  let part = byPart.get(p);
   if (!part) {
-    part = { duration: p.duration, uri: partFileName(session, sequence, p.index), independent: p.independent };
-    hlsParts.set(p, part);
+    part = { duration: p.duration, uri: files.part(session, sequence, p.index), independent: p.independent };
+    byPart.set(p, part);
   }
   return part;
 }
@@ -70,6 +88,8 @@ export interface MediaPlaylistOptions {
   readonly keyOf?: (sequence: number) => HlsKey;
   /** Common Encryption: the SAMPLE-AES key tags (sampleAesKeysOf). */
   readonly sampleAesKeys?: readonly HlsSampleAesKey[];
+  /** What the playlist names its media (default CMAF_FILES). */
+  readonly files?: PlaylistFiles;
 }
 
 /** EXT-X-DATERANGE attribute lists for the events that start in, or last into, the window. */
@@ -112,7 +132,8 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   const ll = options.lowLatency && !track.ended;
   const partTarget = partTargetOf(track, options.partDuration);
   const canSkipUntil = targetDuration * 6;
-
+  const files = options.files ?? CMAF_FILES;
+  const initOf = (initId: number): string | undefined => files.init?.(track.session, initId);
 
   const skipped = ll && options.skip ? skippableCount(listed, canSkipUntil) : 0;
 
@@ -128,12 +149,12 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
     segments.push({
       sequence: s.sequence,
       duration: s.duration,
-      uri: segmentFileName(track.session, s.sequence),
-      map: s.initId !== previousInit ? initFileName(track.session, s.initId) : undefined,
+      uri: files.segment(track.session, s.sequence),
+      map: s.initId !== previousInit ? initOf(s.initId) : undefined,
       discontinuity: s.discontinuity && i > 0,
       gap: s.gap,
       programDateTime: s.programDateTime,
-      parts: withParts ? s.parts.map((p) => hlsPartOf(track.session, s.sequence, p)) : undefined,
+      parts: withParts ? s.parts.map((p) => hlsPartOf(files, track.session, s.sequence, p)) : undefined,
       key: options.keyOf && !s.gap ? options.keyOf(s.sequence) : undefined,
     });
     previousInit = s.initId;
@@ -147,13 +168,13 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
   let renditionReports: HlsRenditionReport[] | undefined;
   if (ll && track.openSequence !== undefined) {
     const open = track.openSequence;
-    openParts = track.openParts.map((p) => hlsPartOf(track.session, open, p));
+    openParts = track.openParts.map((p) => hlsPartOf(files, track.session, open, p));
     if (openParts.length > 0) {
       openDiscontinuity = track.openDiscontinuity && segments.length > 0;
-      if (track.openInitId !== previousInit) openMap = initFileName(track.session, track.openInitId);
+      if (track.openInitId !== previousInit) openMap = initOf(track.openInitId);
       openKey = options.keyOf?.(open);
     }
-    if (options.publisherPresent !== false) preloadHintUri = partFileName(track.session, open, track.openParts.length);
+    if (options.publisherPresent !== false) preloadHintUri = files.part(track.session, open, track.openParts.length);
     renditionReports = others
       .filter((o) => o !== track && o.lastSegment !== undefined)
       .map((o) => ({ uri: `../${o.id}/index.m3u8`, ...lastPartOf(o) }));
@@ -184,6 +205,17 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
     renditionReports,
     endList: track.ended,
   };
+}
+
+/**
+ * The subtitles media playlist: one WebVTT file per segment of the source video track (same
+ * numbers, durations, discontinuities and dates), so players align it with the media
+ * (RFC 8216bis §6.2.1), and while live one per part of it, with the same blocking reload and
+ * preload hint: an LL-HLS player's playhead sits inside the segment in progress, past the last
+ * whole one, and loads subtitles only for where it plays (hls.js subtitle-stream-controller).
+ */
+export function buildSubtitlesPlaylist(video: TrackOutput, options: Pick<MediaPlaylistOptions, 'window' | 'segmentDuration' | 'partDuration' | 'lowLatency' | 'skip' | 'publisherPresent'>): MediaPlaylist {
+  return buildMediaPlaylist(video, { ...options, files: WEBVTT_FILES });
 }
 
 /** Delta update (RFC 8216bis §6.2.5.1): how many of the oldest segments lie beyond CAN-SKIP-UNTIL from the edge. */

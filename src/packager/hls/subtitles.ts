@@ -1,17 +1,16 @@
 /**
  * Subtitles from the publisher's `onTextData` (the AMF0 text track of FMLE/Wirecast-style
  * captioning, `{text, language}`): a WebVTT subtitles rendition cut like the source video,
- *   /APP/KEY/subtitles/index.m3u8            media playlist, one VTT per video segment number
+ *   /APP/KEY/subtitles/index.m3u8            media playlist, one VTT per video segment number,
+ *                                            with LL-HLS parts like the video's (playlists.ts)
  *   /APP/KEY/subtitles/vtt-SESSION-N.vtt     the cues that overlap segment N
+ *   /APP/KEY/subtitles/vtt-SESSION-N.I.vtt   the cues that overlap part I of segment N
  * declared in the multivariant playlist as EXT-X-MEDIA TYPE=SUBTITLES (RFC 8216bis §4.4.6.1).
  * A cue lasts until the next text (at most MAX_CUE_SECONDS). Each file maps its cue times, which
  * are media seconds, onto the media timeline with X-TIMESTAMP-MAP (RFC 8216bis §3.1.4): LOCAL
  * and MPEGTS name the same instant. Pure: events and segment times in, text out.
  */
 import type { TimedEvent } from '../../metadata/timed-event.js';
-import type { HlsSegment, MediaPlaylist } from './model.js';
-import type { SegmentInfo, TrackOutput } from '../track-output.js';
-import { listedWindow, targetDurationOf } from './window.js';
 
 export const SUBTITLES_RENDITION = 'subtitles';
 export const SUBTITLES_GROUP_ID = 'subs';
@@ -26,10 +25,11 @@ export interface TextCue {
   readonly language?: string;
 }
 
-const VTT_FILE = /^vtt-([0-9a-z]{1,16})-(\d{1,12})\.vtt$/;
+const VTT_FILE = /^vtt-([0-9a-z]{1,16})-(\d{1,12})(?:\.(\d{1,4}))?\.vtt$/;
 
-export function vttFileName(session: string, sequence: number): string {
-  return `vtt-${session}-${sequence}.vtt`;
+/** The WebVTT file of segment `sequence`, or of its part `part` (LL-HLS). */
+export function vttFileName(session: string, sequence: number, part?: number): string {
+  return part === undefined ? `vtt-${session}-${sequence}.vtt` : `vtt-${session}-${sequence}.${part}.vtt`;
 }
 
 /** DASH: the WebVTT-in-CMAF init (per session and timescale) and segments (mux/fmp4/wvtt.ts). */
@@ -49,9 +49,10 @@ export function parseWvttFileName(file: string): { session: string; init: true; 
   return m[1] !== undefined ? { session: m[1], init: true, timescale: Number(m[2]) } : { session: m[3]!, init: false, sequence: Number(m[4]) };
 }
 
-export function parseVttFileName(file: string): { session: string; sequence: number } | undefined {
+export function parseVttFileName(file: string): { session: string; sequence: number; part?: number } | undefined {
   const m = VTT_FILE.exec(file);
-  return m ? { session: m[1]!, sequence: Number(m[2]) } : undefined;
+  if (!m) return undefined;
+  return m[3] === undefined ? { session: m[1]!, sequence: Number(m[2]) } : { session: m[1]!, sequence: Number(m[2]), part: Number(m[3]) };
 }
 
 /** Whether an event is a text cue from `onTextData` with a `text` field. */
@@ -111,29 +112,4 @@ export function buildWebVtt(cues: readonly TextCue[], start: number, end: number
     out.push(`${vttTime(c.start)} --> ${vttTime(c.end)}`, text, '');
   }
   return out.join('\n') + '\n';
-}
-
-/**
- * The subtitles media playlist: one VTT per segment of the source video track (same numbers,
- * durations, discontinuities and dates), so players align it with the media (§6.2.1).
- */
-export function buildSubtitlesPlaylist(video: TrackOutput, window: number, segmentDuration: number): MediaPlaylist {
-  const { listed, discontinuitySequence } = listedWindow(video.segments, window, video.droppedDiscontinuities);
-  const segments: HlsSegment[] = listed.map((s: SegmentInfo, i) => ({
-    sequence: s.sequence,
-    duration: s.duration,
-    uri: vttFileName(video.session, s.sequence),
-    discontinuity: s.discontinuity && i > 0,
-    programDateTime: s.programDateTime,
-  }));
-  return {
-    version: 6,
-    // The video's own target: the same segments.
-    targetDuration: targetDurationOf(video, segmentDuration),
-    mediaSequence: listed[0]?.sequence ?? 0,
-    discontinuitySequence,
-    independentSegments: true,
-    segments,
-    endList: video.ended,
-  };
 }

@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Parser } from 'm3u8-parser';
 import { fromAmfCuePoint } from '../../../src/metadata/timed-event.js';
-import { buildMultivariantPlaylist } from '../../../src/packager/hls/playlists.js';
+import { buildMultivariantPlaylist, buildSubtitlesPlaylist } from '../../../src/packager/hls/playlists.js';
+import { vttSpanOf } from '../../../src/http/hls-routes.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../../../src/packager/hls/serialize.js';
-import { buildSubtitlesPlaylist, buildWebVtt, MAX_CUE_SECONDS, parseVttFileName, textCuesOf, vttFileName, vttTime } from '../../../src/packager/hls/subtitles.js';
+import { buildWebVtt, MAX_CUE_SECONDS, parseVttFileName, textCuesOf, vttFileName, vttTime } from '../../../src/packager/hls/subtitles.js';
 import { ffmpegPath } from '../../helpers/tools.js';
-import { FIRST_SEQUENCE, PACKAGER, fabricatedStreams, feedStream } from '../dash/fabricate.js';
+import { FIRST_SEQUENCE, PACKAGER, fabricatedStreams, feedSegment, feedStream } from '../dash/fabricate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-vtt-'));
 const fabricated = fabricatedStreams();
@@ -76,7 +77,7 @@ describe('WebVTT subtitles from onTextData', () => {
     output.addTimedEvent(text('hello', video.segments[1]!.startTime / 90_000 + 0.5, 'fra'));
 
     const parser = new Parser();
-    parser.push(serializeMediaPlaylist(buildSubtitlesPlaylist(video, PACKAGER.playlistWindow, PACKAGER.segmentDuration)));
+    parser.push(serializeMediaPlaylist(buildSubtitlesPlaylist(video, { ...PACKAGER, window: PACKAGER.playlistWindow, lowLatency: false })));
     parser.end();
     const media = parser.manifest as unknown as { mediaSequence: number; segments: { uri: string; duration: number }[] };
     expect(media.mediaSequence).toBe(FIRST_SEQUENCE);
@@ -90,6 +91,61 @@ describe('WebVTT subtitles from onTextData', () => {
     const m = master.manifest as unknown as { mediaGroups: { SUBTITLES: Record<string, Record<string, { language: string; uri: string; default: boolean }>> }; playlists: { attributes: Record<string, unknown> }[] };
     expect(m.mediaGroups.SUBTITLES['subs']!['French']).toMatchObject({ language: 'fr', uri: 'subtitles/index.m3u8', default: false });
     expect(m.playlists[0]!.attributes['SUBTITLES']).toBe('subs');
+  });
+});
+
+describe('LL-HLS subtitles', () => {
+  it('while live the subtitles playlist lists a VTT per part of the video, with its blocking reload and preload hint', () => {
+    const output = fabricated();
+    feedStream(output, { audio: false, durations: [180_000, 180_000, 180_000] });
+    const video = output.videos.get('src')!;
+    output.addTimedEvent(text('hello', video.segments[1]!.startTime / 90_000 + 0.5, 'eng'));
+    const open = FIRST_SEQUENCE + 3;
+    const openStart = video.segments[2]!.startTime + 180_000;
+    feedSegment(video, { sequence: open, startTime: openStart, duration: 180_000, timescale: 90_000, parts: 4, open: true });
+
+    const text8216 = serializeMediaPlaylist(buildSubtitlesPlaylist(video, { ...PACKAGER, window: PACKAGER.playlistWindow, lowLatency: true }));
+    const parser = new Parser();
+    parser.push(text8216);
+    parser.end();
+    type Part = { uri: string; duration: number; independent?: boolean };
+    const media = parser.manifest as unknown as {
+      segments: { uri: string; parts?: Part[]; map?: unknown }[];
+      partInf: { partTarget: number };
+      serverControl: { canBlockReload: boolean; partHoldBack: number };
+      preloadSegment: { parts: Part[]; preloadHints: { type: string; uri: string }[] };
+    };
+    // m3u8-parser (an independent parser): parts of whole segments, of the one in progress, the hint.
+    expect(media.serverControl.canBlockReload).toBe(true);
+    expect(media.serverControl.partHoldBack).toBeGreaterThanOrEqual(3 * media.partInf.partTarget);
+    expect(media.segments.every((s) => s.map === undefined)).toBe(true);
+    expect(media.segments[0]!.parts!.map((p) => p.uri)).toEqual([0, 1, 2, 3].map((i) => vttFileName(video.session, FIRST_SEQUENCE, i)));
+    expect(media.segments.at(-1)!.parts!.map((p) => p.uri)).toEqual([0, 1, 2, 3].map((i) => vttFileName(video.session, FIRST_SEQUENCE + 2, i)));
+    expect(media.preloadSegment.parts.map((p) => p.uri)).toEqual([0, 1, 2, 3].map((i) => vttFileName(video.session, open, i)));
+    expect(media.preloadSegment.preloadHints).toEqual([{ type: 'PART', uri: vttFileName(video.session, open, 4) }]);
+    expect(text8216).not.toContain('.m4s');
+
+    // Each part's file covers the part's media time; the segment's covers the segment.
+    const part1 = parseVttFileName(vttFileName(video.session, FIRST_SEQUENCE + 1, 1))!;
+    expect(part1).toEqual({ session: video.session, sequence: FIRST_SEQUENCE + 1, part: 1 });
+    const span = vttSpanOf(video, part1.sequence, part1.part)!;
+    expect([span.start, span.end]).toEqual([12.5, 13]);
+    expect(ffmpegCues(buildWebVtt(textCuesOf(output.timedEvents), span.start, span.end))).toEqual([[12.5, 16.5, 'hello']]);
+    expect(vttSpanOf(video, FIRST_SEQUENCE + 1, undefined)).toEqual({ start: 12, end: 14 });
+    expect(vttSpanOf(video, open, 3)).toEqual({ start: 16 + 1.5, end: 18 });
+    // The hinted part, the segment in progress as a whole, and numbers outside the window: none yet.
+    expect([vttSpanOf(video, open, 4), vttSpanOf(video, open, undefined), vttSpanOf(video, FIRST_SEQUENCE - 1, 0)]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('once the stream ended, the subtitles playlist has no parts and ends', () => {
+    const output = fabricated();
+    feedStream(output, { audio: false, durations: [180_000, 180_000] });
+    const video = output.videos.get('src')!;
+    output.addTimedEvent(text('hello', 10.5, 'eng'));
+    video.end();
+    const playlist = serializeMediaPlaylist(buildSubtitlesPlaylist(video, { ...PACKAGER, window: PACKAGER.playlistWindow, lowLatency: true }));
+    expect(playlist).not.toContain('EXT-X-PART');
+    expect(playlist).toContain('#EXT-X-ENDLIST');
   });
 });
 
