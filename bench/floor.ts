@@ -11,12 +11,12 @@
  * same handler stays optimized and hot in cache.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, median } from './fixtures.js';
 import { startNodeFlags } from './start-flags.js';
-import { CLK_TCK, stopWrapped } from './vs-proc.js';
+import { stopWrapped, treeCpuSeconds } from './vs-proc.js';
 
 /** One server's measurement: CPU % of one core, and CPU µs per request the client made. */
 export interface FloorSample {
@@ -81,11 +81,6 @@ Promise.all(Array.from({ length: Number(pollers) }, async () => {
 })).then(() => { console.log(JSON.stringify({ requests: n })); process.exit(0); }, (e) => { console.error(String(e)); process.exit(1); });
 `;
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 function ready(child: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
@@ -95,9 +90,9 @@ function ready(child: ChildProcess, what: string): Promise<void> {
   });
 }
 
-/** What the server process `pid` used while the client polled `url` at `rate` requests/s. */
-async function measure(pid: number, url: string, rate: number, seconds: number): Promise<FloorSample> {
-  const before = cpuTicks(pid);
+/** What the server below the `timeout` wrapper used while the client polled `url` at `rate` requests/s. */
+async function measure(wrapper: number, url: string, rate: number, seconds: number): Promise<FloorSample> {
+  const before = treeCpuSeconds([wrapper]);
   const t0 = performance.now();
   const client = spawn('timeout', ['-k', '5', String(seconds + 30), process.execPath, '-e', CLIENT, url, String(rate / POLLERS), String(seconds), String(POLLERS)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -106,7 +101,7 @@ async function measure(pid: number, url: string, rate: number, seconds: number):
   client.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => client.once('exit', r));
   if (code !== 0) throw new Error(`the floor bench's client failed (${code}): ${err}`);
-  const cpuSeconds = (cpuTicks(pid) - before) / CLK_TCK;
+  const cpuSeconds = treeCpuSeconds([wrapper]) - before;
   const { requests } = JSON.parse(out) as { requests: number };
   return { cpuPercent: (cpuSeconds / ((performance.now() - t0) / 1000)) * 100, usPerRequest: (cpuSeconds / Math.max(1, requests)) * 1e6, requests };
 }
@@ -151,9 +146,9 @@ http { access_log off; keepalive_requests 1000000; types { application/vnd.apple
     for (const rate of rates) {
       const run: FloorRun = { rate, node: [], nginx: [] };
       for (let i = 0; i < options.repeats; i++) {
-        // timeout(1) runs each server as its only child (nginx with master_process off).
-        run.node.push(await measure(childPid(node.pid!), `http://127.0.0.1:${nodePort}/index.m3u8`, rate, options.seconds));
-        if (nginx) run.nginx.push(await measure(childPid(nginx.pid!), `http://127.0.0.1:${nginxPort}/index.m3u8`, rate, options.seconds));
+        // The process tree below each timeout(1) wrapper, as the vs bench measures (bench/vs-proc.ts).
+        run.node.push(await measure(node.pid!, `http://127.0.0.1:${nodePort}/index.m3u8`, rate, options.seconds));
+        if (nginx) run.nginx.push(await measure(nginx.pid!, `http://127.0.0.1:${nginxPort}/index.m3u8`, rate, options.seconds));
       }
       runs.push(run);
     }
@@ -163,13 +158,6 @@ http { access_log off; keepalive_requests 1000000; types { application/vnd.apple
     await stopWrapped(node);
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The pid of the only child of `timeout`'s pid (the server it runs). */
-function childPid(wrapper: number): number {
-  const children = readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim().split(/\s+/).map(Number);
-  if (children.length !== 1 || !children[0]) throw new Error(`expected one child of timeout ${wrapper}, found ${children.join(',')}`);
-  return children[0];
 }
 
 /** The table `npm run bench -- --only=floor` prints. */

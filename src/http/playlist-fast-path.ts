@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import { sendTooMany, type PlaylistRateLimiter } from './rate-limit.js';
 import type { ObservedRequest } from '../observe/viewers.js';
-import type { RequestKind } from '../observe/request-kind.js';
+import { playlistKindOf, type RequestKind } from '../observe/request-kind.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { AWAY_CACHE_CONTROL, blockingHold, hasPart, M3U8, mediaPlaylistAnswer, tooFarAhead, type PlaylistAnswer } from './hls-routes.js';
 import { DASH_MIME, mpdAnswer } from './dash-routes.js';
@@ -95,7 +95,7 @@ export function servePlaylistFast(options: PlaylistFastPathOptions, req: Incomin
   const userAgent = req.headers['user-agent'];
   const path = queryText === undefined ? req.url! : req.url!.slice(0, req.url!.length - queryText.length - 1);
   // Observed before the limit, as express's middleware order has it (viewers, then the limiter).
-  const kind: RequestKind = mpd !== undefined ? { route: 'mpd', app: app!, key: key!, format: 'dash' } : { route: 'media', app: app!, key: key!, rendition: rendition!, format: 'cmaf-hls' };
+  const kind = playlistKindOf(app!, key!, mpd !== undefined ? undefined : rendition!);
   options.observe?.({ path, query: query.raw, ip, userAgent: userAgent ?? '', connection: req.socket }, kind);
   if (limited) {
     // Answered here: through express a refusal cost about five times the playlist it refuses

@@ -36,6 +36,14 @@ const OTHER: RequestKind = { route: 'other' };
 const MEDIA_FILE = /^(init|seg|part)-[0-9a-z]{1,16}-\d{1,12}(?:\.\d{1,6})?\.(?:mp4|m4s)$/;
 const TS_FILE = /^ts-[0-9a-z]{1,16}-\d{1,12}\.ts$/;
 
+/**
+ * What classifyPath gives a CMAF media playlist (`/APP/KEY/R/index.m3u8`) or an MPD
+ * (`/APP/KEY/index.mpd`), for a caller that has already parsed the path (the playlist fast path).
+ */
+export function playlistKindOf(app: string, key: string, rendition: string | undefined): RequestKind {
+  return rendition === undefined ? { route: 'mpd', app, key, format: 'dash' } : { route: 'media', app, key, rendition, format: 'cmaf-hls' };
+}
+
 /** Classifies a request path (no query string; percent-decoding is not needed: names are ASCII). */
 export function classifyPath(path: string): RequestKind {
   if (path === '/' || path === '/index.html' || path.startsWith('/watch/') || path.startsWith('/assets/')) return { route: 'web' };
@@ -53,12 +61,12 @@ export function classifyPath(path: string): RequestKind {
     const [, app, key, file] = parts as [string, string, string, string];
     if (file === 'index.m3u8') return { route: 'master', app, key, format: 'cmaf-hls' };
     if (file === 'ts.m3u8') return { route: 'master', app, key, format: 'hls-ts' };
-    if (file === 'index.mpd') return { route: 'mpd', app, key, format: 'dash' };
+    if (file === 'index.mpd') return playlistKindOf(app, key, undefined);
     return OTHER;
   }
   if (parts.length === 5) {
     const [, app, key, rendition, file] = parts as [string, string, string, string, string];
-    if (file === 'index.m3u8') return { route: 'media', app, key, rendition, format: 'cmaf-hls' };
+    if (file === 'index.m3u8') return playlistKindOf(app, key, rendition);
     if (file === 'ts.m3u8') return { route: 'media', app, key, rendition, format: 'hls-ts' };
     const media = MEDIA_FILE.exec(file);
     if (media) {
