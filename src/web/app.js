@@ -345,6 +345,11 @@ async function dashPlayer(video, url, ui) {
       return Number.isFinite(l) && l > 0 ? l : null;
     },
     destroy: () => (player.destroy ? player.destroy() : player.reset()),
+    // dash.js starts playback itself (initialize(…, autoplay = true)). A video.play() from the
+    // page before dash.js listens to the element spends the element's only 'play' event: dash.js
+    // then never sees playback start and never refreshes the MPD (its ManifestUpdater waits for
+    // PLAYBACK_STARTED), so the player stalls at the end of the first MPD's segments.
+    playsItself: true,
   };
 }
 
@@ -494,7 +499,7 @@ function showWatch({ app, key }) {
       }
       active.adapter = adapter;
       ui(token).qualitiesChanged();
-      void video.play().catch(() => undefined);
+      if (!adapter.playsItself) void video.play().catch(() => undefined);
       video.addEventListener('playing', () => ui(token).status('playing'), { once: true });
     } catch (err) {
       ui(token).status(`cannot play: ${err.message}`);

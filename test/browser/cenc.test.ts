@@ -72,10 +72,12 @@ async function play(page: Page, origin: string, player: 'hls' | 'dash' | 'shaka'
         p.on(dashjs.MediaPlayer.events.ERROR, (e: { error?: { code?: number; message?: string } }) => {
           if (state.fatal === null) state.fatal = `${e.error?.code}: ${e.error?.message}`;
         });
+        // Autoplay: dash.js calls play() itself once it listens to the element (an earlier
+        // play() spends the 'play' event before it listens, and it never refreshes the MPD).
         p.initialize(video, src, true);
       }
       /* eslint-enable @typescript-eslint/no-explicit-any */
-      void video.play().catch(() => undefined);
+      if (player === 'hls' || player === 'shaka') void video.play().catch(() => undefined);
     },
     { player, src, license },
   );

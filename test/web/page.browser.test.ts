@@ -58,7 +58,19 @@ describe.runIf(browserAvailable)('web page in Chromium', () => {
       const currentTime = (): Promise<number> => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
       await expect.poll(currentTime, { timeout: 25_000, interval: 250 }).toBeGreaterThan(0.5);
       const t1 = await currentTime();
-      await expect.poll(currentTime, { timeout: 10_000, interval: 250 }).toBeGreaterThan(t1 + 1);
+      await expect
+        .poll(currentTime, { timeout: 10_000, interval: 250 })
+        .toBeGreaterThan(t1 + 1)
+        .catch(async (e: unknown) => {
+          // Where the player stood: its buffer, state and rate, and what the page said.
+          const state = await page.evaluate(() => {
+            const v = document.querySelector('video')!;
+            const ranges = (r: TimeRanges): string => Array.from({ length: r.length }, (_, i) => `${r.start(i).toFixed(2)}-${r.end(i).toFixed(2)}`).join(' ');
+            return { currentTime: v.currentTime, readyState: v.readyState, paused: v.paused, rate: v.playbackRate, buffered: ranges(v.buffered), status: document.querySelector('#player-status')?.textContent ?? '' };
+          });
+          console.log(`web page ${protocol}: stalled from ${t1.toFixed(2)}: ${JSON.stringify(state)}`);
+          throw e;
+        });
       const latency = async (): Promise<number> => Number((await page.getAttribute('#latency', 'data-seconds')) || NaN);
       await expect.poll(latency, { timeout: 10_000, interval: 250 }).toBeGreaterThan(0);
       const seconds = await latency();
@@ -69,6 +81,26 @@ describe.runIf(browserAvailable)('web page in Chromium', () => {
       await page.screenshot({ path: `${ARTIFACTS}/web-watch-${protocol}.png`, fullPage: true });
     }, 60_000);
   }
+
+  it('the dash tab opened as the stream starts plays on past the first MPD it got', async () => {
+    // The page used to call video.play() itself right after creating the dash.js player. That
+    // spent the element's 'play' event before dash.js listened, so dash.js never saw playback
+    // start and never refreshed the MPD: it stalled at the end of the segments the first MPD
+    // listed (two, when the MPD request waited for the first segment). The page's other tabs
+    // were opened on a stream that had run for a while, where the timing usually hid it.
+    const started = nextPublish(gw, 'early');
+    const early = publish(await fixture('av720p30'), `rtmp://127.0.0.1:${gw.rtmpPort}/live/early`, { loop: true });
+    try {
+      await started;
+      const { page } = browser;
+      await page.goto(`${app.origin}/watch/live/early?protocol=dash`);
+      const currentTime = (): Promise<number> => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+      // Well past the 2 s segments a first MPD lists.
+      await expect.poll(currentTime, { timeout: 30_000, interval: 250 }).toBeGreaterThan(7);
+    } finally {
+      early.process.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('keyboard: arrow keys move between tabs and select them; narrow window stays usable', async () => {
     const { page } = browser;
