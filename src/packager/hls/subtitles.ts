@@ -105,11 +105,25 @@ export function buildWebVtt(cues: readonly TextCue[], start: number, end: number
   // X-TIMESTAMP-MAP: LOCAL (cue time) and MPEGTS (90 kHz PES time, 33 bits) of the same instant.
   const mpegts = Math.round(start * 90_000) % 2 ** 33;
   const out = [`WEBVTT`, `X-TIMESTAMP-MAP=MPEGTS:${mpegts},LOCAL:${vttTime(start)}`, ''];
+  const sameStart = new Map<number, number>();
   for (const c of cues) {
+    const ms = Math.round(c.start * 1000);
+    const nth = sameStart.get(ms) ?? 0;
+    sameStart.set(ms, nth + 1);
     if (c.end <= start || c.start >= end) continue;
     const text = cueText(c.text);
     if (!text) continue;
-    out.push(`${vttTime(c.start)} --> ${vttTime(c.end)}`, text, '');
+    out.push(cueIdentifier(ms, nth), `${vttTime(c.start)} --> ${vttTime(c.end)}`, text, '');
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * The cue's identifier (W3C WebVTT §4.1: a line before the timings): the same in every file that
+ * repeats the cue. A cue's end can change between files: it lasts until the next text, which a
+ * file written before that text came cannot know. Players that keep one cue per identifier (hls.js)
+ * then show it once, not a second copy with the other end time.
+ */
+function cueIdentifier(startMs: number, nth: number): string {
+  return nth === 0 ? `text-${startMs}` : `text-${startMs}-${nth}`;
 }

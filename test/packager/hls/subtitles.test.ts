@@ -69,6 +69,26 @@ describe('WebVTT subtitles from onTextData', () => {
     expect(ffmpegCues(buildWebVtt(cues, 100, 102))).toEqual([]);
   });
 
+  it('a cue repeated in several files has one identifier there, whatever end each file gives it', () => {
+    const identified = (vtt: string): [string, string][] => {
+      const lines = vtt.split('\n');
+      return lines.flatMap((line, i) => (line.includes(' --> ') ? [[lines[i - 1]!, line] as [string, string]] : []));
+    };
+    // Written before the next text came: the cue lasts MAX_CUE_SECONDS; after: until that text.
+    const before = identified(buildWebVtt(textCuesOf([text('one', 10)]), 10, 10.1));
+    const after = identified(buildWebVtt(textCuesOf([text('one', 10), text('two', 12)]), 10.1, 12.1));
+    expect(before).toEqual([['text-10000', '00:00:10.000 --> 00:00:14.000']]);
+    expect(after).toEqual([
+      ['text-10000', '00:00:10.000 --> 00:00:12.000'],
+      ['text-12000', '00:00:12.000 --> 00:00:16.000'],
+    ]);
+    // Two texts at one instant: each its own identifier, in every file alike.
+    const twin = textCuesOf([text('a', 20), text('b', 20)]);
+    expect(identified(buildWebVtt(twin, 19, 21)).map(([id]) => id)).toEqual(['text-20000', 'text-20000-1']);
+    // ffmpeg's WebVTT demuxer reads a file with identifiers as before.
+    expect(ffmpegCues(buildWebVtt(twin, 19, 21)).map((c) => c[2])).toEqual(['a', 'b']);
+  });
+
   it('the subtitles playlist follows the video segments; the multivariant playlist declares the rendition', () => {
     const output = fabricated();
     feedStream(output, { durations: [180_000, 180_000, 180_000] });
