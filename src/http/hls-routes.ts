@@ -7,7 +7,7 @@ import type { SegmentCache } from '../cache/segment-cache.js';
 import type { OutputRegistry } from '../packager/output-registry.js';
 import type { StreamOutput } from '../packager/stream-output.js';
 import type { TrackOutput } from '../packager/track-output.js';
-import { buildMediaPlaylist, buildMultivariantPlaylist, buildSubtitlesPlaylist, lastPartOf, targetDurationOf, partTargetOf, sampleAesKeysOf } from '../packager/hls/playlists.js';
+import { buildMediaPlaylist, buildMultivariantPlaylist, buildSubtitlesPlaylist, lastPartOf, targetDurationOf, partTargetOf, sampleAesKeysOf, type MediaPlaylistOptions } from '../packager/hls/playlists.js';
 import { serializeMediaPlaylist, serializeMultivariantPlaylist } from '../packager/hls/serialize.js';
 import { ENDED_LISTING, LIVE_LISTING, sendChunks, sendText } from './send.js';
 import { listsFromStart } from './client-quirks.js';
@@ -113,7 +113,7 @@ export function hlsRoutes(options: HlsRouteOptions): Router {
     if (!span && name.part !== undefined && isHinted(video, name.sequence, name.part)) {
       // The preload hint names the next part: held until the video has it, like its media.
       const { sequence, part } = name;
-      await waitUntil([video], () => video.hintedPart(sequence, part) !== undefined || video.ended || !isHinted(video, sequence, part), partTargetOf(video, options.partDuration) * 6000 + 1000, res);
+      await untilHintedPart(video, sequence, part, options, res);
       if (res.writableEnded || res.destroyed) return;
       span = vttSpanOf(video, sequence, part);
     }
@@ -251,12 +251,7 @@ export function mediaPlaylistAnswer(
       buildMediaPlaylist(
         track,
         {
-          window: options.playlistWindow,
-          segmentDuration: options.segmentDuration,
-          partDuration: options.partDuration,
-          lowLatency: true,
-          skip,
-          publisherPresent: output.suspendedAt === undefined,
+          ...livePlaylistOptions(options, output, skip),
           fromStart: quirky,
           events: output.timedEvents,
           wallclockAt: (seconds) => output.clock.wallclockAt(Math.round(seconds * 90_000), 90_000),
@@ -266,7 +261,7 @@ export function mediaPlaylistAnswer(
         output.trackOutputs(),
       ),
     );
-  const cacheControl = track.ended ? ENDED_LISTING : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : LIVE_LISTING;
+  const cacheControl = playlistCacheControl(track, options, msn);
   return {
     text: renderedOnce(output, `hls/${track.id}/${skip ? 's' : ''}${quirky ? 'q' : ''}`, render),
     cacheControl,
@@ -279,19 +274,25 @@ export function mediaPlaylistAnswer(
 /** The subtitles playlist as answered now: cut like the source video `video`, with its parts. */
 function subtitlesPlaylistAnswer(options: Pick<HlsRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow'>, output: StreamOutput, video: TrackOutput, request: MediaPlaylistRequest): PlaylistAnswer {
   const { msn, skip } = request;
-  const render = (): string =>
-    serializeMediaPlaylist(
-      buildSubtitlesPlaylist(video, {
-        window: options.playlistWindow,
-        segmentDuration: options.segmentDuration,
-        partDuration: options.partDuration,
-        lowLatency: true,
-        skip,
-        publisherPresent: output.suspendedAt === undefined,
-      }),
-    );
-  const cacheControl = video.ended ? ENDED_LISTING : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(video, options.partDuration) * 6)}` : LIVE_LISTING;
-  return { text: renderedOnce(output, `hls/${SUBTITLES_RENDITION}/${skip ? 's' : ''}`, render), cacheControl, vary: false };
+  const render = (): string => serializeMediaPlaylist(buildSubtitlesPlaylist(video, livePlaylistOptions(options, output, skip)));
+  return { text: renderedOnce(output, `hls/${SUBTITLES_RENDITION}/${skip ? 's' : ''}`, render), cacheControl: playlistCacheControl(video, options, msn), vary: false };
+}
+
+/** What every playlist listing `track`'s segments and parts is built with (parts while live). */
+function livePlaylistOptions(options: Pick<HlsRouteOptions, 'segmentDuration' | 'partDuration' | 'playlistWindow'>, output: StreamOutput, skip: boolean) {
+  return {
+    window: options.playlistWindow,
+    segmentDuration: options.segmentDuration,
+    partDuration: options.partDuration,
+    lowLatency: true,
+    skip,
+    publisherPresent: output.suspendedAt === undefined,
+  } satisfies Partial<MediaPlaylistOptions>;
+}
+
+/** Ended: long-lived; a blocking reload: one fixed answer for six parts; a plain reload: short. */
+function playlistCacheControl(track: TrackOutput, options: Pick<HlsRouteOptions, 'partDuration'>, msn: number | undefined): string {
+  return track.ended ? ENDED_LISTING : msn !== undefined ? `public, max-age=${Math.ceil(partTargetOf(track, options.partDuration) * 6)}` : LIVE_LISTING;
 }
 
 /** Media seconds of segment `sequence` of `video`, or of its part `part` (listed or in progress). */
@@ -349,10 +350,7 @@ async function mediaFile(context: HlsRouteContext, req: Request, res: Response, 
   const track = outputs.get(app!, key!)?.rendition(rendition!);
   if (!found && track && track.session === name.session && name.type === 'part' && name.part !== undefined && isHinted(track, name.number, name.part)) {
     // The preload hint names the next part: hold the request until it exists.
-    const number = name.number;
-    const part = name.part;
-    const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
-    await waitUntil([track], () => track.hintedPart(number, part) !== undefined || track.ended || !isHinted(track, number, part), timeoutMs, res);
+    await untilHintedPart(track, name.number, name.part, options, res);
     if (res.writableEnded || res.destroyed) return;
     found = liveMediaFile(track, name);
   }
@@ -378,6 +376,12 @@ export function hasPart(track: TrackOutput, msn: number, part: number | undefine
     return track.openSequence === msn + 1 && track.openParts.length > 0;
   }
   return track.openSequence === msn && track.openParts.length > part;
+}
+
+/** Holds a request for the hinted part (sequence, index) until it exists, or is no longer hinted. */
+function untilHintedPart(track: TrackOutput, sequence: number, index: number, options: Pick<HlsRouteOptions, 'partDuration'>, res: Response): Promise<boolean> {
+  const timeoutMs = partTargetOf(track, options.partDuration) * 1000 * 6 + 1000;
+  return waitUntil([track], () => track.hintedPart(sequence, index) !== undefined || track.ended || !isHinted(track, sequence, index), timeoutMs, res);
 }
 
 /** Whether (sequence, index) is the part a playlist's preload hint names, or the one right after. */
