@@ -28,8 +28,9 @@ function argValue(name: string): string | undefined {
 }
 
 /**
- * `--vs nginx-rtmp|ffmpeg [--streams=1,20] [--seconds=30] [--repeats=3]`: only the gateway-vs-peer
- * bench (bench/vs.ts).
+ * `--vs nginx-rtmp|ffmpeg [--streams=1,20] [--seconds=30] [--repeats=3] [--gateway-only]`: only the
+ * gateway-vs-peer bench (bench/vs.ts); `--gateway-only` leaves the peer out (to try a change, not
+ * for a ratio).
  */
 async function vs(peer: string): Promise<void> {
   if (peer !== 'nginx-rtmp' && peer !== 'ffmpeg') throw new Error(`--vs takes nginx-rtmp or ffmpeg, not ${peer}`);
@@ -38,6 +39,7 @@ async function vs(peer: string): Promise<void> {
     counts: (argValue('--streams') ?? '1,20').split(',').map(Number),
     seconds: Number(argValue('--seconds') ?? 30),
     repeats: Number(argValue('--repeats') ?? 3),
+    gatewayOnly: process.argv.includes('--gateway-only'),
   });
   console.log(json ? JSON.stringify({ vs: result }, null, 2) : formatVs(result));
 }

@@ -30,6 +30,8 @@ export interface VsOptions {
   /** Seconds of publishing per run (the measuring window starts at the first media message). */
   readonly seconds: number;
   readonly repeats: number;
+  /** Measure the gateway alone (`--gateway-only`): for trying a change or a flag, not for a ratio. */
+  readonly gatewayOnly?: boolean;
   readonly log?: (s: string) => void;
 }
 
@@ -271,7 +273,7 @@ export async function benchVs(opts: VsOptions): Promise<VsResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   if (!(opts.seconds * 1000 > CPU_SKIP_MS + 1000)) throw new Error(`--seconds must be more than ${CPU_SKIP_MS / 1000 + 1} (the first ${CPU_SKIP_MS / 1000} s are not measured for CPU)`);
   if (opts.counts.length === 0 || opts.counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`stream counts must be positive integers: ${opts.counts.join(',')}`);
-  const missing = peerMissing(opts.peer);
+  const missing = opts.gatewayOnly ? 'the peer is not measured (--gateway-only)' : peerMissing(opts.peer);
   if (missing) log(`!!! ${missing}: measuring the gateway only !!!`);
   const fixture = await benchFixture(60);
   await buildGateway();
