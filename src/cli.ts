@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=100
 /** `npm start` / `streamgate`: parse settings, start the gateway, stop cleanly on signals. */
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, readConfigFile, resolveConfig, type SettingKey } from './config.js';
