@@ -5,8 +5,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Three projects, run one after the other by `npm test`:
  *  - `main`: unit, fuzz and integration tests, two files at a time;
  *  - `paced`: end-to-end files that mostly wait on real-time publishers and players (each uses
- *    about a quarter to a half of one core, measured with /usr/bin/time) and assert no wall-clock
- *    latency: two files at a time, beside each other rather than beside the CPU-bound unit tests;
+ *    0.2 to 0.6 of one core when run alone, by /usr/bin/time and /proc/stat) and assert no
+ *    wall-clock latency: two files at a time, beside each other rather than beside the CPU-bound
+ *    unit tests;
  *  - `heavy`: tests that encode video (the ladder) or measure stalls, latency and CPU, and
  *    bench/vs.ts end to end (it starts servers, publishers and viewers as processes); one file at
  *    a time so they do not starve each other of the 2 cores.
