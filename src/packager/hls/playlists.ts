@@ -55,6 +55,41 @@ function hlsPartOf(files: PlaylistFiles, session: string, sequence: number, p: P
   }
   return part;
 }
+/**
+ * The playlist model of each listed segment, reused while its lines stay the same (the
+ * serializer writes a model's lines once, serialize.ts): a segment is listed in a few forms over
+ * its life (with its parts near the live edge, then without; with EXT-X-MAP when it is the first
+ * listed), so a handful per segment. Segments with an AES-128 key are modelled afresh each time.
+ */
+const hlsSegments = new Map<PlaylistFiles, WeakMap<SegmentInfo, HlsSegment[]>>();
+const FORMS_PER_SEGMENT = 4;
+
+/**
+ * What varies between the listed forms of one segment; the rest is the segment's own, and so is
+ * its URI (the track's session, which a TrackOutput keeps for life, and the segment's number).
+ */
+interface SegmentForm {
+  readonly uri: string;
+  readonly map: string | undefined;
+  readonly discontinuity: boolean;
+  readonly withParts: boolean;
+}
+
+function hlsSegmentOf(files: PlaylistFiles, s: SegmentInfo, form: SegmentForm, make: () => HlsSegment): HlsSegment {
+  let bySegment = hlsSegments.get(files);
+  if (!bySegment) {
+    bySegment = new WeakMap();
+    hlsSegments.set(files, bySegment);
+  }
+  const forms = bySegment.get(s);
+  const known = forms?.find((f) => f.map === form.map && f.discontinuity === form.discontinuity && (f.parts !== undefined) === form.withParts);
+  if (known) return known;
+  const model = make();
+  if (!forms) bySegment.set(s, [model]);
+  else if (forms.length < FORMS_PER_SEGMENT) forms.push(model);
+  return model;
+}
+
 /** Guess for BANDWIDTH before a segment has been measured. */
 const UNMEASURED_BANDWIDTH = 1_000_000;
 
@@ -146,17 +181,25 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       previousInit = s.initId;
       continue;
     }
-    segments.push({
-      sequence: s.sequence,
-      duration: s.duration,
+    const key = options.keyOf && !s.gap ? options.keyOf(s.sequence) : undefined;
+    const form: SegmentForm = {
       uri: files.segment(track.session, s.sequence),
       map: s.initId !== previousInit ? initOf(s.initId) : undefined,
       discontinuity: s.discontinuity && i > 0,
+      withParts,
+    };
+    const make = (): HlsSegment => ({
+      sequence: s.sequence,
+      duration: s.duration,
+      uri: form.uri,
+      map: form.map,
+      discontinuity: form.discontinuity,
       gap: s.gap,
       programDateTime: s.programDateTime,
       parts: withParts ? s.parts.map((p) => hlsPartOf(files, track.session, s.sequence, p)) : undefined,
-      key: options.keyOf && !s.gap ? options.keyOf(s.sequence) : undefined,
+      key,
     });
+    segments.push(key ? make() : hlsSegmentOf(files, s, form, make));
     previousInit = s.initId;
   }
 

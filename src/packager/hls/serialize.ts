@@ -1,5 +1,5 @@
 /** Text form of the HLS models (RFC 8216bis §4). */
-import type { HlsKey, HlsPart, HlsSampleAesKey, MediaPlaylist, MultivariantPlaylist } from './model.js';
+import type { HlsKey, HlsPart, HlsSampleAesKey, HlsSegment, MediaPlaylist, MultivariantPlaylist } from './model.js';
 
 /** EXTINF and part durations with millisecond precision, trailing zeros kept short. */
 export function formatDuration(seconds: number): string {
@@ -24,6 +24,36 @@ function partLine(part: HlsPart): string {
     partLines.set(part, line);
   }
   return line;
+}
+
+/**
+ * What a segment's own lines say (its date; its parts, gap, EXTINF and URI), written once per
+ * segment model: the models are immutable and the playlist builder reuses a listed segment's
+ * model, so a live playlist rendered for every part that lands (ten a second per track) writes
+ * only its newest lines. EXT-X-DISCONTINUITY, EXT-X-MAP and EXT-X-KEY depend on the segment
+ * before, and are written around these.
+ */
+interface SegmentLines {
+  readonly date: string | undefined;
+  readonly media: string;
+}
+
+const segmentLines = new WeakMap<HlsSegment, SegmentLines>();
+
+function linesOf(s: HlsSegment): SegmentLines {
+  let lines = segmentLines.get(s);
+  if (lines === undefined) {
+    const media: string[] = [];
+    if (s.parts) for (const part of s.parts) media.push(partLine(part));
+    if (s.gap) media.push('#EXT-X-GAP');
+    media.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
+    lines = {
+      date: s.programDateTime !== undefined ? `#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}` : undefined,
+      media: media.join('\n'),
+    };
+    segmentLines.set(s, lines);
+  }
+  return lines;
 }
 
 export function serializeMediaPlaylist(p: MediaPlaylist): string {
@@ -62,11 +92,10 @@ export function serializeMediaPlaylist(p: MediaPlaylist): string {
   for (const s of p.segments) {
     if (s.discontinuity) out.push('#EXT-X-DISCONTINUITY');
     if (s.map) map(s.map);
-    if (s.programDateTime !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
+    const lines = linesOf(s);
+    if (lines.date !== undefined) out.push(lines.date);
     key(s.key);
-    if (s.parts) for (const part of s.parts) out.push(partLine(part));
-    if (s.gap) out.push('#EXT-X-GAP');
-    out.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
+    out.push(lines.media);
   }
   if (p.openParts && p.openParts.length > 0) {
     if (p.openDiscontinuity) out.push('#EXT-X-DISCONTINUITY');
