@@ -36,7 +36,12 @@ describe('publisher reconnect', () => {
   // to leave one track up to 0.2 s shorter than the other; the tracks now end together (checked
   // below), but the stall was seen once more after that. The failure detail gives each
   // SourceBuffer's ranges and the fragments each track buffered, to find which track stops. The
-  // first attempt's failure is printed; a failure in both still fails the test.
+  // one seen on 2026-12-03 was the audio track: it stopped loading 1.3 s into playback, before
+  // the join (sn 2 part 7, a 0.1 s hole in its SourceBuffer), while video went on; the server's
+  // audio parts were continuous (tfdt) in 6 runs of the same fixture, and 37 players opened the
+  // same way did not stall. The detail now also gives hls.js's stream controllers' states and the
+  // audio parts requested. The first attempt's failure is printed; a failure in both still fails
+  // the test.
   let attempt = 0;
   /** The next `event` of this attempt's stream (a former attempt's publisher may still be leaving). */
   const untilStream = (event: 'publish' | 'unpublish', key: string): Promise<void> =>
@@ -86,6 +91,7 @@ describe('publisher reconnect', () => {
             // errors and seeks; per track type, the fragments it buffered (parts of one fragment
             // collapsed) and its SourceBuffer's ranges (video.buffered is only their overlap).
             const notes: string[] = [];
+            const t0 = performance.now();
             const frags: Record<string, string[]> = {};
             const sourceBuffers: Record<string, string> = {};
             let lastLevel = '';
@@ -94,7 +100,22 @@ describe('publisher reconnect', () => {
             const detail = (): string =>
               `currentTime ${video.currentTime.toFixed(2)}, readyState ${video.readyState}, buffered [${rangesOf(video.buffered)}], ` +
               `source buffers ${JSON.stringify(sourceBuffers)}, level ${lastLevel}, notes ${notes.slice(-12).join('; ')}, ` +
-              `fragments ${Object.entries(frags).map(([type, list]) => `${type}: ${list.slice(-8).join(' ')}`).join(' | ')}`;
+              `fragments ${Object.entries(frags).map(([type, list]) => `${type}: ${list.slice(-8).join(' ')}`).join(' | ')}, ` +
+              `audio loads ${audioLoads.slice(-8).join(' ')}, controllers ${controllers()}`;
+            // Where each of hls.js's stream controllers stands (state, fragment and part in hand):
+            // the stall seen so far had the audio track stop loading near its start.
+            const controllers = (): string =>
+              (['streamController', 'audioStreamController'] as const)
+                .map((name) => {
+                  const c = (hls as Record<string, { state?: string; fragCurrent?: { sn?: number | string }; partCurrent?: { index?: number } } | undefined>)[name];
+                  return `${name} ${c?.state ?? '?'} ${c?.fragCurrent?.sn ?? '-'}.${c?.partCurrent?.index ?? '-'}`;
+                })
+                .join('; ');
+            const audioLoads: string[] = [];
+            hls.on(HlsCtor.Events.FRAG_LOADING, (_e: string, d: { frag: { sn: number | string; type: string }; part?: { index: number } | null }) => {
+              if (d.frag.type === 'audio') audioLoads.push(`${d.frag.sn}.${d.part?.index ?? '-'}@${((performance.now() - t0) / 1000).toFixed(1)}s`);
+              if (audioLoads.length > 40) audioLoads.shift();
+            });
             hls.on(HlsCtor.Events.ERROR, (_e: string, d: { fatal?: boolean; details?: string; error?: Error; reason?: string; url?: string }) => {
               notes.push(`${d.fatal ? 'FATAL ' : ''}${d.details}`);
               if (d.fatal) resolve({ advanced: advanced(), fatal: `${d.details}: ${d.error?.message ?? d.reason ?? ''} ${d.url ?? ''}`, detail: detail() });

@@ -40,7 +40,7 @@ export const WEBVTT_FILES: PlaylistFiles = { segment: (session, sequence) => vtt
  * is rendered for every part that lands (ten a second per track), and a part's line never
  * changes. Kept by the track's own PartInfo, so it goes when the part leaves the window.
  */
-const hlsParts = new Map<PlaylistFiles, WeakMap<PartInfo, HlsPart>>();
+const hlsParts = new WeakMap<PlaylistFiles, WeakMap<PartInfo, HlsPart>>();
 
 function hlsPartOf(files: PlaylistFiles, session: string, sequence: number, p: PartInfo): HlsPart {
   let byPart = hlsParts.get(files);
@@ -61,7 +61,7 @@ function hlsPartOf(files: PlaylistFiles, session: string, sequence: number, p: P
  * its life (with its parts near the live edge, then without; with EXT-X-MAP when it is the first
  * listed), so a handful per segment. Segments with an AES-128 key are modelled afresh each time.
  */
-const hlsSegments = new Map<PlaylistFiles, WeakMap<SegmentInfo, HlsSegment[]>>();
+const hlsSegments = new WeakMap<PlaylistFiles, WeakMap<SegmentInfo, HlsSegment[]>>();
 const FORMS_PER_SEGMENT = 4;
 
 /**

@@ -1,12 +1,12 @@
 /**
  * A live media playlist is rendered for every part that lands, and the builder and serializer
  * reuse what they wrote for a segment while its lines stay the same (playlists.ts hlsSegmentOf,
- * serialize.ts segmentBody). Every rendering must equal one made from scratch: across parts,
+ * serialize.ts linesOf). Every rendering must equal one made from scratch: across parts,
  * segments, the window sliding (the first listed segment gains its EXT-X-MAP), parts leaving the
  * live edge, a new init after a discontinuity, and delta updates.
  */
 import { describe, expect, it } from 'vitest';
-import { CMAF_FILES, buildMediaPlaylist, type MediaPlaylistOptions } from '../../../src/packager/hls/playlists.js';
+import { CMAF_FILES, WEBVTT_FILES, buildMediaPlaylist, type MediaPlaylistOptions } from '../../../src/packager/hls/playlists.js';
 import { serializeMediaPlaylist } from '../../../src/packager/hls/serialize.js';
 import type { CmafPart } from '../../../src/mux/fmp4/cmaf.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
@@ -14,7 +14,20 @@ import { FIRST_START_SECONDS, PACKAGER, VIDEO_720P, fabricatedStreams, feedInit,
 
 const fabricated = fabricatedStreams();
 const LIVE: MediaPlaylistOptions = { window: PACKAGER.playlistWindow, segmentDuration: 2, partDuration: 0.5, lowLatency: true };
-const VARIANTS: readonly MediaPlaylistOptions[] = [LIVE, { ...LIVE, skip: true }, { ...LIVE, fromStart: true }, { ...LIVE, lowLatency: false }];
+/**
+ * The playlists of the video track: the live window, a delta update (listing from the start, so
+ * that segments older than CAN-SKIP-UNTIL, 6 target durations, are skipped), every segment from the
+ * first (GStreamer), classic HLS, AES-128 keys (segments modelled afresh), and the subtitles
+ * naming (WebVTT files, no EXT-X-MAP, so only the discontinuity tells a first listed segment).
+ */
+const VARIANTS: readonly MediaPlaylistOptions[] = [
+  LIVE,
+  { ...LIVE, fromStart: true, skip: true },
+  { ...LIVE, fromStart: true },
+  { ...LIVE, lowLatency: false },
+  { ...LIVE, keyOf: (sequence) => ({ uri: `key-${sequence >> 2}.key`, iv: `0x${sequence.toString(16).padStart(32, '0')}` }) },
+  { ...LIVE, files: WEBVTT_FILES },
+];
 
 describe('media playlist: reused segment lines', () => {
   it('renders exactly what a fresh model renders, part after part, through a window slide and a new init', () => {
@@ -25,6 +38,7 @@ describe('media playlist: reused segment lines', () => {
     let compared = 0;
     let maps = 0;
     let withDiscontinuity = 0;
+    let skipped = 0;
     for (let sequence = 1; sequence <= 16; sequence++) {
       // A publisher that came back with a new configuration: a new init and a discontinuity.
       const rejoined = sequence === 9;
@@ -40,21 +54,23 @@ describe('media playlist: reused segment lines', () => {
           const text = serializeMediaPlaylist(buildMediaPlaylist(video, options));
           // The reference: a naming of its own (models are reused per naming) and a model
           // cloned (structuredClone: new objects, so no line written before is reused).
-          const fresh = buildMediaPlaylist(video, { ...options, files: { ...CMAF_FILES } });
+          const fresh = buildMediaPlaylist(video, { ...options, files: { ...(options.files ?? CMAF_FILES) } });
           expect(text).toBe(serializeMediaPlaylist(structuredClone(fresh)));
           const parsed = parseM3u8(text);
           if (parsed.segments.length > 0) compared++;
           maps += (text.match(/#EXT-X-MAP/g) ?? []).length;
           withDiscontinuity += text.includes('#EXT-X-DISCONTINUITY\n') ? 1 : 0;
+          skipped += text.includes('#EXT-X-SKIP:') ? 1 : 0;
         }
       }
       video.onSegment({ ...segmentOf(parts, { sequence, startTime: at - 180_000, duration: 180_000, timescale: 90_000, initId: video.currentInitId, discontinuity: rejoined }) });
     }
     // Every variant rendered with segments listed at nearly every step, both inits were listed,
-    // and the discontinuity was seen (then left the window).
-    expect(compared).toBeGreaterThan(200);
+    // the discontinuity was seen (then left the window), and delta updates skipped segments.
+    expect(compared).toBeGreaterThan(300);
     expect(maps).toBeGreaterThan(compared);
     expect(withDiscontinuity).toBeGreaterThan(0);
+    expect(skipped).toBeGreaterThan(0);
   });
 
   it('reuses the model of a segment whose lines did not change, and not of one whose did', () => {
