@@ -23,7 +23,9 @@ describe('bench --only=fanout', () => {
       const run = runs[0]!;
       expect(run.connected, kind).toBe(5);
       expect(run.receivedMbitPerPlayer, kind).toBeGreaterThan(0);
-      expect(run.cpuPercent, kind).toBeGreaterThan(0);
+      // Measured, not a speed: /proc counts CPU in 10 ms ticks, and nginx-rtmp with 5 players
+      // for 3 s can take less than one (seen in CI on 2026-12-03: 0).
+      expect(Number.isFinite(run.cpuPercent) && run.cpuPercent >= 0, `${kind}: CPU ${run.cpuPercent}`).toBe(true);
       expect(Number.isFinite(run.perPlayerCpuPercent), kind).toBe(true);
       expect(Number.isFinite(run.relayP50Ms) && Number.isFinite(run.relayP95Ms), `${kind}: the probe read no send stamps`).toBe(true);
     }
