@@ -35,6 +35,16 @@ export interface PlaylistFiles {
 export const CMAF_FILES: PlaylistFiles = { segment: segmentFileName, part: partFileName, init: initFileName };
 export const WEBVTT_FILES: PlaylistFiles = { segment: (session, sequence) => vttFileName(session, sequence), part: vttFileName, init: undefined };
 
+/** The models made for one naming (CMAF or WebVTT files), kept by what they were made from. */
+function perNaming<K extends object, V>(caches: WeakMap<PlaylistFiles, WeakMap<K, V>>, files: PlaylistFiles): WeakMap<K, V> {
+  let cache = caches.get(files);
+  if (!cache) {
+    cache = new WeakMap();
+    caches.set(files, cache);
+  }
+  return cache;
+}
+
 /**
  * The EXT-X-PART model of each part, made once per naming: a live playlist lists ~70 parts and
  * is rendered for every part that lands (ten a second per track), and a part's line never
@@ -43,11 +53,7 @@ export const WEBVTT_FILES: PlaylistFiles = { segment: (session, sequence) => vtt
 const hlsParts = new WeakMap<PlaylistFiles, WeakMap<PartInfo, HlsPart>>();
 
 function hlsPartOf(files: PlaylistFiles, session: string, sequence: number, p: PartInfo): HlsPart {
-  let byPart = hlsParts.get(files);
-  if (!byPart) {
-    byPart = new WeakMap();
-    hlsParts.set(files, byPart);
-  }
+  const byPart = perNaming(hlsParts, files);
   let part = byPart.get(p);
   if (!part) {
     part = { duration: p.duration, uri: files.part(session, sequence, p.index), independent: p.independent };
@@ -55,39 +61,29 @@ function hlsPartOf(files: PlaylistFiles, session: string, sequence: number, p: P
   }
   return part;
 }
+
 /**
  * The playlist model of each listed segment, reused while its lines stay the same (the
  * serializer writes a model's lines once, serialize.ts): a segment is listed in a few forms over
  * its life (with its parts near the live edge, then without; with EXT-X-MAP when it is the first
- * listed), so a handful per segment. Segments with an AES-128 key are modelled afresh each time.
+ * listed), so a handful per segment. Only EXT-X-MAP, the discontinuity and the parts vary between
+ * forms; the rest is the segment's own, its URI too (the track's session, which a TrackOutput
+ * keeps for life, and its number). Segments with an AES-128 key are modelled afresh each time.
  */
 const hlsSegments = new WeakMap<PlaylistFiles, WeakMap<SegmentInfo, HlsSegment[]>>();
 const FORMS_PER_SEGMENT = 4;
 
-/**
- * What varies between the listed forms of one segment; the rest is the segment's own, and so is
- * its URI (the track's session, which a TrackOutput keeps for life, and the segment's number).
- */
-interface SegmentForm {
-  readonly uri: string;
-  readonly map: string | undefined;
-  readonly discontinuity: boolean;
-  readonly withParts: boolean;
+function listedForm(files: PlaylistFiles, s: SegmentInfo, map: string | undefined, discontinuity: boolean, withParts: boolean): HlsSegment | undefined {
+  return perNaming(hlsSegments, files)
+    .get(s)
+    ?.find((f) => f.map === map && f.discontinuity === discontinuity && (f.parts !== undefined) === withParts);
 }
 
-function hlsSegmentOf(files: PlaylistFiles, s: SegmentInfo, form: SegmentForm, make: () => HlsSegment): HlsSegment {
-  let bySegment = hlsSegments.get(files);
-  if (!bySegment) {
-    bySegment = new WeakMap();
-    hlsSegments.set(files, bySegment);
-  }
+function keepForm(files: PlaylistFiles, s: SegmentInfo, model: HlsSegment): void {
+  const bySegment = perNaming(hlsSegments, files);
   const forms = bySegment.get(s);
-  const known = forms?.find((f) => f.map === form.map && f.discontinuity === form.discontinuity && (f.parts !== undefined) === form.withParts);
-  if (known) return known;
-  const model = make();
   if (!forms) bySegment.set(s, [model]);
   else if (forms.length < FORMS_PER_SEGMENT) forms.push(model);
-  return model;
 }
 
 /** Guess for BANDWIDTH before a segment has been measured. */
@@ -182,24 +178,26 @@ export function buildMediaPlaylist(track: TrackOutput, options: MediaPlaylistOpt
       continue;
     }
     const key = options.keyOf && !s.gap ? options.keyOf(s.sequence) : undefined;
-    const form: SegmentForm = {
-      uri: files.segment(track.session, s.sequence),
-      map: s.initId !== previousInit ? initOf(s.initId) : undefined,
-      discontinuity: s.discontinuity && i > 0,
-      withParts,
-    };
-    const make = (): HlsSegment => ({
-      sequence: s.sequence,
-      duration: s.duration,
-      uri: form.uri,
-      map: form.map,
-      discontinuity: form.discontinuity,
-      gap: s.gap,
-      programDateTime: s.programDateTime,
-      parts: withParts ? s.parts.map((p) => hlsPartOf(files, track.session, s.sequence, p)) : undefined,
-      key,
-    });
-    segments.push(key ? make() : hlsSegmentOf(files, s, form, make));
+    const map = s.initId !== previousInit ? initOf(s.initId) : undefined;
+    const discontinuity = s.discontinuity && i > 0;
+    const known = key ? undefined : listedForm(files, s, map, discontinuity, withParts);
+    if (known) {
+      segments.push(known);
+    } else {
+      const model: HlsSegment = {
+        sequence: s.sequence,
+        duration: s.duration,
+        uri: files.segment(track.session, s.sequence),
+        map,
+        discontinuity,
+        gap: s.gap,
+        programDateTime: s.programDateTime,
+        parts: withParts ? s.parts.map((p) => hlsPartOf(files, track.session, s.sequence, p)) : undefined,
+        key,
+      };
+      if (!key) keepForm(files, s, model);
+      segments.push(model);
+    }
     previousInit = s.initId;
   }
 

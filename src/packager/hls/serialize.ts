@@ -43,7 +43,6 @@ const segmentLines = new WeakMap<HlsSegment, SegmentLines>();
 function linesOf(s: HlsSegment): SegmentLines {
   let lines = segmentLines.get(s);
   if (lines === undefined) {
-    // A segment with a key is modelled afresh for every playlist (playlists.ts): not kept.
     const media: string[] = [];
     if (s.parts) for (const part of s.parts) media.push(partLine(part));
     if (s.gap) media.push('#EXT-X-GAP');
@@ -52,6 +51,7 @@ function linesOf(s: HlsSegment): SegmentLines {
       date: s.programDateTime !== undefined ? `#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}` : undefined,
       media: media.join('\n'),
     };
+    // A segment with a key is modelled afresh for every playlist (playlists.ts): not kept.
     if (!s.key) segmentLines.set(s, lines);
   }
   return lines;
