@@ -263,7 +263,7 @@ export function mediaPlaylistAnswer(
     );
   const cacheControl = playlistCacheControl(track, options, msn);
   return {
-    text: renderedOnce(output, `hls/${track.id}/${skip ? 's' : ''}${quirky ? 'q' : ''}`, render),
+    text: renderedOnce(output, `hls/${track.id}/${skip ? 's' : ''}${quirky ? 'q' : ''}`, render, output.mediaPlaylistVersion(track)),
     cacheControl,
     // The segments listed depend on the client (http/client-quirks.ts); blocking reloads, which
     // an edge caches and collapses, never do (GStreamer's hlsdemux does not send them).

@@ -174,6 +174,21 @@ export class StreamOutput {
     return `${tracks}/${this.streamVersion()}${open}`;
   }
 
+  /**
+   * As contentVersion, for one track's media playlist: its own content and the stream-wide
+   * state, and which other tracks have a rendition report yet, but not the other tracks' parts.
+   * A playlist is then rendered once per part of its own track instead of once per part of
+   * every track (about twice as often with audio beside video): its EXT-X-RENDITION-REPORTs
+   * give the other renditions as they stood when its own newest part was listed, which is what
+   * they are for (RFC 8216bis §4.4.5.4, §6.2.5.2: a client switching renditions asks for the
+   * next part after the reported one and is answered at once if that is already there).
+   */
+  mediaPlaylistVersion(track: TrackOutput): string {
+    let reported = 0;
+    for (const t of this.trackOutputs()) if (t !== track && t.lastSegment !== undefined) reported++;
+    return `${track.version}.${reported}/${this.streamVersion()}`;
+  }
+
   /** The stream-wide part of contentVersion: renditions, periods, suspension, end, events. */
   private streamVersion(): string {
     const period = this.periodMarks[this.periodMarks.length - 1]!;
