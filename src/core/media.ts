@@ -90,7 +90,8 @@ export interface Frame {
    * VP9: the frame or superframe as the encoder made it.
    * Audio: one raw AAC access unit (no ADTS header), one Opus packet (one per stream, RFC 6716
    * Appendix B framing), one FLAC frame, or one AC-3 / E-AC-3 access unit (1536 samples).
-   * A view into ingest buffers: never mutated downstream.
+   * A view into ingest buffers at first. Its bytes are never changed downstream; where they are
+   * kept may be (`rehomeFrameData`).
    */
   readonly data: Uint8Array;
   /**
@@ -100,4 +101,19 @@ export interface Frame {
   readonly duration?: number;
   /** Wall clock (ms since epoch) when the frame arrived at the gateway; for PROGRAM-DATE-TIME and latency. */
   readonly wallclock: number;
+}
+
+/**
+ * Points `frame.data` at `copy`, the same bytes kept elsewhere: the CMAF muxer moves each frame
+ * into the mdat of the part it just wrote. A frame is held by more than its part (the RTMP GOP
+ * cache keeps a whole GOP of them, seconds of media): held by its ingest view it would keep the
+ * publisher's message (or socket read) buffer alive beside the part's copy of the same bytes,
+ * past the young-generation collections that would free it, so every such frame cost its media
+ * twice in memory and in full collections. Moved, it costs the part's bytes only.
+ */
+export function rehomeFrameData(frame: Frame, copy: Uint8Array): void {
+  if (copy.byteLength !== frame.data.byteLength) {
+    throw new RangeError(`rehomeFrameData: ${copy.byteLength} bytes for a ${frame.kind} frame of ${frame.data.byteLength}`);
+  }
+  (frame as { data: Uint8Array }).data = copy;
 }

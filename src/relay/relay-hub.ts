@@ -24,16 +24,31 @@ export class RelayMessage {
   /** A video keyframe: a lagging player may resume here. */
   readonly key: boolean;
   readonly head: Uint8Array;
-  readonly data: Uint8Array | undefined;
+  /**
+   * Where the frame's bytes are read from when needed: the frame itself, not its bytes as they
+   * were when it arrived, so a message in the GOP cache holds what the frame was moved into (its
+   * CMAF part, core/media.ts rehomeFrameData) rather than the publisher's buffers.
+   */
+  private readonly source: { readonly data: Uint8Array } | undefined;
   /** Encoded forms, filled lazily by the first player of each kind. */
   encoded: Map<string, Uint8Array> | undefined = undefined;
 
-  constructor(type: RelayMessage['type'], timestamp: number, head: Uint8Array, data: Uint8Array | undefined, key: boolean) {
+  constructor(type: RelayMessage['type'], timestamp: number, head: Uint8Array, source: { readonly data: Uint8Array } | undefined, key: boolean) {
     this.type = type;
     this.timestamp = timestamp;
     this.head = head;
-    this.data = data;
+    this.source = source;
     this.key = key;
+  }
+
+  /** The frame's own bytes (after `head`), if the message carries a frame. */
+  get data(): Uint8Array | undefined {
+    return this.source?.data;
+  }
+
+  /** The same message at another timestamp (a header sent to a joining player). */
+  at(timestamp: number): RelayMessage {
+    return new RelayMessage(this.type, timestamp, this.head, this.source, this.key);
   }
 
   get byteLength(): number {
@@ -155,7 +170,7 @@ export class RelayHub implements StreamSink {
     // `subtitle: text` stream (libavformat/flvdec.c: header metadata only `if dts == 0`).
     const metadata = this.metadataBuilder ? message(TAG_SCRIPT, 0, this.metadataBuilder(this.stream)) : undefined;
     // Headers carry the GOP's first timestamp so a player's clock never goes backwards.
-    return { metadata, headers: headers.map((h) => new RelayMessage(h.type, ts, h.head, h.data, h.key)), gop: [...this.gop] };
+    return { metadata, headers: headers.map((h) => h.at(ts)), gop: [...this.gop] };
   }
 
   addPlayer(player: RelayPlayer): void {
@@ -192,13 +207,13 @@ export class RelayHub implements StreamSink {
   onFrame(frame: Frame): void {
     let m: RelayMessage;
     if (frame.kind === 'video') {
-      m = new RelayMessage(TAG_VIDEO, frameMs(frame, this.videoTimescale), videoFrameHead(frame, this.videoCodec), frame.data, frame.key);
+      m = new RelayMessage(TAG_VIDEO, frameMs(frame, this.videoTimescale), videoFrameHead(frame, this.videoCodec), frame, frame.key);
       if (frame.key) {
         this.gop = [];
         this.gopBytes = 0;
       }
     } else {
-      m = new RelayMessage(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameHead(this.audioCodec), frame.data, false);
+      m = new RelayMessage(TAG_AUDIO, frameMs(frame, this.audioTimescale), audioFrameHead(this.audioCodec), frame, false);
       // Audio-only: keep about the last second for joiners.
       if (!this.hasVideo) {
         while (this.gop.length > 0 && m.timestamp - this.gop[0]!.timestamp > 1000) this.gopBytes -= this.gop.shift()!.byteLength;

@@ -5,7 +5,7 @@
  * (the same bytes, not copied). The segmenter decided every cut; this only writes.
  */
 import type { ChunkSink, FrameGroup, SegmentEnd, TrackConfig } from '../../core/chunks.js';
-import type { TrackKind } from '../../core/media.js';
+import { rehomeFrameData, type Frame, type TrackKind } from '../../core/media.js';
 import type { CmafPart, SegmentSink } from './cmaf.js';
 import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragment.js';
 import { buildInitSegment } from './init.js';
@@ -70,6 +70,8 @@ export class CmafMuxer implements ChunkSink {
     // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5); rare, so the one copy is fine.
     const events = this.sink.takeEventBoxes?.();
     const bytes = events ? concatBytes([events, fragment]) : fragment;
+    // The frames now live in the part: clear samples are its mdat, the last bytes it has.
+    if (!this.protection) rehomeFrames(frames, bytes);
     const { configId, durations: _durations, ...timing } = group;
     const part: CmafPart = { ...timing, initId: configId, bytes };
     if (group.index === 0) this.parts = [];
@@ -103,3 +105,14 @@ export class CmafMuxer implements ChunkSink {
   }
 }
 
+/** Moves each frame's bytes to its sample in `part`, whose mdat payload ends the part. */
+function rehomeFrames(frames: readonly Frame[], part: Uint8Array): void {
+  let payload = 0;
+  for (const f of frames) payload += f.data.byteLength;
+  let at = part.byteLength - payload;
+  for (const f of frames) {
+    const end = at + f.data.byteLength;
+    rehomeFrameData(f, part.subarray(at, end));
+    at = end;
+  }
+}

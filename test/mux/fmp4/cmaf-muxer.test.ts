@@ -1,0 +1,125 @@
+/**
+ * CmafMuxer moves each frame's bytes into the part it wrote (core/media.ts rehomeFrameData): the
+ * frame then shares the part's mdat instead of holding the publisher's buffer, and so does every
+ * other holder of the frame (the RTMP GOP cache). Checked through a live stream with both a
+ * segmenter and a relay subscribed, as the gateway runs them: the bytes are unchanged, they sit
+ * in the part, and a player joining afterwards is sent the same FLV bodies as one that was there.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AudioTrack, Frame, VideoTrack } from '../../../src/core/media.js';
+import { LiveStream } from '../../../src/core/stream.js';
+import { CmafMuxer } from '../../../src/mux/fmp4/cmaf-muxer.js';
+import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../../../src/mux/fmp4/cmaf.js';
+import type { CencProtection } from '../../../src/mux/fmp4/cenc.js';
+import { RelayHub, type RelayBatch } from '../../../src/relay/relay-hub.js';
+import { StreamSegmenter } from '../../../src/segmenter/stream-segmenter.js';
+
+const AVCC = Buffer.from('0142c01effe100196742c01eda0280bfe5c044000003000400000300f23c58ba8001000468ce3c80', 'hex');
+const video: VideoTrack = {
+  kind: 'video', codec: 'avc', timescale: 90000, width: 640, height: 360, fps: 30, codecString: 'avc1.42c01e',
+  config: AVCC, parameterSets: [], nalLengthSize: 4,
+};
+const audio: AudioTrack = {
+  kind: 'audio', codec: 'aac', timescale: 48000, sampleRate: 48000, channels: 2, objectType: 2,
+  codecString: 'mp4a.40.2', config: Buffer.from('1190', 'hex'), samplesPerFrame: 1024,
+};
+const PROTECTION: CencProtection = {
+  kid: Uint8Array.from(Buffer.from('0123456789abcdef0123456789abcdef', 'hex')),
+  key: Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff', 'hex')),
+  iv: Uint8Array.from(Buffer.from('ffeeddccbbaa99887766554433221100', 'hex')),
+};
+
+class Collector implements SegmentSink {
+  parts: CmafPart[] = [];
+  onInit(_: InitSegment): void {}
+  onPart(p: CmafPart): void {
+    this.parts.push(p);
+  }
+  onSegment(_: CmafSegment): void {}
+  /** An `emsg` ahead of every third part's moof, as timed metadata puts one. */
+  events = 0;
+  takeEventBoxes(): Uint8Array | undefined {
+    return this.events++ % 3 === 0 ? new Uint8Array([0, 0, 0, 12, 0x65, 0x6d, 0x73, 0x67, 1, 2, 3, 4]) : undefined;
+  }
+}
+
+/**
+ * Three seconds of 30 fps video (a keyframe every second) and AAC, each frame a view into one
+ * "socket read" buffer of the publisher, with bytes that tell the frames apart.
+ */
+function publisherFrames(): { frames: Frame[]; ingest: ArrayBuffer } {
+  const ingest = new ArrayBuffer(1 << 20);
+  let at = 0;
+  const bytes = (n: number, seed: number): Uint8Array => {
+    const view = new Uint8Array(ingest, at, n);
+    for (let i = 0; i < n; i++) view[i] = (seed * 31 + i) & 0xff;
+    at += n;
+    return view;
+  };
+  const frames: Frame[] = [];
+  for (let i = 0, k = 0; i < 90; i++) {
+    const dts = i * 3000;
+    // A length-prefixed NAL unit of 200..400 bytes.
+    const nal = bytes(200 + ((i * 37) % 200), i);
+    new DataView(nal.buffer, nal.byteOffset).setUint32(0, nal.byteLength - 4);
+    frames.push({ kind: 'video', dts, pts: dts, key: i % 30 === 0, data: nal, wallclock: 0 });
+    for (; k * 1024 * 90_000 < (i + 1) * 3000 * 48_000; k++) {
+      frames.push({ kind: 'audio', dts: k * 1024, pts: k * 1024, key: true, data: bytes(20 + (k % 7), 1000 + k), wallclock: 0 });
+    }
+  }
+  return { frames, ingest };
+}
+
+function publish(protection?: CencProtection) {
+  const stream = new LiveStream('live', 'k');
+  const relay = new RelayHub(stream);
+  const v = new Collector();
+  const a = new Collector();
+  stream.subscribe(new StreamSegmenter({ video: new CmafMuxer('video', v, protection), audio: new CmafMuxer('audio', a, protection) }, { segmentDuration: 1, partDuration: 0.2 }));
+  const live: RelayBatch[] = [];
+  relay.addPlayer({ send: (b) => live.push(b), end: () => undefined });
+  stream.pushTrack(video);
+  stream.pushTrack(audio);
+  const { frames, ingest } = publisherFrames();
+  const original = frames.map((f) => Uint8Array.from(f.data));
+  for (const f of frames) stream.pushFrame(f);
+  return { frames, ingest, original, relay, live, parts: [...v.parts, ...a.parts] };
+}
+
+describe('CmafMuxer: frames moved into their parts', () => {
+  it('each muxed frame then reads its bytes from its part, unchanged; joining players get the same bodies', () => {
+    const { frames, ingest, original, relay, live, parts } = publish();
+    const homes = new Set(parts.map((p) => p.bytes.buffer));
+    let moved = 0;
+    frames.forEach((f, i) => {
+      expect(f.data, `frame ${i}`).toEqual(original[i]);
+      if (f.data.buffer === ingest) return;
+      expect(homes.has(f.data.buffer), `frame ${i} lives in a part`).toBe(true);
+      moved++;
+    });
+    // All but the frames of the parts still open (the last 0.2 s of each track).
+    expect(moved).toBeGreaterThan(frames.length - 20);
+    expect(moved).toBeLessThan(frames.length);
+
+    // The GOP cache reads the frames where they are now: a joiner gets the last keyframe's GOP
+    // from the parts, with the FLV bodies the live player was sent as the frames came.
+    const sentBodies = new Map(live.flatMap((b) => b.messages).map((m) => [`${m.type}@${m.timestamp}@${m.key}`, m.body]));
+    const gop = relay.start().gop;
+    expect(gop.length).toBeGreaterThan(30);
+    expect(gop[0]!.key).toBe(true);
+    let fromParts = 0;
+    for (const m of gop) {
+      expect(m.body).toEqual(sentBodies.get(`${m.type}@${m.timestamp}@${m.key}`));
+      if (m.data && homes.has(m.data.buffer)) fromParts++;
+    }
+    expect(fromParts).toBeGreaterThan(gop.length - 20);
+  });
+
+  it('frames of an encrypted stream keep their own bytes (the part holds the cipher text)', () => {
+    const { frames, ingest, original } = publish(PROTECTION);
+    frames.forEach((f, i) => {
+      expect(f.data.buffer, `frame ${i}`).toBe(ingest);
+      expect(f.data).toEqual(original[i]);
+    });
+  });
+});
