@@ -186,7 +186,7 @@ export class StreamOutput {
   mediaPlaylistVersion(track: TrackOutput): string {
     let reported = 0;
     for (const t of this.trackOutputs()) if (t !== track && t.lastSegment !== undefined) reported++;
-    return `${track.version}.${reported}/${this.streamVersion()}`;
+    return `${track.serial}:${track.version}.${reported}/${this.streamVersion()}`;
   }
 
   /** The stream-wide part of contentVersion: renditions, periods, suspension, end, events. */

@@ -56,6 +56,8 @@ export const HISTORY_LIMIT = 1800;
 
 const NO_FRAMES: readonly Frame[] = Object.freeze([]);
 
+let nextSerial = 0;
+
 export function initFileName(session: string, id: number): string {
   return `init-${session}-${id}.mp4`;
 }
@@ -155,6 +157,12 @@ export class TrackOutput extends EventEmitter<TrackOutputEvents> implements Segm
    * text is reused while it stays the same (see StreamOutput.contentVersion).
    */
   version = 0;
+
+  /**
+   * Tells this TrackOutput from any other, for versions (StreamOutput.mediaPlaylistVersion): a
+   * rendition removed and added again is a new one whose `version` counts from 0 again.
+   */
+  readonly serial = nextSerial++;
 
   /**
    * Counts the changes an MPD could show: `version` without the parts. A part's only trace in an

@@ -76,4 +76,11 @@ describe('StreamOutput.mediaPlaylistVersion', () => {
     // the other track had no segment yet.
     expect(reportsMoved).toBeGreaterThan(steps / 2);
   });
+
+  it('tells track outputs apart: a rendition added again does not take the old one\'s renderings', () => {
+    const [first, again] = [fabricateOutput().output, fabricateOutput().output];
+    for (const o of [first, again]) feedInit(o.videos.get('src')!, VIDEO_720P);
+    expect(first.videos.get('src')!.version).toBe(again.videos.get('src')!.version);
+    expect(first.mediaPlaylistVersion(first.videos.get('src')!)).not.toBe(again.mediaPlaylistVersion(again.videos.get('src')!));
+  });
 });
