@@ -6,23 +6,15 @@
  * in the part, and a player joining afterwards is sent the same FLV bodies as one that was there.
  */
 import { describe, expect, it } from 'vitest';
-import type { AudioTrack, Frame, VideoTrack } from '../../../src/core/media.js';
+import type { Frame } from '../../../src/core/media.js';
 import { LiveStream } from '../../../src/core/stream.js';
 import { CmafMuxer } from '../../../src/mux/fmp4/cmaf-muxer.js';
 import type { CmafPart, CmafSegment, InitSegment, SegmentSink } from '../../../src/mux/fmp4/cmaf.js';
 import type { CencProtection } from '../../../src/mux/fmp4/cenc.js';
 import { RelayHub, type RelayBatch } from '../../../src/relay/relay-hub.js';
 import { StreamSegmenter } from '../../../src/segmenter/stream-segmenter.js';
+import { AUDIO_STEREO as audio, VIDEO_720P as video } from '../../packager/dash/fabricate.js';
 
-const AVCC = Buffer.from('0142c01effe100196742c01eda0280bfe5c044000003000400000300f23c58ba8001000468ce3c80', 'hex');
-const video: VideoTrack = {
-  kind: 'video', codec: 'avc', timescale: 90000, width: 640, height: 360, fps: 30, codecString: 'avc1.42c01e',
-  config: AVCC, parameterSets: [], nalLengthSize: 4,
-};
-const audio: AudioTrack = {
-  kind: 'audio', codec: 'aac', timescale: 48000, sampleRate: 48000, channels: 2, objectType: 2,
-  codecString: 'mp4a.40.2', config: Buffer.from('1190', 'hex'), samplesPerFrame: 1024,
-};
 const PROTECTION: CencProtection = {
   kid: Uint8Array.from(Buffer.from('0123456789abcdef0123456789abcdef', 'hex')),
   key: Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff', 'hex')),
