@@ -2,7 +2,9 @@
  * The CMAF muxer of one track: format-neutral frame groups from the segmenter in, CMAF out —
  * an init segment per configuration, a `moof`+`mdat` chunk per group (an LL-HLS part, a
  * CMAF chunk of LL-DASH) and, when a segment ends, the segment as `styp` followed by its chunks
- * (the same bytes, not copied). The segmenter decided every cut; this only writes.
+ * (the same bytes, not copied). The segmenter decided every cut; this only writes. A segment's
+ * `styp` and chunks are written one after the other into one growing block (core/block-writer.ts),
+ * so the segment is one contiguous buffer.
  */
 import type { ChunkSink, FrameGroup, SegmentEnd, TrackConfig } from '../../core/chunks.js';
 import { rehomeFrameData, type Frame, type TrackKind } from '../../core/media.js';
@@ -10,7 +12,7 @@ import type { CmafPart, SegmentSink } from './cmaf.js';
 import { buildFragment, buildSegmentHeader, type FragmentSample } from './fragment.js';
 import { buildInitSegment } from './init.js';
 import { needsRollGroup } from './audio-entry.js';
-import { concatBytes } from '../../core/bytes.js';
+import { BlockWriter, joinAdjacent } from '../../core/block-writer.js';
 import { GatewayError } from '../../core/errors.js';
 import { nalSubsamples, patternOf, type CencProtection, type Subsample } from './cenc.js';
 import type { FragmentProtection } from './fragment.js';
@@ -23,6 +25,10 @@ export class CmafMuxer implements ChunkSink {
   /** mfhd sequence_number: increments with every fragment of the track (ISO/IEC 14496-12 §8.8.5). */
   private fragmentSequence = 1;
   private parts: CmafPart[] = [];
+  /** Where this track's `styp`s and chunks are written, a block per segment. */
+  private readonly blocks = new BlockWriter();
+  /** The `styp` of the segment in progress, in its block just ahead of its first chunk. */
+  private styp: Uint8Array = STYP;
   /** The track's binding wants a 'roll' sbgp in every fragment (Opus, mux/fmp4/audio-entry.ts). */
   private rollGroup = false;
   /** Common Encryption of the stream ('cbcs', cenc.ts), when its config asks for it. */
@@ -66,10 +72,22 @@ export class CmafMuxer implements ChunkSink {
       const f = frames[i]!;
       samples[i] = { duration: durations[i]!, key: f.key, compositionOffset: f.pts - f.dts, data: f.data };
     }
-    const fragment = buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup, protection: this.protectionOf(samples) });
-    // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5); rare, so the one copy is fine.
+    if (group.index === 0) {
+      this.blocks.startBlock();
+      this.styp = this.blocks.allocate(STYP.byteLength);
+      this.styp.set(STYP);
+    }
+    // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5), in the same range.
     const events = this.sink.takeEventBoxes?.();
-    const bytes = events ? concatBytes([events, fragment]) : fragment;
+    let bytes: Uint8Array | undefined;
+    const allocate = (size: number): Uint8Array => {
+      bytes = this.blocks.allocate((events?.byteLength ?? 0) + size);
+      if (!events) return bytes;
+      bytes.set(events);
+      return bytes.subarray(events.byteLength);
+    };
+    buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup, protection: this.protectionOf(samples) }, allocate);
+    if (!bytes) throw new GatewayError('mux.fmp4', 'the fragment was not written', { kind: group.kind });
     // The frames now live in the part: clear samples are its mdat, the last bytes it has.
     if (!this.protection) rehomeFrames(frames, bytes);
     const { configId, durations: _durations, ...timing } = group;
@@ -83,12 +101,14 @@ export class CmafMuxer implements ChunkSink {
     const parts = this.parts;
     this.parts = [];
     if (parts.length === 0) return;
-    const chunks: Uint8Array[] = [STYP];
+    const pieces: Uint8Array[] = [parts[0]!.index === 0 ? this.styp : STYP];
     let byteLength = STYP.byteLength;
     for (const p of parts) {
-      chunks.push(p.bytes);
+      pieces.push(p.bytes);
       byteLength += p.bytes.byteLength;
     }
+    const chunks = joinAdjacent(pieces);
+    this.blocks.noteBlock(byteLength);
     this.sink.onSegment({
       kind: segment.kind,
       sequence: segment.sequence,

@@ -91,8 +91,11 @@ export function buildSegmentHeader(): Uint8Array {
   return brandBox('styp', 'msdh', 0, ['msdh', 'cmfs', 'cmff', 'iso6']);
 }
 
-/** Builds [prft] moof mdat; sizes every box first, then writes into one buffer. */
-export function buildFragment(input: FragmentInput): Uint8Array {
+/**
+ * Builds [prft] moof mdat; sizes every box first, then writes into one buffer: a new one, or the
+ * range `allocate` gives (not necessarily zeroed: every byte is written here).
+ */
+export function buildFragment(input: FragmentInput, allocate?: (bytes: number) => Uint8Array): Uint8Array {
   const { samples } = input;
   const trackId = input.trackId ?? 1;
   const isVideo = input.kind === 'video';
@@ -130,8 +133,12 @@ export function buildFragment(input: FragmentInput): Uint8Array {
   const prftSize = input.prft ? PRFT_SIZE : 0;
   const mdatSize = BOX_HEADER_SIZE + payload;
 
-  const out = new Uint8Array(prftSize + moofSize + mdatSize);
-  const view = new DataView(out.buffer);
+  const total = prftSize + moofSize + mdatSize;
+  const out = allocate ? allocate(total) : new Uint8Array(total);
+  if (out.byteLength !== total) throw new GatewayError('mux.fmp4', 'fragment buffer of the wrong size', { kind: input.kind, bytes: out.byteLength, wanted: total });
+  // The boxes ahead of the samples leave reserved fields as zeros (a reused range holds old bytes).
+  if (allocate) out.fill(0, 0, total - payload);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
   if (input.prft) at = writePrft(view, at, { trackId, ntpMs: input.prft.ntpMs, mediaTime: input.prft.mediaTime });
 

@@ -4,8 +4,11 @@
  * other holder of the frame (the RTMP GOP cache). Checked through a live stream with both a
  * segmenter and a relay subscribed, as the gateway runs them: the bytes are unchanged, they sit
  * in the part, and a player joining afterwards is sent the same FLV bodies as one that was there.
+ * A segment's `styp` and parts are written one after the other into one block
+ * (core/block-writer.ts): the segment is one buffer, the same bytes as `styp` followed by its parts.
  */
 import { describe, expect, it } from 'vitest';
+import { GROWABLE_BLOCKS } from '../../../src/core/block-writer.js';
 import type { Frame } from '../../../src/core/media.js';
 import { LiveStream } from '../../../src/core/stream.js';
 import { CmafMuxer } from '../../../src/mux/fmp4/cmaf-muxer.js';
@@ -27,7 +30,10 @@ class Collector implements SegmentSink {
   onPart(p: CmafPart): void {
     this.parts.push(p);
   }
-  onSegment(_: CmafSegment): void {}
+  segments: CmafSegment[] = [];
+  onSegment(s: CmafSegment): void {
+    this.segments.push(s);
+  }
   /** An `emsg` ahead of every third part's moof, as timed metadata puts one. */
   events = 0;
   takeEventBoxes(): Uint8Array | undefined {
@@ -75,7 +81,7 @@ function publish(protection?: CencProtection) {
   const { frames, ingest } = publisherFrames();
   const original = frames.map((f) => Uint8Array.from(f.data));
   for (const f of frames) stream.pushFrame(f);
-  return { frames, ingest, original, relay, live, parts: [...v.parts, ...a.parts] };
+  return { frames, ingest, original, relay, live, parts: [...v.parts, ...a.parts], segments: [...v.segments, ...a.segments] };
 }
 
 describe('CmafMuxer: frames moved into their parts', () => {
@@ -114,4 +120,32 @@ describe('CmafMuxer: frames moved into their parts', () => {
       expect(f.data).toEqual(original[i]);
     });
   });
+});
+
+describe('CmafMuxer: a segment is contiguous', () => {
+  const concat = (pieces: readonly Uint8Array[]): Buffer => Buffer.concat(pieces.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+  for (const protected_ of [false, true]) {
+    it(`${protected_ ? 'encrypted: ' : ''}each segment is styp + its parts, in one buffer`, () => {
+      expect(GROWABLE_BLOCKS, 'Node 20 has resizable ArrayBuffers').toBe(true);
+      const { segments } = publish(protected_ ? PROTECTION : undefined);
+      expect(segments.length).toBeGreaterThanOrEqual(4);
+      for (const s of segments) {
+        const where = `${s.kind} segment ${s.sequence}`;
+        const bytes = concat(s.chunks);
+        expect(bytes.byteLength, where).toBe(s.byteLength);
+        expect(bytes.subarray(4, 8).toString('latin1'), where).toBe('styp');
+        const stypSize = bytes.readUInt32BE(0);
+        expect(bytes.subarray(stypSize).equals(concat(s.parts.map((p) => p.bytes))), where).toBe(true);
+        // Every part starts where the previous one ended: [emsg] moof mdat, the sizes adding up.
+        let at = stypSize;
+        for (const p of s.parts) {
+          let end = at;
+          while (end < at + p.bytes.byteLength) end += bytes.readUInt32BE(end);
+          expect(end, where).toBe(at + p.bytes.byteLength);
+          at = end;
+        }
+        expect(s.chunks.length, where).toBe(1);
+      }
+    });
+  }
 });
