@@ -50,7 +50,7 @@ export const SETTINGS = {
   playlistRateLimit: setting('playlist-rate-limit', z.coerce.number().min(0).default(200), 'playlist/manifest requests per second per address (burst 2x; 429 above; 0: no limit)'),
   maxMessageSize: setting('max-message-size', z.coerce.number().int().min(1024).max(0xffffff).default(8 * 1024 * 1024), 'largest RTMP message accepted, bytes'),
   maxPlayerQueueBytes: setting('max-player-queue-bytes', z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024), 'unsent bytes an RTMP/HTTP-FLV player may queue before it skips to the next keyframe'),
-  relayBatchMs: setting('relay-batch-ms', z.coerce.number().min(0).max(200).default(0), 'RTMP play / HTTP-FLV: milliseconds of live media written to players at once (0: every frame at once, no added latency)'),
+  relayBatchMs: setting('relay-batch-ms', z.coerce.number().min(0).max(200).default(0), 'RTMP play / HTTP-FLV: milliseconds of live media written to players at once (0: what each event-loop turn brought, at once, no added latency)'),
   shutdownDrain: setting('shutdown-drain', z.coerce.number().min(0).max(300).default(0), 'seconds HTTP keeps answering after SIGTERM/SIGINT, with every stream ended (ENDLIST) and /readyz answering 503, so players and edges fetch the ended playlists (Kubernetes: less than terminationGracePeriodSeconds)'),
   handshakeTimeout: setting('handshake-timeout', positive.default(10), 'seconds a client has to finish the RTMP handshake and publish/play'),
   idleTimeout: setting('idle-timeout', positive.default(30), 'seconds without data before an RTMP connection is closed'),

@@ -139,12 +139,16 @@ export class RelayHub implements StreamSink {
   metadataBuilder: ((stream: LiveStream) => Uint8Array) | undefined;
 
   /**
-   * Messages are written to players in batches every `batchMs` (0: at once): with a hundred
-   * players, one write of a few frames per player costs a fraction of one write per frame.
+   * Messages are written to players in batches every `batchMs`: with a hundred players, one write
+   * of a few frames per player costs a fraction of one write per frame. 0: the messages of one
+   * event-loop turn (the frames parsed from the publisher's reads handled in it, typically a video
+   * frame and the audio beside it) go out together at the end of that turn, so nothing waits for
+   * a timer.
    */
   private readonly batchMs: number;
   private pending: RelayMessage[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushImmediate: NodeJS.Immediate | undefined;
 
   constructor(stream: LiveStream, metadataBuilder?: (stream: LiveStream) => Uint8Array, batchMs = 0) {
     this.stream = stream;
@@ -159,6 +163,8 @@ export class RelayHub implements StreamSink {
 
   /** What a joining player is sent before live messages. */
   start(): RelayStart {
+    // What is pending goes to the players already here: the joiner gets it in its GOP instead.
+    this.flush();
     const headers: RelayMessage[] = [];
     // E-RTMP: the colorInfo Metadata goes ahead of the sequence it describes.
     if (this.videoColour) headers.push(this.videoColour);
@@ -240,15 +246,18 @@ export class RelayHub implements StreamSink {
     if (this.players.size === 0) return;
     this.pending.push(m);
     if (this.batchMs <= 0) {
-      this.flush();
+      this.flushImmediate ??= setImmediate(() => this.flush());
       return;
     }
     this.flushTimer ??= setTimeout(() => this.flush(), this.batchMs);
   }
 
-  private flush(): void {
+  /** Sends what is pending now (also before a joiner's start, and at the end). */
+  flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushImmediate = undefined;
     if (this.pending.length === 0) return;
     const batch: RelayBatch = { messages: this.pending, encoded: undefined };
     this.pending = [];

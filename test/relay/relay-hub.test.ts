@@ -15,7 +15,10 @@ const vf = (i: number, key: boolean): Frame => ({ kind: 'video', dts: i * 3000, 
 const af = (k: number): Frame => ({ kind: 'audio', dts: k * 1024, pts: k * 1024, key: true, data: new Uint8Array([1]), wallclock: 0 });
 
 describe('RelayHub', () => {
-  it('gives a joining player headers and the GOP from the last keyframe, then live batches', () => {
+  /** The end of the current event-loop turn, where the hub sends what the turn brought. */
+  const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('gives a joining player headers and the GOP from the last keyframe, then live batches', async () => {
     const stream = new LiveStream('live', 'k');
     const hub = new RelayHub(stream, () => new Uint8Array([2]));
     stream.pushTrack(video);
@@ -39,22 +42,57 @@ describe('RelayHub', () => {
     let ended = false;
     hub.addPlayer({ send: (b) => batches.push(b), end: () => (ended = true) });
     stream.pushFrame(vf(4, false));
+    expect(batches).toHaveLength(0);
+    await endOfTurn();
     expect(batches).toHaveLength(1);
     expect(batches[0]!.messages[0]!.timestamp).toBe(133);
     stream.end();
     expect(ended).toBe(true);
   });
 
-  it('rebuilds FLV bodies from frames: AVC NALU packet with composition time', () => {
+  it('rebuilds FLV bodies from frames: AVC NALU packet with composition time', async () => {
     const stream = new LiveStream('live', 'k');
     const hub = new RelayHub(stream);
     const sent: RelayBatch[] = [];
     hub.addPlayer({ send: (b) => sent.push(b), end: () => undefined });
     stream.pushTrack(video);
     stream.pushFrame({ ...vf(0, true), pts: 2 * 3000 });
-    const body = sent[1]!.messages[0]!.body;
-    expect([...body.subarray(0, 5)]).toEqual([0x17, 1, 0, 0, 67]);
-    expect([...sent[0]!.messages[0]!.body.subarray(0, 5)]).toEqual([0x17, 0, 0, 0, 0]);
+    await endOfTurn();
+    const [header, frame] = sent[0]!.messages;
+    expect([...frame!.body.subarray(0, 5)]).toEqual([0x17, 1, 0, 0, 67]);
+    expect([...header!.body.subarray(0, 5)]).toEqual([0x17, 0, 0, 0, 0]);
+  });
+
+  it('sends the messages of one event-loop turn as one batch; a player joining mid-turn gets them once', async () => {
+    const stream = new LiveStream('live', 'k');
+    const hub = new RelayHub(stream);
+    stream.pushTrack(video);
+    stream.pushTrack(audio);
+    const early: RelayBatch[] = [];
+    hub.addPlayer({ send: (b) => early.push(b), end: () => undefined });
+    stream.pushFrame(vf(0, true));
+    stream.pushFrame(af(0));
+    // Joins in the same turn: the pending messages go to the early player first, and are in the joiner's GOP.
+    const start = hub.start();
+    const late: RelayBatch[] = [];
+    hub.addPlayer({ send: (b) => late.push(b), end: () => undefined });
+    expect(early.map((b) => b.messages.map((m) => m.type))).toEqual([[TAG_VIDEO, TAG_AUDIO]]);
+    expect(start.gop.map((m) => m.type)).toEqual([TAG_VIDEO, TAG_AUDIO]);
+    stream.pushFrame(vf(1, false));
+    stream.pushFrame(af(1));
+    stream.pushFrame(af(2));
+    await endOfTurn();
+    // Both players: one batch of the turn's three messages; the joiner saw nothing twice.
+    expect(early).toHaveLength(2);
+    expect(early[1]!.messages.map((m) => m.timestamp)).toEqual([33, 21, 42]);
+    expect(late).toHaveLength(1);
+    expect(late[0]).toBe(early[1]);
+    // Ending sends what is pending before the players are ended.
+    stream.pushFrame(vf(2, false));
+    let endedAfter = 0;
+    hub.addPlayer({ send: () => endedAfter++, end: () => expect(endedAfter).toBe(1) });
+    stream.end();
+    expect(early).toHaveLength(3);
   });
 });
 

@@ -81,6 +81,8 @@ function publish(protection?: CencProtection) {
   const { frames, ingest } = publisherFrames();
   const original = frames.map((f) => Uint8Array.from(f.data));
   for (const f of frames) stream.pushFrame(f);
+  // What the relay batched in this (synchronous) turn goes to the live player now.
+  relay.flush();
   return { frames, ingest, original, relay, live, parts: [...v.parts, ...a.parts], segments: [...v.segments, ...a.segments] };
 }
 
