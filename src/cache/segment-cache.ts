@@ -33,9 +33,12 @@ export class SegmentCache {
 
   /**
    * `collectEveryBytes`: media dropped from the cache between two requested full collections
-   * (default a quarter of the bound, at least 16 MiB): what may wait, dead, for V8 to free it.
+   * (default a quarter of the bound, within 16..32 MiB): what may wait, dead, for V8 to free it.
+   * It is the only bound on that: CMAF segments are resizable ArrayBuffers
+   * (core/block-writer.ts), which V8 does not count as external memory, so nothing else makes it
+   * collect for them; the cap keeps a large cache from holding hundreds of MB of dead segments.
    */
-  constructor(maxBytes: number, collectEveryBytes = Math.max(16 * 1024 * 1024, maxBytes / 4)) {
+  constructor(maxBytes: number, collectEveryBytes = Math.min(32 * 1024 * 1024, Math.max(16 * 1024 * 1024, maxBytes / 4))) {
     this.collectEveryBytes = collectEveryBytes;
     this.lru = new LRUCache<string, CachedObject>({
       maxSize: maxBytes,
