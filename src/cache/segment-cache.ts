@@ -45,24 +45,34 @@ export class SegmentCache {
       sizeCalculation: (value) => Math.max(1, value.byteLength),
       dispose: (value, _key, reason) => {
         if (reason === 'evict') this.evictions++;
-        this.droppedSinceCollect += value.byteLength;
-        // Dropped media is only freed by a full GC (see core/gc.ts): ask for one every
-        // `collectEveryBytes`, after the current event (never inside a request or a frame).
-        if (this.droppedSinceCollect >= this.collectEveryBytes && !this.collectPending) {
-          this.collectPending = true;
-          setImmediate(() => {
-            this.collectPending = false;
-            this.droppedSinceCollect = 0;
-            this.collections++;
-            collectGarbage();
-          });
-        }
+        this.dropped(value.byteLength);
       },
     });
   }
 
+  /**
+   * Dropped media is only freed by a full GC (see core/gc.ts): ask for one every
+   * `collectEveryBytes`, after the current event (never inside a request or a frame).
+   */
+  private dropped(bytes: number): void {
+    this.droppedSinceCollect += bytes;
+    if (this.droppedSinceCollect >= this.collectEveryBytes && !this.collectPending) {
+      this.collectPending = true;
+      setImmediate(() => {
+        this.collectPending = false;
+        this.droppedSinceCollect = 0;
+        this.collections++;
+        collectGarbage();
+      });
+    }
+  }
+
   set(key: string, value: CachedObject): void {
-    if (value.byteLength > this.lru.maxSize) return;
+    if (value.byteLength > this.lru.maxSize) {
+      // Too large to keep: dropped at once, and counted like any other dropped media.
+      this.dropped(value.byteLength);
+      return;
+    }
     this.lru.set(key, value);
   }
 

@@ -53,7 +53,7 @@ export const GROWABLE_BLOCKS = typeof (ArrayBuffer.prototype as Partial<Resizabl
 
 export class BlockWriter {
   private block: ResizableArrayBuffer | undefined;
-  /** Reservation of the next block: twice the largest of the last segments, so one almost always fits. */
+  /** Reservation of the next block: twice the last segment, so the next one almost always fits. */
   private reserveBytes: number;
   private readonly minReserveBytes: number;
   private readonly maxReserveBytes: number;
@@ -81,7 +81,13 @@ export class BlockWriter {
       if (!block) return new Uint8Array(bytes);
     }
     const at = block.byteLength;
-    block.resize(at + bytes);
+    try {
+      block.resize(at + bytes);
+    } catch {
+      // The kernel refused the pages (an address-space limit): a plain buffer, as before blocks.
+      this.block = undefined;
+      return new Uint8Array(bytes);
+    }
     return new Uint8Array(block, at, bytes);
   }
 
@@ -94,7 +100,13 @@ export class BlockWriter {
   private newBlock(first: number): ResizableArrayBuffer | undefined {
     if (!GROWABLE_BLOCKS || liveBlocks >= this.maxLiveBlocks) return undefined;
     const reserve = Math.max(this.reserveBytes, Math.ceil(first / PAGE) * PAGE);
-    const block = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(0, { maxByteLength: reserve });
+    let block: ResizableArrayBuffer;
+    try {
+      block = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(0, { maxByteLength: reserve });
+    } catch {
+      // No address space for the reservation (RLIMIT_AS, vm.max_map_count): plain buffers.
+      return undefined;
+    }
     liveBlocks++;
     blockCollected.register(block, undefined);
     this.blocks++;

@@ -36,6 +36,30 @@ describe('SegmentCache', () => {
     cache.deletePrefix(''); // operator deletes count as dropped media too
     await nextTurn();
     expect(cache.collections).toBe(2);
+    cache.set('too-big', object(5000)); // larger than the bound: dropped at once, counted
+    await nextTurn();
+    expect(cache.collections).toBe(3);
+  });
+
+  it('by default asks for a collection every quarter of its bound, within 16..32 MiB', async () => {
+    const MiB = 1024 * 1024;
+    // Only the sizes count: no memory behind them.
+    const mib = () => ({ chunks: [], byteLength: MiB, contentType: 'video/iso.segment' });
+    for (const [bound, every] of [
+      [32, 16],
+      [100, 25],
+      [4096, 32],
+    ] as const) {
+      const cache = new SegmentCache(bound * MiB);
+      let n = 0;
+      while (n < bound) cache.set(`s${n++}`, mib()); // full, nothing dropped yet
+      for (let dropped = 1; dropped < every; dropped++) cache.set(`s${n++}`, mib()); // each drops one MiB
+      await nextTurn();
+      expect(cache.collections, `bound ${bound} MiB, ${every - 1} MiB dropped`).toBe(0);
+      cache.set(`s${n++}`, mib());
+      await nextTurn();
+      expect(cache.collections, `bound ${bound} MiB, ${every} MiB dropped`).toBe(1);
+    }
   });
 
   it('collectGarbage runs a full collection (Node lets the flag be set at run time)', async () => {

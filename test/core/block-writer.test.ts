@@ -63,6 +63,15 @@ describe('BlockWriter', () => {
     expect(w.blocks).toBe(0);
   });
 
+  it('when a block cannot be reserved, hands out plain buffers instead of failing', () => {
+    // V8 refuses a reservation this large (RangeError), as the kernel would past RLIMIT_AS.
+    const w = new BlockWriter({ minReserveBytes: Number.MAX_SAFE_INTEGER, maxReserveBytes: Number.MAX_SAFE_INTEGER });
+    const a = w.allocate(100);
+    expect(a.byteLength).toBe(100);
+    expect(a.buffer.byteLength).toBe(100);
+    expect(w.blocks).toBe(0);
+  });
+
   it('property: ranges have the size asked for, stay inside their block and never overlap', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const next = random(seed);

@@ -77,6 +77,9 @@ export class CmafMuxer implements ChunkSink {
       this.styp = this.blocks.allocate(STYP.byteLength);
       this.styp.set(STYP);
     }
+    // Before the event boxes are taken: a track that cannot be protected throws here, and the
+    // events then stay pending.
+    const protection = this.protectionOf(samples);
     // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5), in the same range.
     const events = this.sink.takeEventBoxes?.();
     let bytes: Uint8Array | undefined;
@@ -86,7 +89,7 @@ export class CmafMuxer implements ChunkSink {
       bytes.set(events);
       return bytes.subarray(events.byteLength);
     };
-    buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup, protection: this.protectionOf(samples) }, allocate);
+    buildFragment({ kind: group.kind, sequenceNumber: this.fragmentSequence++, baseMediaDecodeTime: group.startTime, samples, rollGroup: this.rollGroup, protection }, allocate);
     if (!bytes) throw new GatewayError('mux.fmp4', 'the fragment was not written', { kind: group.kind });
     // The frames now live in the part: clear samples are its mdat, the last bytes it has.
     if (!this.protection) rehomeFrames(frames, bytes);

@@ -151,3 +151,15 @@ describe('CmafMuxer: a segment is contiguous', () => {
     });
   }
 });
+
+describe('CmafMuxer: timed metadata is not lost', () => {
+  it('a group that cannot be written leaves the pending event boxes for the next one', () => {
+    let taken = 0;
+    const sink: SegmentSink = { onInit: () => undefined, onPart: () => undefined, onSegment: () => undefined, takeEventBoxes: () => (taken++, new Uint8Array(8)) };
+    // Protected, but no configuration to protect yet: the muxer refuses to write anything clear.
+    const muxer = new CmafMuxer('video', sink, PROTECTION);
+    const frame: Frame = { kind: 'video', dts: 0, pts: 0, key: true, data: new Uint8Array([0, 0, 0, 1, 0x65]), wallclock: 0 };
+    expect(() => muxer.onGroup({ kind: 'video', index: 0, segment: 0, startTime: 0, duration: 3000, timescale: 90_000, independent: true, discontinuity: false, configId: 0, frames: [frame], durations: [3000], wallclock: 0 })).toThrow(/protect/);
+    expect(taken).toBe(0);
+  });
+});
