@@ -10,8 +10,8 @@
  *   space once and commits pages as it grows, straight from the kernel, and unmaps them when the
  *   block is collected. The media bytes then never go through glibc's malloc, whose free lists
  *   fragmented with parts of every size and held freed memory in RSS;
- * - a block is as large as what was written into it: nothing is reserved in RSS for a segment
- *   that has not been written yet.
+ * - a block's pages take RSS only once written: nothing is held in RSS for a segment that has not
+ *   been written yet.
  *
  * Such memory is not counted as external memory by V8 (it is not in
  * `process.memoryUsage().arrayBuffers`), so V8's heuristics do not collect for it: what is
@@ -32,6 +32,8 @@ type ResizableArrayBufferConstructor = new (byteLength: number, options: { maxBy
 
 const PAGE = 4096;
 const RESERVE_ALIGN = 64 * 1024;
+/** Bytes committed to a block at a time. */
+const GROW_STEP = 64 * 1024;
 
 export interface BlockWriterOptions {
   /** Smallest reservation of a block. */
@@ -53,6 +55,8 @@ export const GROWABLE_BLOCKS = typeof (ArrayBuffer.prototype as Partial<Resizabl
 
 export class BlockWriter {
   private block: ResizableArrayBuffer | undefined;
+  /** Bytes of `block` handed out. */
+  private used = 0;
   /** Reservation of the next block: twice the last segment, so the next one almost always fits. */
   private reserveBytes: number;
   private readonly minReserveBytes: number;
@@ -76,18 +80,25 @@ export class BlockWriter {
   /** `bytes` fresh bytes (zeroed), right after the previous range of the block when it has room. */
   allocate(bytes: number): Uint8Array {
     let block = this.block;
-    if (!block || block.byteLength + bytes > block.maxByteLength) {
+    if (!block || this.used + bytes > block.maxByteLength) {
       block = this.block = this.newBlock(bytes);
       if (!block) return new Uint8Array(bytes);
+      this.used = 0;
     }
-    const at = block.byteLength;
-    try {
-      block.resize(at + bytes);
-    } catch {
-      // The kernel refused the pages (an address-space limit): a plain buffer, as before blocks.
-      this.block = undefined;
-      return new Uint8Array(bytes);
+    const at = this.used;
+    const end = at + bytes;
+    if (end > block.byteLength) {
+      try {
+        // Committed a step at a time (a resize is a system call); pages not yet written to
+        // cost no RSS.
+        block.resize(Math.min(block.maxByteLength, Math.ceil(end / GROW_STEP) * GROW_STEP));
+      } catch {
+        // The kernel refused the pages (an address-space limit): a plain buffer, as before blocks.
+        this.block = undefined;
+        return new Uint8Array(bytes);
+      }
     }
+    this.used = end;
     return new Uint8Array(block, at, bytes);
   }
 

@@ -21,14 +21,17 @@ describe('BlockWriter', () => {
     expect(GROWABLE_BLOCKS).toBe(true);
   });
 
-  it('puts the ranges of a block one after the other, the block as long as what was written', () => {
-    const w = new BlockWriter({ minReserveBytes: 64 * 1024 });
+  it('puts the ranges of a block one after the other, committing 64 KiB at a time', () => {
+    const w = new BlockWriter({ minReserveBytes: 256 * 1024 });
     w.startBlock();
     const a = w.allocate(40);
     const b = w.allocate(5000);
     expect(b.buffer).toBe(a.buffer);
     expect(b.byteOffset).toBe(40);
-    expect(a.buffer.byteLength).toBe(5040);
+    expect(a.buffer.byteLength).toBe(64 * 1024);
+    const c0 = w.allocate(64 * 1024);
+    expect(c0.byteOffset).toBe(5040);
+    expect(a.buffer.byteLength).toBe(128 * 1024);
     expect([...a.subarray(0, 4), ...b.subarray(4996)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(a).toBeInstanceOf(Uint8Array);
     // A new segment starts a new block.
