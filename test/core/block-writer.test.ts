@@ -50,8 +50,10 @@ describe('BlockWriter', () => {
     const big = w.allocate(1_000_000);
     expect(big.byteLength).toBe(1_000_000);
     expect(big.buffer).not.toBe(spill.buffer);
+    // A block of its own (not a plain buffer handed out after a failed resize).
+    expect(w.blocks).toBe(3);
     // Reservations follow the segments seen (twice the last one), within the bounds.
-    w.noteBlock(50_000);
+    w.noteBlock(100_000);
     w.startBlock();
     const r = w.allocate(1).buffer as ArrayBuffer & { maxByteLength: number };
     expect(r.maxByteLength).toBe(128 * 1024);
@@ -73,6 +75,31 @@ describe('BlockWriter', () => {
     expect(a.byteLength).toBe(100);
     expect(a.buffer.byteLength).toBe(100);
     expect(w.blocks).toBe(0);
+  });
+
+  it('when a block cannot grow, hands out a plain buffer and goes on in a new block', () => {
+    const w = new BlockWriter({ minReserveBytes: 256 * 1024 });
+    const first = w.allocate(10);
+    const proto = ArrayBuffer.prototype as ArrayBuffer & { resize(n: number): void };
+    const resize = proto.resize;
+    let refused = 0;
+    proto.resize = function (this: ArrayBuffer, n: number): void {
+      refused++;
+      throw new RangeError(`refused ${n}`);
+    };
+    let plain: Uint8Array;
+    try {
+      plain = w.allocate(70 * 1024); // past the first 64 KiB step: a resize
+    } finally {
+      proto.resize = resize;
+    }
+    expect(refused).toBe(1);
+    expect(plain.buffer).not.toBe(first.buffer);
+    expect(plain.buffer.byteLength).toBe(70 * 1024);
+    const next = w.allocate(10);
+    expect(next.buffer).not.toBe(first.buffer);
+    expect(next.byteOffset).toBe(0);
+    expect(w.blocks).toBe(2);
   });
 
   it('property: ranges have the size asked for, stay inside their block and never overlap', () => {

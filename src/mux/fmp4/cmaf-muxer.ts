@@ -80,10 +80,11 @@ export class CmafMuxer implements ChunkSink {
     // Before the event boxes are taken: a track that cannot be protected throws here, and the
     // events then stay pending.
     const protection = this.protectionOf(samples);
-    // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5), in the same range.
-    const events = this.sink.takeEventBoxes?.();
     let bytes: Uint8Array | undefined;
     const allocate = (size: number): Uint8Array => {
+      // Timed metadata goes ahead of the chunk's moof (CMAF §7.4.5), in the same range. Taken
+      // here, once buildFragment has checked the group: a group it refuses leaves them pending.
+      const events = this.sink.takeEventBoxes?.();
       bytes = this.blocks.allocate((events?.byteLength ?? 0) + size);
       if (!events) return bytes;
       bytes.set(events);

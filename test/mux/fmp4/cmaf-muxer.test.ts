@@ -142,7 +142,11 @@ describe('CmafMuxer: a segment is contiguous', () => {
         let at = stypSize;
         for (const p of s.parts) {
           let end = at;
-          while (end < at + p.bytes.byteLength) end += bytes.readUInt32BE(end);
+          while (end < at + p.bytes.byteLength) {
+            const size = bytes.readUInt32BE(end);
+            expect(size, where).toBeGreaterThanOrEqual(8);
+            end += size;
+          }
           expect(end, where).toBe(at + p.bytes.byteLength);
           at = end;
         }
@@ -160,6 +164,16 @@ describe('CmafMuxer: timed metadata is not lost', () => {
     const muxer = new CmafMuxer('video', sink, PROTECTION);
     const frame: Frame = { kind: 'video', dts: 0, pts: 0, key: true, data: new Uint8Array([0, 0, 0, 1, 0x65]), wallclock: 0 };
     expect(() => muxer.onGroup({ kind: 'video', index: 0, segment: 0, startTime: 0, duration: 3000, timescale: 90_000, independent: true, discontinuity: false, configId: 0, frames: [frame], durations: [3000], wallclock: 0 })).toThrow(/protect/);
+    expect(taken).toBe(0);
+  });
+
+  it('a group the fragment writer refuses leaves them pending too', () => {
+    let taken = 0;
+    const sink: SegmentSink = { onInit: () => undefined, onPart: () => undefined, onSegment: () => undefined, takeEventBoxes: () => (taken++, new Uint8Array(8)) };
+    const muxer = new CmafMuxer('audio', sink);
+    // An audio sample with a composition offset: buildFragment refuses it.
+    const frame: Frame = { kind: 'audio', dts: 0, pts: 10, key: true, data: new Uint8Array([1, 2]), wallclock: 0 };
+    expect(() => muxer.onGroup({ kind: 'audio', index: 0, segment: 0, startTime: 0, duration: 1024, timescale: 48_000, independent: true, discontinuity: false, configId: 0, frames: [frame], durations: [1024], wallclock: 0 })).toThrow(/composition offset/);
     expect(taken).toBe(0);
   });
 });
